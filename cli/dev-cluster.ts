@@ -202,7 +202,7 @@ export async function up(opts: UpOptions): Promise<ClusterState> {
     ]);
     state.pids.kwok = startProcess(dir, "kwok", bins.kwok, [
       `--kubeconfig=${state.kubeconfig}`, "--manage-all-nodes=true",
-      "--server-address=127.0.0.1:0", "--enable-crds=",
+      "--node-lease-duration-seconds=40",
     ]);
     save();
 

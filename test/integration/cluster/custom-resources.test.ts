@@ -40,9 +40,16 @@ describe("embedded cluster: custom resources", function () {
     const ns = await newNamespace();
     const events: string[] = [];
     const watch = new k8s.Watch(kc);
-    const req = await watch.watch(`/apis/${group}/v1/namespaces/${ns}/${plural}`, {},
-      (type, obj: k8s.KubernetesObject & { status?: { phase?: string } }) => events.push(`${type}:${obj.metadata?.name}:${obj.status?.phase ?? ""}`),
-      () => undefined);
+    // A new CRD's watch cache may still be initializing (429): restart the watch until it holds.
+    let req: AbortController | undefined;
+    let stopped = false;
+    const startWatch = async (): Promise<void> => {
+      req = await watch.watch(`/apis/${group}/v1/namespaces/${ns}/${plural}`, {},
+        (type, obj: k8s.KubernetesObject & { status?: { phase?: string } }) => events.push(`${type}:${obj.metadata?.name}:${obj.status?.phase ?? ""}`),
+        (err) => { if (!stopped) setTimeout(() => void startWatch(), err ? 200 : 0); });
+    };
+    await startWatch();
+    await new Promise((r) => setTimeout(r, 500));
     try {
       await custom.createNamespacedCustomObject({ group, version: "v1", namespace: ns, plural,
         body: { apiVersion: `${group}/v1`, kind: "Widget", metadata: { name: "w1" }, spec: { size: 3 } } });
@@ -53,10 +60,11 @@ describe("embedded cluster: custom resources", function () {
       expect(got.status.phase).to.equal("Ready");
       expect(got.spec.size).to.equal(3);
       await custom.deleteNamespacedCustomObject({ group, version: "v1", namespace: ns, plural, name: "w1" });
-      await eventually(() => events.includes("DELETED:w1:Ready"), { what: "DELETED watch event" });
+      await eventually(() => events.includes("DELETED:w1:Ready"), { what: "DELETED watch event" }).catch((e) => { throw new Error(`${e.message}; events seen: ${events.join(", ")}`); });
       expect(events.slice(0, 2)).to.deep.equal(["ADDED:w1:", "MODIFIED:w1:Ready"]);
     } finally {
-      req.abort();
+      stopped = true;
+      req?.abort();
     }
   });
 

@@ -1,0 +1,105 @@
+// Artifact storage: `<root>/<kind>/<namespace>/<name>/<file>`, written so a consumer never
+// sees half a file (temp file, fsync, rename), with the digest computed while writing, and
+// garbage collection that keeps the current artifact plus a few recent ones.
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Transform } from "node:stream";
+import * as zlib from "node:zlib";
+
+export interface Artifact {
+  path: string;
+  url: string;
+  revision: string;
+  digest: string;
+  lastUpdateTime: string;
+  size: number;
+  metadata?: Record<string, string>;
+}
+
+export class StorageError extends Error {}
+
+export class Storage {
+  constructor(readonly root: string, readonly advertisedAddress: string, readonly retention = 2) {
+    fs.mkdirSync(root, { recursive: true });
+  }
+
+  /** Relative artifact path in Flux's layout. */
+  artifactPath(kind: string, namespace: string, name: string, file: string): string {
+    return [kind.toLowerCase(), namespace, name, file].join("/");
+  }
+
+  url(relPath: string): string {
+    return `http://${this.advertisedAddress}/${relPath}`;
+  }
+
+  absolute(relPath: string): string {
+    const abs = path.resolve(this.root, relPath);
+    if (!abs.startsWith(path.resolve(this.root) + path.sep)) throw new StorageError(`artifact path '${relPath}' is outside storage`);
+    return abs;
+  }
+
+  exists(artifact: { path: string } | undefined): boolean {
+    if (!artifact?.path) return false;
+    try { return fs.statSync(this.absolute(artifact.path)).isFile(); } catch { return false; }
+  }
+
+  /**
+   * Archives `files` (relative to `dir`) as a gzipped tarball at `relPath`. Entries are
+   * sorted, owned by 0:0 with a fixed mtime, so the same tree gives the same digest.
+   */
+  async archive(dir: string, files: string[], relPath: string, revision: string): Promise<Artifact> {
+    const dest = this.absolute(relPath);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    const tmp = `${dest}.tmp-${randomBytes(4).toString("hex")}`;
+    const hash = createHash("sha256");
+    let size = 0;
+    const tar = spawn("tar", ["--create", "--file=-", "--null", "--files-from=-", "--no-recursion",
+      "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "--format=gnu"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+    let tarErr = "";
+    tar.stderr.on("data", (c) => (tarErr += c));
+    tar.stdin.end(files.join("\0") + (files.length ? "\0" : ""));
+    const tarDone = new Promise<void>((resolve, reject) => tar.on("close", (code) => code === 0 ? resolve() : reject(new StorageError(`tar failed (${code}): ${tarErr.trim()}`))));
+    const measure = new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); } });
+    const out = fs.createWriteStream(tmp, { mode: 0o644 });
+    try {
+      await Promise.all([pipeline(tar.stdout, zlib.createGzip({ level: 6 }), measure, out), tarDone]);
+      const fd = fs.openSync(tmp, "r");
+      try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+      fs.renameSync(tmp, dest);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === "ENOSPC") throw new StorageError(`no space left on the storage volume writing ${relPath}`, { cause: err });
+      throw err instanceof StorageError ? err : new StorageError(`failed to write artifact ${relPath}: ${e.message}`, { cause: err });
+    }
+    return {
+      path: relPath, url: this.url(relPath), revision,
+      digest: `sha256:${hash.digest("hex")}`, lastUpdateTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), size,
+    };
+  }
+
+  /** Removes all but the current and the most recent `retention - 1` other artifacts of one object. */
+  garbageCollect(kind: string, namespace: string, name: string, current?: string): string[] {
+    const dir = this.absolute(this.artifactPath(kind, namespace, name, "x")).replace(/\/x$/, "");
+    let entries: Array<{ f: string; mtime: number }>;
+    try {
+      entries = fs.readdirSync(dir).map((f) => ({ f, mtime: fs.statSync(path.join(dir, f)).mtimeMs }));
+    } catch { return []; }
+    const currentFile = current ? path.basename(current) : undefined;
+    const others = entries.filter((e) => e.f !== currentFile).sort((a, b) => b.mtime - a.mtime);
+    const keep = Math.max(0, this.retention - (currentFile ? 1 : 0));
+    const removed = others.slice(keep).map((e) => e.f);
+    // Half-written temp files of a crashed write are garbage too.
+    for (const e of others) if (/\.tmp-[0-9a-f]+$/.test(e.f) && !removed.includes(e.f)) removed.push(e.f);
+    for (const f of removed) fs.rmSync(path.join(dir, f), { force: true });
+    return removed;
+  }
+
+  /** Deletes everything stored for one object (on object deletion). */
+  removeAll(kind: string, namespace: string, name: string): void {
+    fs.rmSync(path.join(this.root, kind.toLowerCase(), namespace, name), { recursive: true, force: true });
+  }
+}
