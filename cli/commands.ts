@@ -1,3 +1,7 @@
 // Subcommands registered by features beyond the foundation (controllers, install, ...).
 export type Command = (args: string[]) => Promise<number>;
-export const commands: Record<string, Command> = {};
+import { controllersRun } from "./controllers-run";
+
+export const commands: Record<string, Command> = {
+  controllers: controllersRun,
+};

@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import * as devCluster from "./dev-cluster";
 import { repoRoot } from "./tools";
+import { UsageError } from "./errors";
 
 const VERSION = (require(path.join(repoRoot, "package.json")) as { version: string }).version;
 
@@ -13,6 +14,10 @@ commands:
                                         kube-controller-manager, kube-scheduler, kwok) on loopback
   dev-cluster down [--dir D]            stop it and remove its data
   dev-cluster status [--dir D]          show whether it runs and where its kubeconfig is
+  controllers run --kubeconfig K [--only source] [--storage-path P] [--storage-addr A]
+                  [--storage-adv-addr A] [--concurrent N] [--kube-api-qps Q] [--kube-api-burst B]
+                  [--log-level L] [--watch-all-namespaces] [--enable-leader-election] ...
+                                        run the controllers as local processes
   version                               print the version of gitops and its pinned components
 `;
 
@@ -27,7 +32,7 @@ export function flag(args: string[], name: string): string | undefined {
   return eq?.slice(name.length + 3);
 }
 
-export class UsageError extends Error {}
+export { UsageError };
 
 const defaultClusterDir = () => process.env.GITOPS_DEV_CLUSTER_DIR ?? path.join(repoRoot, ".gitops", "dev-cluster");
 

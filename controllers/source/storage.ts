@@ -56,8 +56,8 @@ export class Storage {
     const tmp = `${dest}.tmp-${randomBytes(4).toString("hex")}`;
     const hash = createHash("sha256");
     let size = 0;
-    const tar = spawn("tar", ["--create", "--file=-", "--null", "--files-from=-", "--no-recursion",
-      "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "--format=gnu"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+    const tar = spawn("tar", ["--create", "--file=-", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0",
+      "--format=gnu", "--no-recursion", "--null", "--files-from=-"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
     let tarErr = "";
     tar.stderr.on("data", (c) => (tarErr += c));
     tar.stdin.end(files.join("\0") + (files.length ? "\0" : ""));

@@ -1,0 +1,72 @@
+// `gitops controllers run`: runs our controllers as local processes against a cluster, with
+// the same flags as in a pod (source-controller's and the shared runtime flags).
+import * as k8s from "@kubernetes/client-node";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseRuntimeFlags } from "../controllers/runtime/flags";
+import { Manager } from "../controllers/runtime/manager";
+import { defaultSourceFlags, startSourceController } from "../controllers/source/setup";
+import { UsageError } from "./errors";
+
+export const KNOWN_CONTROLLERS = ["source"] as const;
+
+const SOURCE_FLAGS: Record<string, "storagePath" | "storageAddr" | "storageAdvAddr" | "artifactRetentionRecords"> = {
+  "storage-path": "storagePath", "storage-addr": "storageAddr", "storage-adv-addr": "storageAdvAddr",
+  "artifact-retention-records": "artifactRetentionRecords",
+};
+
+export function parseControllersArgs(argv: string[]) {
+  const { flags, rest } = parseRuntimeFlags(argv, { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0" });
+  const source = defaultSourceFlags();
+  let kubeconfig = process.env.KUBECONFIG;
+  let only: string[] = [...KNOWN_CONTROLLERS];
+  let eventsAddr: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(rest[i]);
+    if (!m) throw new UsageError(`unexpected argument '${rest[i]}'`);
+    const value = () => {
+      if (m[2] !== undefined) return m[2];
+      const v = rest[++i];
+      if (v === undefined) throw new UsageError(`--${m[1]} needs a value`);
+      return v;
+    };
+    if (m[1] === "kubeconfig") kubeconfig = value();
+    else if (m[1] === "only") only = value().split(",").map((s) => s.trim()).filter(Boolean);
+    else if (m[1] === "events-addr") eventsAddr = value();
+    else if (SOURCE_FLAGS[m[1]]) {
+      const k = SOURCE_FLAGS[m[1]];
+      const v = value();
+      if (k === "artifactRetentionRecords") {
+        source[k] = Number(v);
+        if (!Number.isInteger(source[k]) || source[k] < 1) throw new UsageError(`--${m[1]} must be a positive integer`);
+      } else source[k] = v;
+    } else throw new UsageError(`unknown flag --${m[1]}`);
+  }
+  for (const c of only) {
+    if (!(KNOWN_CONTROLLERS as readonly string[]).includes(c)) throw new UsageError(`--only: unknown controller '${c}' (known: ${KNOWN_CONTROLLERS.join(", ")})`);
+  }
+  if (!kubeconfig) throw new UsageError("--kubeconfig (or KUBECONFIG) is required");
+  return { flags, source, kubeconfig, only, eventsAddr };
+}
+
+export async function controllersRun(argv: string[]): Promise<number> {
+  if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source] [flags]");
+  const args = parseControllersArgs(argv.slice(1));
+  if (!fs.existsSync(args.kubeconfig)) throw new Error(`kubeconfig ${args.kubeconfig} does not exist`);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(args.kubeconfig);
+  const manager = new Manager({ name: "gitops-controllers", kubeConfig: kc, flags: args.flags, runtimeNamespace: process.env.RUNTIME_NAMESPACE ?? "flux-system" });
+  const closers: Array<() => Promise<void>> = [];
+  if (args.only.includes("source")) {
+    fs.mkdirSync(path.resolve(args.source.storagePath), { recursive: true });
+    const source = await startSourceController(args.source);
+    manager.log.info({ storage: args.source.storagePath, address: source.server.address, advertised: source.storage.advertisedAddress }, "artifact server listening");
+    for (const d of source.definitions) manager.add(d);
+    closers.push(source.close);
+  }
+  await manager.start();
+  manager.log.info({ controllers: args.only, ports: manager.ports }, "controllers started");
+  await manager.done();
+  for (const c of closers) await c();
+  return 0;
+}

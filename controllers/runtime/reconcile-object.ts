@@ -1,0 +1,76 @@
+// The fixed order of a reconcile, once for every kind: get (gone means done), snapshot,
+// deletion with finalizer, add finalizer, suspend, the kind's own steps, and in all cases one
+// status patch at the end (lastHandledReconcileAt; observedGeneration only on success).
+import { ReconcileContext } from "./controller";
+import { FLUX_FINALIZER, addFinalizer, hasFinalizer, isDeleting, removeFinalizer } from "./finalizers";
+import { deepClone } from "./json-merge";
+import { KubeObject, ObjectKey } from "./keys";
+import { Result, isSuccess } from "./result";
+import { isSuspended, markReconcileRequestHandled } from "./reconcile-steps";
+import { patchStatus } from "./status-patch";
+
+export type StatusObject = KubeObject & { status?: Record<string, unknown> & { observedGeneration?: number } };
+
+export interface ObjectReconciler<T extends StatusObject> {
+  /** Default `finalizers.fluxcd.io`; null for kinds that keep no finalizer. */
+  finalizer?: string | null;
+  /** Field manager of status and finalizer writes (per controller). */
+  fieldManager?: string;
+  /** The kind's steps. Mutates `obj.status` through the condition helpers. */
+  reconcile: (obj: T, ctx: ReconcileContext<T>) => Promise<Result>;
+  /** Clean-up on deletion; the finalizer is removed only after a success. */
+  finalize?: (obj: T, ctx: ReconcileContext<T>) => Promise<Result>;
+}
+
+/** Runs `steps` for the object at `key` in the standard order. */
+export async function reconcileObject<T extends StatusObject>(key: ObjectKey, ctx: ReconcileContext<T>,
+  steps: ObjectReconciler<T>): Promise<Result> {
+  const res = ctx.kind;
+  const obj = await ctx.client.get<T>(res, key, { signal: ctx.signal });
+  if (!obj) return Result.done();
+  const before = deepClone(obj);
+  const finalizer = steps.finalizer === undefined ? FLUX_FINALIZER : steps.finalizer;
+  const fin = { fieldManager: steps.fieldManager, signal: ctx.signal };
+  const labels = { kind: res.kind, name: key.name, namespace: key.namespace };
+
+  if (isDeleting(obj)) {
+    if (!finalizer || !hasFinalizer(obj, finalizer)) return Result.done();
+    const result = steps.finalize ? await steps.finalize(obj, ctx) : Result.done();
+    if (!isSuccess(result)) return finish(result);
+    await removeFinalizer(ctx.client, res, obj, finalizer, fin);
+    ctx.metrics.suspendStatus.remove(labels);
+    ctx.log.info("finalizer removed");
+    return Result.done();
+  }
+
+  let result: Result = Result.done();
+  let thrown: unknown;
+  try {
+    if (finalizer && !hasFinalizer(obj, finalizer)) await addFinalizer(ctx.client, res, obj, finalizer, fin);
+    if (isSuspended(obj)) {
+      ctx.metrics.suspendStatus.set(labels, 1);
+      ctx.log.info("reconciliation is suspended for this object");
+      return Result.done();
+    }
+    ctx.metrics.suspendStatus.set(labels, 0);
+    result = await steps.reconcile(obj, ctx);
+  } catch (e) {
+    thrown = e;
+  }
+  return finish(result, thrown);
+
+  async function finish(r: Result, error?: unknown): Promise<Result> {
+    markReconcileRequestHandled(obj!);
+    if (error === undefined && isSuccess(r) && obj!.metadata?.generation !== undefined) {
+      (obj!.status ??= {}).observedGeneration = obj!.metadata.generation;
+    }
+    try {
+      await patchStatus(ctx.client, res, before, obj!, { fieldManager: steps.fieldManager, signal: ctx.signal });
+    } catch (e) {
+      ctx.log.error({ error: e }, "status patch failed");
+      if (error === undefined && isSuccess(r)) r = Result.retry(e);
+    }
+    if (error !== undefined) throw error;
+    return r;
+  }
+}
