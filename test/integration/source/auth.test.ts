@@ -1,0 +1,84 @@
+import { expect } from "chai";
+import { newNamespace } from "../../support/cluster";
+import { RunningControllers, startControllers } from "../../support/controllers";
+import { GitHttpServer, startGitServers, GitServers } from "../../support/git-server";
+import { createGitRepository, createSecret, waitFor } from "./support";
+
+describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", function () {
+  let ctl: RunningControllers;
+  let git: GitServers;
+  let token: GitHttpServer;
+  let tls: GitHttpServer;
+  before(async function () {
+    this.timeout(120000);
+    ctl = await startControllers();
+    git = await startGitServers({ http: { basicAuth: { username: "flux", password: "s3cret" } }, ssh: true, files: { "a.yaml": "a: 1\n" } });
+    token = await GitHttpServer.start({ projectRoot: git.fixture.reposDir, bearerToken: "tok-123" });
+    tls = await GitHttpServer.start({ projectRoot: git.fixture.reposDir, tls: true });
+  });
+  after(async () => { await token?.close(); await tls?.close(); await git?.close(); });
+  const rev = () => `main@sha1:${git.initialCommit}`;
+
+  it("authenticates over HTTP with username and password", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "basic", { username: "flux", password: "s3cret" });
+    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" } });
+    await waitFor(ctl.client, ns, "r", { ready: "True", revision: rev() });
+  });
+
+  it("fails with AuthenticationFailed and a message naming the fix for a wrong password", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "basic", { username: "flux", password: "wrong" });
+    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" } });
+    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "AuthenticationFailed" });
+    const msg = r.status!.conditions!.find((c) => c.type === "Ready")!.message;
+    expect(msg).to.contain(`failed to checkout and determine revision: unable to list remote for '${git.http!.url()}'`);
+    expect(msg).to.contain("check the credentials in the Secret");
+    expect(msg).to.not.contain("wrong");
+    expect(r.status!.conditions!.find((c) => c.type === "FetchFailed")).to.include({ status: "True", reason: "AuthenticationFailed" });
+  });
+
+  it("reports a missing Secret as AuthenticationFailed", async function () {
+    const ns = await newNamespace();
+    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "nope" } });
+    await waitFor(ctl.client, ns, "r", { ready: "False", reason: "AuthenticationFailed", message: /failed to get secret '.*\/nope': secrets "nope" not found/ });
+  });
+
+  it("authenticates with a bearer token", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "tok", { bearerToken: "tok-123" });
+    await createGitRepository(ctl.client, ns, "r", { url: token.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "tok" } });
+    await waitFor(ctl.client, ns, "r", { ready: "True", revision: rev() });
+  });
+
+  it("trusts a custom CA from ca.crt, and fails without it", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "ca", { "ca.crt": tls.caPem! });
+    await createGitRepository(ctl.client, ns, "with-ca", { url: tls.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "ca" } });
+    await createGitRepository(ctl.client, ns, "without-ca", { url: tls.url("repo.git"), ref: { branch: "main" } });
+    await waitFor(ctl.client, ns, "with-ca", { ready: "True", revision: rev() });
+    await waitFor(ctl.client, ns, "without-ca", { ready: "False", reason: "GitOperationFailed", message: /certificate/i });
+  });
+
+  it("authenticates over SSH with identity and known_hosts", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "ssh", { identity: git.ssh!.clientPrivateKeyPem, known_hosts: git.ssh!.knownHostsLine });
+    await createGitRepository(ctl.client, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
+    await waitFor(ctl.client, ns, "r", { ready: "True", revision: rev() });
+  });
+
+  it("refuses an SSH server whose host key is not in known_hosts", async function () {
+    const ns = await newNamespace();
+    const other = "[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMK8ndMwOJbn7sBzq5Wb2KOmPc8hS8c6E4x+5CHE6S1v";
+    await createSecret(ctl.client, ns, "ssh", { identity: git.ssh!.clientPrivateKeyPem, known_hosts: other });
+    await createGitRepository(ctl.client, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
+    await waitFor(ctl.client, ns, "r", { ready: "False", message: /host key is not in known_hosts/ });
+  });
+
+  it("says which key is missing from an SSH Secret", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "ssh", { identity: git.ssh!.clientPrivateKeyPem });
+    await createGitRepository(ctl.client, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
+    await waitFor(ctl.client, ns, "r", { ready: "False", reason: "AuthenticationFailed", message: /'known_hosts' is missing/ });
+  });
+});
