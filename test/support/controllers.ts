@@ -41,10 +41,10 @@ export interface RunningControllers {
 }
 
 /** Starts the source controller (and whatever `extra` adds) in this process. */
-export async function startControllers(opts: { namespace?: string; concurrent?: number } = {}): Promise<RunningControllers> {
+export async function startControllers(opts: { concurrent?: number; storageDir?: string } = {}): Promise<RunningControllers> {
   await installCrds();
   const { kc } = await getCluster();
-  const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-storage-"));
+  const storageDir = opts.storageDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gitops-storage-"));
   const source = await startSourceController({ storagePath: storageDir, storageAddr: "127.0.0.1:0", artifactRetentionRecords: 2 });
   const logger = createLogger({ level: process.env.GITOPS_TEST_LOG_LEVEL ?? "silent" });
   const manager = new Manager({
@@ -59,7 +59,7 @@ export async function startControllers(opts: { namespace?: string; concurrent?: 
     stopped = true;
     await manager.stop();
     await source.close();
-    fs.rmSync(storageDir, { recursive: true, force: true });
+    if (!opts.storageDir) fs.rmSync(storageDir, { recursive: true, force: true });
   };
   onTeardown(stop);
   return { manager, client: manager.client, source, storageDir, stop };

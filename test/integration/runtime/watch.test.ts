@@ -5,6 +5,9 @@ import { onTeardown } from "../../support/teardown";
 
 const configMaps: ResourceRef = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap" };
 type ConfigMap = KubeObject & { data?: Record<string, string> };
+// Every namespace gets a kube-root-ca.crt ConfigMap; the selector leaves it out.
+const LABEL = "runtime-test";
+const selector = `${LABEL}=watch`;
 
 describe("runtime Watcher: list-then-watch of ConfigMaps", function () {
   let client: KubeClient;
@@ -16,7 +19,7 @@ describe("runtime Watcher: list-then-watch of ConfigMaps", function () {
   });
 
   const create = (ns: string, name: string, data: Record<string, string> = {}): Promise<ConfigMap> =>
-    client.create<ConfigMap>(configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns }, data });
+    client.create<ConfigMap>(configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns, labels: { [LABEL]: "watch" } }, data });
   const update = (ns: string, name: string, data: Record<string, string>): Promise<ConfigMap> =>
     client.patch<ConfigMap>(configMaps, { namespace: ns, name }, { data });
   const remove = (ns: string, name: string): Promise<boolean> => client.delete(configMaps, { namespace: ns, name });
@@ -26,7 +29,7 @@ describe("runtime Watcher: list-then-watch of ConfigMaps", function () {
     const log: string[] = [];
     const events: WatchEvent<ConfigMap>[] = [];
     const watcher = new Watcher<ConfigMap>(client, {
-      resource: configMaps, namespace: ns,
+      resource: configMaps, namespace: ns, labelSelector: selector,
       onEvent: (ev) => {
         events.push(ev);
         log.push(`${ev.type}:${ev.object.metadata?.name}${ev.object.data?.v ? `:${ev.object.data.v}` : ""}`);

@@ -16,7 +16,7 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
     token = await GitHttpServer.start({ projectRoot: git.fixture.reposDir, bearerToken: "tok-123" });
     tls = await GitHttpServer.start({ projectRoot: git.fixture.reposDir, tls: true });
   });
-  after(async () => { await token?.close(); await tls?.close(); await git?.close(); });
+  after(async () => { await ctl?.stop(); await token?.close(); await tls?.close(); await git?.close(); });
   const rev = () => `main@sha1:${git.initialCommit}`;
 
   it("authenticates over HTTP with username and password", async function () {

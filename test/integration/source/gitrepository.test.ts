@@ -30,7 +30,7 @@ describe("GitRepository: artifacts from a branch", function () {
     ctl = await startControllers();
     git = await startGitServers({ http: {}, files: { "deploy/app.yaml": "kind: ConfigMap\n", "README.md": "hi\n", ".github/workflows/ci.yml": "x: 1\n", "logo.png": "png" } });
   });
-  after(async () => { await git?.close(); });
+  after(async () => { await ctl?.stop(); await git?.close(); });
 
   it("stores an artifact with Flux's status fields, served over HTTP with a matching digest", async function () {
     const ns = await newNamespace();

@@ -23,7 +23,7 @@ describe("GitRepository: references (branch, tag, semver, name, commit)", functi
     sha.dev = await f.commitFiles({ "v.txt": "dev\n" }, "dev work", { branch: "dev" });
     await f.switchTo("main");
   });
-  after(async () => { await git?.close(); });
+  after(async () => { await ctl?.stop(); await git?.close(); });
 
   const cases: Array<[string, () => object, () => string]> = [
     ["a branch", () => ({ branch: "dev" }), () => `dev@sha1:${sha.dev}`],
