@@ -70,9 +70,10 @@ async function reconcileSteps(obj: GitRepository, ctx: ReconcileContext<GitRepos
     return Result.requeueAfter(jittered(interval, ctx.intervalJitter));
   } catch (err) {
     const f = err instanceof Failure ? err : new Failure(CT.StorageOperationFailed, Reason.ArchiveOperationFailed, (err as Error).message, false, { cause: err });
-    markTrue(obj, f.condition, f.reason, f.message);
-    markFalse(obj, CT.Ready, f.reason, f.message);
+    // SourceVerified has positive polarity (False on failure, already set); the others are abnormal-true.
     if (f.condition === CT.SourceVerified) removeCondition(obj, CT.FetchFailed);
+    else markTrue(obj, f.condition, f.reason, f.message);
+    markFalse(obj, CT.Ready, f.reason, f.message);
     await ctx.events.warning(obj, f.reason, f.message);
     if (f.stalled) {
       markStalled(obj, f.reason, f.message);

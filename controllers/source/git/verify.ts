@@ -20,13 +20,12 @@ export async function verifyCheckout(dir: string, head: ResolvedRef, mode: strin
     const ssh = Object.entries(keys).filter(([k]) => k.endsWith(".sshpub"));
     if (pgp.length === 0 && ssh.length === 0) throw new VerificationError("the verification secret holds no public keys (.asc or .sshpub)");
     for (const [name, armored] of pgp) {
+      const f = path.join(home, `${name.replace(/[^A-Za-z0-9._-]/g, "_")}.key`);
+      fs.writeFileSync(f, armored);
       try {
-        await exec("gpg", ["--batch", "--quiet", "--import"], { env: { ...process.env, GNUPGHOME: home }, input: armored } as never);
-      } catch {
-        // execFile has no stdin input option: import from a file instead.
-        const f = path.join(home, `${name}.key`);
-        fs.writeFileSync(f, armored);
-        await exec("gpg", ["--batch", "--quiet", "--import", f], { env: { ...process.env, GNUPGHOME: home } });
+        await exec("gpg", ["--batch", "--quiet", "--import", f], { env: { ...process.env, GNUPGHOME: home }, timeout: 30000 });
+      } catch (e) {
+        throw new VerificationError(`key '${name}' in the verification secret is not a valid OpenPGP public key`, { cause: e });
       }
     }
     const signers = path.join(home, "allowed_signers");
@@ -55,7 +54,7 @@ export async function verifyCheckout(dir: string, head: ResolvedRef, mode: strin
 
 async function verify(args: string[], dir: string, env: NodeJS.ProcessEnv, what: string): Promise<string> {
   try {
-    const { stderr } = await exec("git", args, { cwd: dir, env });
+    const { stderr } = await exec("git", args, { cwd: dir, env, timeout: 30000 });
     return keyId(stderr) ?? "unknown";
   } catch (e) {
     const stderr = String((e as { stderr?: string }).stderr ?? "");
