@@ -4,4 +4,5 @@ import { controllersRun } from "./controllers-run";
 
 export const commands: Record<string, Command> = {
   controllers: controllersRun,
+  install: (args) => import("./install-export").then((m) => m.installCommand(args)),
 };

@@ -6,9 +6,41 @@ import * as path from "node:path";
 import { parseRuntimeFlags } from "../controllers/runtime/flags";
 import { Manager } from "../controllers/runtime/manager";
 import { defaultSourceFlags, startSourceController } from "../controllers/source/setup";
+import { startKustomizeController } from "../controllers/kustomize/setup";
 import { UsageError } from "./errors";
+import { hasTool, tool } from "./tools";
 
-export const KNOWN_CONTROLLERS = ["source"] as const;
+export const KNOWN_CONTROLLERS = ["source", "kustomize"] as const;
+
+/** kustomize-controller's own flags (Flux's names). */
+export interface KustomizeFlags {
+  noCrossNamespaceRefs: boolean;
+  defaultServiceAccount?: string;
+  concurrentSsa: number;
+  featureGates: Record<string, boolean>;
+}
+
+/** Parses one kustomize-controller flag; false when the flag is not one of them. */
+function kustomizeFlag(k: KustomizeFlags, name: string, value: () => string, bool: () => boolean): boolean {
+  switch (name) {
+    case "no-cross-namespace-refs": k.noCrossNamespaceRefs = bool(); return true;
+    case "default-service-account": k.defaultServiceAccount = value() || undefined; return true;
+    case "concurrent-ssa": {
+      const v = value();
+      k.concurrentSsa = Number(v);
+      if (!Number.isInteger(k.concurrentSsa) || k.concurrentSsa < 1) throw new UsageError(`--concurrent-ssa must be a positive integer, got '${v}'`);
+      return true;
+    }
+    case "feature-gates":
+      for (const pair of value().split(",").filter(Boolean)) {
+        const [gate, on] = pair.split("=");
+        if (on !== "true" && on !== "false") throw new UsageError(`--feature-gates: expected Gate=true|false, got '${pair}'`);
+        k.featureGates[gate] = on === "true";
+      }
+      return true;
+    default: return false;
+  }
+}
 
 const SOURCE_FLAGS: Record<string, "storagePath" | "storageAddr" | "storageAdvAddr" | "artifactRetentionRecords"> = {
   "storage-path": "storagePath", "storage-addr": "storageAddr", "storage-adv-addr": "storageAdvAddr",
@@ -21,6 +53,7 @@ export function parseControllersArgs(argv: string[]) {
   let kubeconfig = process.env.KUBECONFIG;
   let only: string[] = [...KNOWN_CONTROLLERS];
   let eventsAddr: string | undefined;
+  const kustomize: KustomizeFlags = { noCrossNamespaceRefs: false, concurrentSsa: 4, featureGates: {} };
   for (let i = 0; i < rest.length; i++) {
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(rest[i]);
     if (!m) throw new UsageError(`unexpected argument '${rest[i]}'`);
@@ -30,6 +63,12 @@ export function parseControllersArgs(argv: string[]) {
       if (v === undefined) throw new UsageError(`--${m[1]} needs a value`);
       return v;
     };
+    const bool = () => {
+      if (m[2] !== undefined) return m[2] === "true";
+      if (rest[i + 1] === "true" || rest[i + 1] === "false") return rest[++i] === "true";
+      return true;
+    };
+    if (kustomizeFlag(kustomize, m[1], value, bool)) continue;
     if (m[1] === "kubeconfig") kubeconfig = value();
     else if (m[1] === "only") only = value().split(",").map((s) => s.trim()).filter(Boolean);
     else if (m[1] === "events-addr") eventsAddr = value();
@@ -46,7 +85,7 @@ export function parseControllersArgs(argv: string[]) {
     if (!(KNOWN_CONTROLLERS as readonly string[]).includes(c)) throw new UsageError(`--only: unknown controller '${c}' (known: ${KNOWN_CONTROLLERS.join(", ")})`);
   }
   if (!kubeconfig) throw new UsageError("--kubeconfig (or KUBECONFIG) is required");
-  return { flags, source, kubeconfig, only, eventsAddr };
+  return { flags, source, kustomize, kubeconfig, only, eventsAddr };
 }
 
 export async function controllersRun(argv: string[]): Promise<number> {
@@ -63,6 +102,17 @@ export async function controllersRun(argv: string[]): Promise<number> {
     manager.log.info({ storage: args.source.storagePath, address: source.server.address, advertised: source.storage.advertisedAddress }, "artifact server listening");
     for (const d of source.definitions) manager.add(d);
     closers.push(source.close);
+  }
+  if (args.only.includes("kustomize")) {
+    const k = args.kustomize;
+    const kz = startKustomizeController({
+      kubeConfig: kc, client: manager.client, logger: manager.log,
+      kubeApiQps: args.flags.kubeApiQps, kubeApiBurst: args.flags.kubeApiBurst, requeueDependencyMs: args.flags.requeueDependencyMs,
+      concurrentSsa: k.concurrentSsa, noCrossNamespaceRefs: k.noCrossNamespaceRefs, defaultServiceAccount: k.defaultServiceAccount,
+      featureGates: k.featureGates, kustomizePath: tool("kustomize"), sopsPath: hasTool("sops") ? tool("sops") : "sops",
+    });
+    for (const d of kz.definitions) manager.add(d);
+    closers.push(kz.close);
   }
   await manager.start();
   manager.log.info({ controllers: args.only, ports: manager.ports }, "controllers started");

@@ -131,7 +131,7 @@ export async function up(opts: UpOptions): Promise<ClusterState> {
   const { dir } = opts;
   const log = opts.log ?? (() => undefined);
   const existing = readState(dir);
-  if (existing && Object.values(existing.pids).some(alive) && alive(existing.ownerPid)) {
+  if (existing && Object.values(existing.pids).some(alive)) {
     throw new Error(`a dev cluster is already running from ${dir} (API ${existing.server}); run 'gitops dev-cluster down' first or use another --dir`);
   }
   if (fs.existsSync(dir)) {

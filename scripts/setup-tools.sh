@@ -17,10 +17,10 @@ mkdir -p "$TOOLS/bin" "$TOOLS/src" "$TOOLS/logs"
 VERBOSE=${VERBOSE:-0}
 
 # ---- versions (also recorded in docs/toolchain.md) ----
-NODE_V=24.21.0
+NODE_V=${NODE_V:-24.21.0}
 K8S_V=v1.36.3; K8S_STG=v0.36.3; K8S_MINOR=36
 ETCD_V=v3.6.14
-KWOK_V=v0.7.0
+KWOK_V=${KWOK_V:-v0.7.0}
 HELM_V=v3.21.4
 KUSTOMIZE_V=v5.8.1
 PULUMI_V=v3.259.0
@@ -45,7 +45,13 @@ step() {
   local name=$1; shift
   local logf="$TOOLS/logs/$name.log" t0=$SECONDS
   log "building $name ..."
-  if ! ( "$@" ) >"$logf" 2>&1; then
+  # Not in an `if`: bash ignores `set -e` inside a subshell whose status is being tested.
+  local rc
+  set +e
+  ( set -e; "$@" ) >"$logf" 2>&1
+  rc=$?
+  set -e
+  if [ "$rc" -ne 0 ]; then
     tail -n 30 "$logf" >&2
     die "building $name failed (full log: $logf). Nothing was cached for it; re-run to retry."
   fi

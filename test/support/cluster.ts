@@ -19,7 +19,7 @@ export interface TestCluster {
 let started: Promise<TestCluster> | undefined;
 
 /** Stops clusters of earlier runs whose owner process is gone (a SIGKILLed mocha). */
-async function reapStaleRuns(): Promise<void> {
+export async function reapStaleRuns(): Promise<void> {
   if (!fs.existsSync(RUNS_DIR)) return;
   for (const entry of fs.readdirSync(RUNS_DIR)) {
     const dir = path.join(RUNS_DIR, entry);

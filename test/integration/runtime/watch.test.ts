@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { KubeClient, KubeObject, ResourceRef, WatchEvent, Watcher } from "../../../controllers/runtime";
-import { eventually, getCluster, newNamespace } from "../../support/cluster";
+import { KubeClient, KubeObject, ResourceRef, WatchEvent, Watcher, isNotFound } from "../../../controllers/runtime";
+import { eventually, getCluster, newNamespace, randomSuffix } from "../../support/cluster";
 import { onTeardown } from "../../support/teardown";
 
 const configMaps: ResourceRef = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap" };
@@ -103,13 +103,13 @@ describe("runtime Watcher: list-then-watch of ConfigMaps", function () {
     const { state } = await getCluster();
     const ns = await newNamespace("watch");
     const events: ResourceRef = { group: "", version: "v1", plural: "events", kind: "Event" };
-    const event = (name: string): KubeObject => ({
+    const event = (name: string) => ({
       apiVersion: "v1", kind: "Event", metadata: { name, namespace: ns, labels: { [LABEL]: "watch" } },
       involvedObject: { kind: "ConfigMap", name: "x", namespace: ns }, reason: "Test", message: name, type: "Normal",
     });
-    const old = (await client.create(events, event("old"))).metadata!.resourceVersion!;
+    const old = (await client.create(events, event("old") as KubeObject)).metadata!.resourceVersion!;
     await client.delete(events, { namespace: ns, name: "old" });
-    const real = await client.create(events, event("real"));
+    const real = await client.create(events, event("real") as KubeObject);
     const res = await fetch(`http://127.0.0.1:${state.etcdPort}/v3/kv/compaction`, {
       method: "POST", body: JSON.stringify({ revision: real.metadata!.resourceVersion, physical: true }),
     });
@@ -139,5 +139,34 @@ describe("runtime Watcher: list-then-watch of ConfigMaps", function () {
     await create(ns, "marker");
     await eventually(() => log.includes("added:marker"), { what: "marker added" });
     expect(log).to.deep.equal(["added:same:1", "added:marker"]);
+  });
+
+  it("backs off while the resource does not exist yet, and syncs once its CRD is installed", async function () {
+    const group = `late${randomSuffix()}.example.com`;
+    const gadgets: ResourceRef = { group, version: "v1", plural: "gadgets", kind: "Gadget" };
+    const log: string[] = [];
+    const watcher = new Watcher(client, {
+      resource: gadgets, backoff: { baseMs: 200, maxMs: 1000 },
+      onEvent: (ev) => log.push(`${ev.type}:${ev.object.metadata?.name}`),
+    });
+    onTeardown(() => watcher.stop());
+    watcher.start();
+    const err = await eventually(() => watcher.lastError(), { what: "an API error" });
+    expect(isNotFound(err)).to.equal(true);
+    expect(watcher.hasSynced()).to.equal(false);
+    const crds: ResourceRef = { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false };
+    await client.create(crds, {
+      apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: `gadgets.${group}` },
+      spec: {
+        group, scope: "Namespaced", names: { kind: "Gadget", plural: "gadgets", singular: "gadget", listKind: "GadgetList" },
+        versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+      },
+    } as KubeObject);
+    onTeardown(() => client.delete(crds, { namespace: "", name: `gadgets.${group}` }).then(() => undefined));
+    await watcher.waitForSync();
+    const ns = await newNamespace("watch");
+    await eventually(async () => client.create(gadgets, { apiVersion: `${group}/v1`, kind: "Gadget", metadata: { name: "g1", namespace: ns } }), { what: "create a gadget" });
+    await eventually(() => log.includes("added:g1"), { what: "gadget added" });
+    expect(watcher.lastError()).to.equal(undefined);
   });
 });

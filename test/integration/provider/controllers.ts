@@ -1,0 +1,86 @@
+/**
+ * Our controllers as local processes against the test cluster (kwok only simulates the pods the
+ * install's Deployments create, so nothing runs in them): `gitops controllers run`, started once
+ * per test run with the controllers that exist, stopped at teardown.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { getCluster } from "../../support/cluster";
+import { onTeardown } from "../../support/teardown";
+import { repoRoot } from "./pulumi-harness";
+import { Cluster } from "../../../provider/cluster/client";
+import { applyStaged } from "../../../provider/cluster/install-apply";
+import { renderInstall } from "../../../provider/manifests/install";
+
+export interface RunningControllers {
+  names: string[];
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Which of our controllers `gitops controllers run` knows today. */
+export function knownControllers(): string[] {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return [...(require(path.join(repoRoot, "dist", "cli", "controllers-run.js")) as { KNOWN_CONTROLLERS: readonly string[] }).KNOWN_CONTROLLERS];
+  } catch {
+    return [];
+  }
+}
+
+export function hasControllers(...names: string[]): boolean {
+  const k = knownControllers();
+  return names.every((n) => k.includes(n));
+}
+
+/** The CRDs the controllers watch, applied as the install does (they start only once those exist). */
+export async function ensureCrds(): Promise<void> {
+  const { kubeconfigPath } = await getCluster();
+  const cluster = new Cluster({ kubeconfig: kubeconfigPath });
+  const crds = renderInstall({}).objects.filter((o) => o.kind === "CustomResourceDefinition");
+  await applyStaged(cluster, crds, Date.now() + 30_000);
+  cluster.close();
+}
+
+/**
+ * Starts `gitops controllers run` with every controller that exists, after making sure their
+ * CRDs exist; stopped by the returned handle or at teardown. A bootstrap's destroy deletes the
+ * CRDs, so tests start the controllers per test.
+ */
+export function startControllers(): Promise<RunningControllers> {
+  return (async () => {
+    await ensureCrds();
+    const { kubeconfigPath } = await getCluster();
+    const names = knownControllers();
+    const storage = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-provider-storage-"));
+    let log = "";
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [path.join(repoRoot, "dist", "cli", "main.js"), "controllers", "run", "--kubeconfig", kubeconfigPath, "--only", names.join(","),
+        "--storage-path", storage, "--storage-addr", "127.0.0.1:0", "--storage-adv-addr", "127.0.0.1:0"],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUNTIME_NAMESPACE: "flux-system" } },
+    );
+    const keep = (d: Buffer) => (log = (log + d.toString()).slice(-200_000));
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    const stop = async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      fs.rmSync(storage, { recursive: true, force: true });
+    };
+    const untrack = onTeardown(stop);
+    const deadline = Date.now() + 30_000;
+    while (!/controllers started/.test(log)) {
+      if (child.exitCode !== null) throw new Error(`controllers exited with ${child.exitCode}: ${log.slice(-2000)}`);
+      if (Date.now() > deadline) throw new Error(`controllers did not start in 30s: ${log.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { names, log: () => log, stop: async () => { untrack(); await stop(); } };
+  })();
+}

@@ -1,0 +1,96 @@
+// Typed resources (GitRepository, ...) through the real engine and the plugin, reconciled by our
+// source-controller running locally: Ready waiting with status outputs, the controller's own
+// message on failure, schema validation at preview, and delete after the finalizer.
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import { GitRepository, Install } from "../../../provider";
+import { getCluster, newNamespace } from "../../support/cluster";
+import * as k8s from "@kubernetes/client-node";
+import { startControllers, type RunningControllers } from "./controllers";
+import { getObject, gitRepo, gitRepoUser, kubeconfigText } from "./fixtures";
+import { changed, inlineStack } from "./pulumi-harness";
+
+describe("typed GitRepository resource", function () {
+  this.timeout(300_000);
+  let kubeconfig: string;
+  let controllers: RunningControllers | undefined;
+  after(async () => controllers?.stop());
+
+  before(async () => {
+    kubeconfig = await kubeconfigText();
+    // CRDs (and controllers' Deployments) via the Install component, then our controllers as processes.
+    const install = await inlineStack("typed-install", async () => {
+      const i = new Install("flux", { kubeconfig, components: ["source-controller", "kustomize-controller"], namespace: "flux-system" });
+      return { ns: i.namespace };
+    });
+    await install.up();
+    controllers = await startControllers();
+  });
+
+  async function credentialsSecret(ns: string, password: string): Promise<void> {
+    const { kc } = await getCluster();
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: "git-auth" }, stringData: { username: gitRepoUser.username, password } },
+    });
+  }
+
+  it("waits for Ready and exposes the artifact revision and status", async () => {
+    const git = await gitRepo();
+    const ns = await newNamespace("typed");
+    await credentialsSecret(ns, gitRepoUser.password);
+    const stack = await inlineStack("typed-gitrepo", async () => {
+      const r = new GitRepository("app", {
+        metadata: { namespace: ns },
+        spec: { url: git.urls.http!, interval: "1m", ref: { branch: "main" }, secretRef: { name: "git-auth" } },
+        kubeconfig: pulumi.secret(kubeconfig),
+        timeout: "60s",
+      });
+      return { ready: r.ready, revision: r.revision, status: r.status };
+    });
+    const res = await stack.up();
+    expect(res.outputs.ready).to.equal(true);
+    expect(res.outputs.revision).to.equal(`main@sha1:${git.initialCommit}`);
+    const status = res.outputs.status as { artifact?: { digest?: string } };
+    expect(status.artifact?.digest).to.match(/^sha256:/);
+    const again = await stack.up();
+    expect(changed(again.changes)).to.equal(0);
+    await stack.destroy();
+    expect(await getObject("source.toolkit.fluxcd.io/v1", "GitRepository", "app", ns)).to.equal(undefined);
+  });
+
+  it("fails with the controller's own message when the credentials are wrong", async () => {
+    const git = await gitRepo();
+    const ns = await newNamespace("typed");
+    await credentialsSecret(ns, "wrong-password");
+    const stack = await inlineStack("typed-gitrepo-bad", async () => {
+      const r = new GitRepository("app", {
+        metadata: { namespace: ns },
+        spec: { url: git.urls.http!, interval: "1m", ref: { branch: "main" }, secretRef: { name: "git-auth" } },
+        kubeconfig: pulumi.secret(kubeconfig),
+        timeout: "15s",
+      });
+      return { ready: r.ready };
+    });
+    const err = await stack.up().then(() => undefined, (e: Error) => e);
+    expect(err, "up should fail").to.be.instanceOf(Error);
+    if (process.env.SHOW_ERRORS) console.log(err!.message);
+    expect(err!.message).to.match(/GitRepository .*app is not Ready after \d+s: Ready=False/);
+    expect(err!.message).to.match(/auth|401|credentials/i);
+  });
+
+  it("rejects an invalid spec at preview, naming the field", async () => {
+    const ns = await newNamespace("typed");
+    const stack = await inlineStack("typed-gitrepo-invalid", async () => {
+      new GitRepository("app", {
+        metadata: { namespace: ns },
+        spec: { url: "ftp://example.invalid/repo.git", interval: "5 minutes" },
+        kubeconfig: pulumi.secret(kubeconfig),
+      });
+      return {};
+    });
+    const err = await stack.preview().then(() => undefined, (e: Error) => e);
+    expect(err).to.be.instanceOf(Error);
+    expect(err!.message).to.include("spec.url").and.include("spec.interval");
+  });
+});
