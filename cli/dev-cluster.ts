@@ -28,8 +28,10 @@ export function readState(dir: string): ClusterState | undefined {
   try { return JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8")) as ClusterState; } catch { return undefined; }
 }
 
+/** Whether the process runs; a zombie (exited, not yet reaped by its new parent) counts as gone. */
 export function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+  try { process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+  try { return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return false; }
 }
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }

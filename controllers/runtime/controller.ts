@@ -111,6 +111,7 @@ export class ControllerRunner<T extends KubeObject = KubeObject> {
       clock: this.#clock, backoff: opts.backoff, random: opts.random,
       onDepthChange: (n) => opts.metrics.queueDepth.set({ name: def.name }, n),
     });
+    opts.metrics.queueDepth.set({ name: def.name }, 0);
     const predicate = def.predicate ?? generationOrAnnotationsChanged;
     this.#primary = new Watcher<T>(opts.client, {
       resource: def.kind, namespace: opts.namespace, labelSelector: opts.labelSelector, clock: this.#clock,

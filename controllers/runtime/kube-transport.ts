@@ -62,6 +62,8 @@ export class KubeTransport {
     await this.#limiter.take(req.signal);
     const { url, options } = await this.#prepare(req);
     const payload = encodeBody(req.body);
+    // Always frame the body: Node sends DELETE bodies unchunked, which would corrupt a kept-alive connection.
+    if (payload !== undefined) (options.headers as http.OutgoingHttpHeaders)["content-length"] = Buffer.byteLength(payload);
     return new Promise<T>((resolve, reject) => {
       const r = send(url, { ...options, timeout: req.timeoutMs ?? this.#timeoutMs, signal: req.signal }, (res) => {
         const chunks: Buffer[] = [];

@@ -31,7 +31,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     errorKey: "error",
     timestamp: () => `,"ts":"${new Date().toISOString()}"`,
     formatters: { level: (label) => ({ level: label }) },
-  }, opts.destination ?? pino.destination({ dest: 1, sync: false }));
+  }, opts.destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 /** A logger that drops everything (the default where none is injected). */

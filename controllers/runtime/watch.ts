@@ -144,7 +144,6 @@ export class Watcher<T extends KubeObject = KubeObject> {
           failures = 0;
         }
         if (await this.#watchOnce(streamSignal)) failures = 0;
-        this.#lastError = undefined;
       } catch (e) {
         if (signal.aborted) break;
         if (this.#stream.signal.aborted) continue;
@@ -194,6 +193,7 @@ export class Watcher<T extends KubeObject = KubeObject> {
     this.#cache = fresh;
     this.#rv = rv;
     this.#needList = false;
+    this.#lastError = undefined;
     this.#scheduleRelist();
     for (const [k, prev] of old) if (!fresh.has(k)) this.#emit({ type: "deleted", object: prev });
     for (const [k, obj] of fresh) {
@@ -220,6 +220,7 @@ export class Watcher<T extends KubeObject = KubeObject> {
       timeoutSeconds, idleTimeoutMs: (timeoutSeconds + 60) * 1000, signal,
     });
     for await (const ev of stream) {
+      this.#lastError = undefined;
       if (ev.type === "ERROR") {
         const status = ev.object as unknown as KubeStatus;
         throw new KubeApiError("WATCH", this.#client.path(resource, namespace), status.code ?? 500, status);

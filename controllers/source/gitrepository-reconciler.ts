@@ -16,7 +16,7 @@ import { parseDuration } from "../runtime/duration";
 import { deepEqual } from "../runtime/json-merge";
 import { ObjectKey } from "../runtime/keys";
 import { Result } from "../runtime/result";
-import { authFromSecretData, GitAuth } from "./git/auth";
+import { authFromSecretData, GitAuth, GitConfigError } from "./git/auth";
 import { checkout, GitError, resolveRef, ResolvedRef } from "./git/client";
 import { verifyCheckout, VerificationError } from "./git/verify";
 import { selectFiles } from "./ignore";
@@ -112,7 +112,8 @@ async function produceArtifact(obj: GitRepository, ctx: ReconcileContext<GitRepo
   const auth = await credentials(obj, ctx);
   const gitFail = (e: unknown, what: string) => {
     if (e instanceof GitError && e.message.startsWith("semver parse error")) return new Failure(CT.FetchFailed, Reason.GitOperationFailed, `failed to checkout and determine revision: ${e.message}`, true, { cause: e });
-    return new Failure(CT.FetchFailed, e instanceof GitError && e.kind === "auth" ? Reason.AuthenticationFailed : Reason.GitOperationFailed,
+    const authProblem = e instanceof GitConfigError || (e instanceof GitError && e.kind === "auth");
+    return new Failure(CT.FetchFailed, authProblem ? Reason.AuthenticationFailed : Reason.GitOperationFailed,
       `failed to checkout and determine revision: ${what} '${spec.url}': ${(e as Error).message}`, false, { cause: e });
   };
   let resolved: ResolvedRef;

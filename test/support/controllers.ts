@@ -9,7 +9,7 @@ import { KubeClient } from "../../controllers/runtime/kube";
 import { Manager } from "../../controllers/runtime/manager";
 import { createLogger } from "../../controllers/runtime/logger";
 import { SourceController, startSourceController } from "../../controllers/source/setup";
-import { getCluster, eventually } from "./cluster";
+import { getCluster, eventually, randomSuffix } from "./cluster";
 import { onTeardown } from "./teardown";
 
 const crdRes = { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition" };
@@ -32,8 +32,13 @@ export function installCrds(): Promise<void> {
   return crdsInstalled;
 }
 
+/** Label that scopes objects to one set of test controllers (other suites' controllers skip them). */
+export const INSTANCE_LABEL = "gitops-test/instance";
+
 export interface RunningControllers {
   manager: Manager;
+  /** Put these labels on objects meant for these controllers. */
+  labels: Record<string, string>;
   client: KubeClient;
   source?: SourceController;
   storageDir: string;
@@ -46,10 +51,12 @@ export async function startControllers(opts: { concurrent?: number; storageDir?:
   const { kc } = await getCluster();
   const storageDir = opts.storageDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gitops-storage-"));
   const source = await startSourceController({ storagePath: storageDir, storageAddr: "127.0.0.1:0", artifactRetentionRecords: 2 });
+  const instance = `source-${randomSuffix(8)}`;
   const logger = createLogger({ level: process.env.GITOPS_TEST_LOG_LEVEL ?? "silent" });
   const manager = new Manager({
     name: "gitops-test-controllers", kubeConfig: kc, logger, handleSignals: false,
-    flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: opts.concurrent ?? 4, kubeApiQps: 200, kubeApiBurst: 400 },
+    flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: opts.concurrent ?? 4, kubeApiQps: 200, kubeApiBurst: 400,
+      watchLabelSelector: `${INSTANCE_LABEL}=${instance}` },
   });
   for (const d of source.definitions) manager.add(d);
   await manager.start();
@@ -62,5 +69,5 @@ export async function startControllers(opts: { concurrent?: number; storageDir?:
     if (!opts.storageDir) fs.rmSync(storageDir, { recursive: true, force: true });
   };
   onTeardown(stop);
-  return { manager, client: manager.client, source, storageDir, stop };
+  return { manager, client: manager.client, labels: { [INSTANCE_LABEL]: instance }, source, storageDir, stop };
 }

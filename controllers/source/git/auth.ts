@@ -1,6 +1,7 @@
 // Credentials for git from a Flux GitRepository Secret, turned into environment for the real
 // git CLI. Secrets go through GIT_CONFIG_* variables and key files in a private temp dir,
 // never through command-line arguments (visible in `ps`) or URLs (visible in logs).
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -83,7 +84,19 @@ export function gitEnv(auth: GitAuth | undefined, timeoutSeconds: number): GitEn
     config.push(["http.sslCert", write("tls.crt", auth.tlsCert)], ["http.sslKey", write("tls.key", auth.tlsKey)]);
   }
   const sshOpts = ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.max(5, timeoutSeconds)}`, "-o", "IdentitiesOnly=yes"];
-  if (auth?.identity) sshOpts.push("-i", write("identity", auth.identity));
+  if (auth?.identity) {
+    const key = write("identity", auth.identity);
+    // ssh in batch mode cannot ask for a passphrase: decrypt the private copy in place.
+    if (auth.passphrase) {
+      try {
+        execFileSync("ssh-keygen", ["-q", "-p", "-P", auth.passphrase, "-N", "", "-f", key], { stdio: "pipe", env: { PATH: process.env.PATH } });
+      } catch {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw new GitConfigError("the SSH 'identity' could not be decrypted with the 'password' in the Secret");
+      }
+    }
+    sshOpts.push("-i", key);
+  }
   // No known_hosts means no host is trusted: an SSH URL without them fails, never trusts blindly.
   sshOpts.push("-o", `UserKnownHostsFile=${write("known_hosts", auth?.knownHosts ?? "")}`, "-o", "StrictHostKeyChecking=yes");
   const env: NodeJS.ProcessEnv = {

@@ -1,4 +1,8 @@
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { GitHttpServer, startGitServers, GitServers } from "../../support/git-server";
@@ -22,14 +26,14 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
   it("authenticates over HTTP with username and password", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "basic", { username: "flux", password: "s3cret" });
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" } });
     await waitFor(ctl.client, ns, "r", { ready: "True", revision: rev() });
   });
 
   it("fails with AuthenticationFailed and a message naming the fix for a wrong password", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "basic", { username: "flux", password: "wrong" });
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" } });
     const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "AuthenticationFailed" });
     const msg = r.status!.conditions!.find((c) => c.type === "Ready")!.message;
     expect(msg).to.contain(`failed to checkout and determine revision: unable to list remote for '${git.http!.url()}'`);
@@ -40,22 +44,22 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
 
   it("reports a missing Secret as AuthenticationFailed", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "nope" } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "nope" } });
     await waitFor(ctl.client, ns, "r", { ready: "False", reason: "AuthenticationFailed", message: /failed to get secret '.*\/nope': secrets "nope" not found/ });
   });
 
   it("authenticates with a bearer token", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "tok", { bearerToken: "tok-123" });
-    await createGitRepository(ctl.client, ns, "r", { url: token.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "tok" } });
+    await createGitRepository(ctl, ns, "r", { url: token.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "tok" } });
     await waitFor(ctl.client, ns, "r", { ready: "True", revision: rev() });
   });
 
   it("trusts a custom CA from ca.crt, and fails without it", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "ca", { "ca.crt": tls.caPem! });
-    await createGitRepository(ctl.client, ns, "with-ca", { url: tls.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "ca" } });
-    await createGitRepository(ctl.client, ns, "without-ca", { url: tls.url("repo.git"), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "with-ca", { url: tls.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "ca" } });
+    await createGitRepository(ctl, ns, "without-ca", { url: tls.url("repo.git"), ref: { branch: "main" } });
     await waitFor(ctl.client, ns, "with-ca", { ready: "True", revision: rev() });
     await waitFor(ctl.client, ns, "without-ca", { ready: "False", reason: "GitOperationFailed", message: /certificate/i });
   });
@@ -63,22 +67,36 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
   it("authenticates over SSH with identity and known_hosts", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "ssh", { identity: git.ssh!.clientPrivateKeyPem, known_hosts: git.ssh!.knownHostsLine });
-    await createGitRepository(ctl.client, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
+    await createGitRepository(ctl, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
     await waitFor(ctl.client, ns, "r", { ready: "True", revision: rev() });
+  });
+
+  it("decrypts a passphrase-protected SSH key with the Secret's password, and says so when it is wrong", async function () {
+    const ns = await newNamespace();
+    const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-key-")), "id");
+    fs.writeFileSync(keyFile, git.ssh!.clientPrivateKeyPem, { mode: 0o600 });
+    execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", "pass phrase", "-f", keyFile]);
+    const encrypted = fs.readFileSync(keyFile, "utf8");
+    await createSecret(ctl.client, ns, "ok", { identity: encrypted, known_hosts: git.ssh!.knownHostsLine, password: "pass phrase" });
+    await createSecret(ctl.client, ns, "bad", { identity: encrypted, known_hosts: git.ssh!.knownHostsLine, password: "nope" });
+    await createGitRepository(ctl, ns, "ok", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ok" } });
+    await createGitRepository(ctl, ns, "bad", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "bad" } });
+    await waitFor(ctl.client, ns, "ok", { ready: "True", revision: rev() });
+    await waitFor(ctl.client, ns, "bad", { ready: "False", reason: "AuthenticationFailed", message: /could not be decrypted with the 'password'/ });
   });
 
   it("refuses an SSH server whose host key is not in known_hosts", async function () {
     const ns = await newNamespace();
     const other = "[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMK8ndMwOJbn7sBzq5Wb2KOmPc8hS8c6E4x+5CHE6S1v";
     await createSecret(ctl.client, ns, "ssh", { identity: git.ssh!.clientPrivateKeyPem, known_hosts: other });
-    await createGitRepository(ctl.client, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
+    await createGitRepository(ctl, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
     await waitFor(ctl.client, ns, "r", { ready: "False", message: /host key is not in known_hosts/ });
   });
 
   it("says which key is missing from an SSH Secret", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "ssh", { identity: git.ssh!.clientPrivateKeyPem });
-    await createGitRepository(ctl.client, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
+    await createGitRepository(ctl, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
     await waitFor(ctl.client, ns, "r", { ready: "False", reason: "AuthenticationFailed", message: /'known_hosts' is missing/ });
   });
 });

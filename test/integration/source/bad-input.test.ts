@@ -25,7 +25,7 @@ describe("GitRepository: bad input and faults", function () {
 
   it("reports an unknown host", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "r", { url: "https://no-such-host.invalid/repo.git", ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "r", { url: "https://no-such-host.invalid/repo.git", ref: { branch: "main" } });
     const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "GitOperationFailed" });
     expect(readyMessage(r)).to.match(/unable to list remote for 'https:\/\/no-such-host\.invalid\/repo\.git'.*Could not resolve host/);
     expect(r.status!.conditions!.find((c) => c.type === "Reconciling")).to.include({ status: "True", reason: "ProgressingWithRetry" });
@@ -33,7 +33,7 @@ describe("GitRepository: bad input and faults", function () {
 
   it("reports a URL that is not a git repository", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url("missing.git"), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url("missing.git"), ref: { branch: "main" } });
     const r = await waitFor(ctl.client, ns, "r", { ready: "False" });
     expect(readyMessage(r)).to.contain(`unable to list remote for '${git.http!.url("missing.git")}'`);
   });
@@ -41,22 +41,22 @@ describe("GitRepository: bad input and faults", function () {
   it("has the API server reject a URL scheme Flux does not accept", async function () {
     const ns = await newNamespace();
     let err: Error | undefined;
-    try { await createGitRepository(ctl.client, ns, "r", { url: "git@example.com:org/repo.git" }); } catch (e) { err = e as Error; }
+    try { await createGitRepository(ctl, ns, "r", { url: "git@example.com:org/repo.git" }); } catch (e) { err = e as Error; }
     expect(err?.message).to.match(/spec\.url.*should match '\^\(http\|https\|ssh\):\/\/\.\*\$'/);
   });
 
   it("reports a missing branch and a missing tag", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "b", { url: git.http!.url(), ref: { branch: "nope" } });
-    await createGitRepository(ctl.client, ns, "t", { url: git.http!.url(), ref: { tag: "v9.9.9" } });
+    await createGitRepository(ctl, ns, "b", { url: git.http!.url(), ref: { branch: "nope" } });
+    await createGitRepository(ctl, ns, "t", { url: git.http!.url(), ref: { tag: "v9.9.9" } });
     await waitFor(ctl.client, ns, "b", { ready: "False", reason: "GitOperationFailed", message: /couldn't find remote ref "refs\/heads\/nope"/ });
     await waitFor(ctl.client, ns, "t", { ready: "False", reason: "GitOperationFailed", message: /couldn't find remote ref "refs\/tags\/v9\.9\.9"/ });
   });
 
   it("reports no tag matching a semver range, and stalls on an invalid range", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "nomatch", { url: git.http!.url(), ref: { semver: ">=2.0.0" } });
-    await createGitRepository(ctl.client, ns, "invalid", { url: git.http!.url(), ref: { semver: "not a range!" } });
+    await createGitRepository(ctl, ns, "nomatch", { url: git.http!.url(), ref: { semver: ">=2.0.0" } });
+    await createGitRepository(ctl, ns, "invalid", { url: git.http!.url(), ref: { semver: "not a range!" } });
     await waitFor(ctl.client, ns, "nomatch", { ready: "False", message: /no match found for semver: >=2\.0\.0/ });
     const inv = await waitFor(ctl.client, ns, "invalid", { ready: "False", message: /semver parse error/ });
     expect(inv.status!.conditions!.find((c) => c.type === "Stalled")).to.include({ status: "True" });
@@ -64,7 +64,7 @@ describe("GitRepository: bad input and faults", function () {
 
   it("keeps the last good artifact in status and storage while the git server is down, and recovers", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" } });
     const good = await waitFor(ctl.client, ns, "r", { ready: "True" });
     const goodArtifact = good.status!.artifact!;
     await git.http!.stop();
@@ -84,8 +84,8 @@ describe("GitRepository: bad input and faults", function () {
 
   it("keeps serving other objects while one fails", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "broken", { url: "https://no-such-host.invalid/x.git", ref: { branch: "main" } });
-    await createGitRepository(ctl.client, ns, "fine", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "broken", { url: "https://no-such-host.invalid/x.git", ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "fine", { url: git.http!.url(), ref: { branch: "main" } });
     await waitFor(ctl.client, ns, "fine", { ready: "True" });
     await waitFor(ctl.client, ns, "broken", { ready: "False" });
   });
@@ -108,7 +108,7 @@ describe("GitRepository: storage full", function () {
 
   it("reports StorageOperationFailed, keeps the last artifact, and recovers when space is freed", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" } });
     const good = await waitFor(ctl.client, ns, "r", { ready: "True" });
     const filler = path.join(mnt, "filler");
     try { execFileSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=4k", "count=1000"], { stdio: "ignore" }); } catch { /* disk full: intended */ }

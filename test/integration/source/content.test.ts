@@ -31,7 +31,7 @@ describe("GitRepository: artifact content (ignore, .sourceignore, include, spars
 
   it("honours .sourceignore files in subdirectories, relative to their directory", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" } });
     const files = await artifactFiles(await waitFor(ctl.client, ns, "r", { ready: "True" }));
     expect(files).to.include.members(["apps/x/app.yaml", "root.md", "deploy/notes.md"]);
     expect(files).to.not.include("apps/x/readme.md");
@@ -40,7 +40,7 @@ describe("GitRepository: artifact content (ignore, .sourceignore, include, spars
   it("applies spec.ignore over the defaults and records observedIgnore; a change rebuilds", async function () {
     const ns = await newNamespace();
     const ignore = "/*\n!/deploy\n/deploy/**/*.md\n";
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, ignore });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, ignore });
     const r = await waitFor(ctl.client, ns, "r", { ready: "True" });
     expect(await artifactFiles(r)).to.deep.equal(["deploy/app.yaml"]);
     expect(r.status!.observedIgnore).to.equal(ignore);
@@ -55,7 +55,7 @@ describe("GitRepository: artifact content (ignore, .sourceignore, include, spars
 
   it("checks out only the sparse directories", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, sparseCheckout: ["charts"] });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, sparseCheckout: ["charts"] });
     const r = await waitFor(ctl.client, ns, "r", { ready: "True" });
     expect(await artifactFiles(r)).to.deep.equal(["charts/c/Chart.yaml"]);
     expect(r.status!.observedSparseCheckout).to.deep.equal(["charts"]);
@@ -65,8 +65,8 @@ describe("GitRepository: artifact content (ignore, .sourceignore, include, spars
     const ns = await newNamespace();
     const other = await startGitServers({ http: {}, files: { "manifests/svc.yaml": "s: 1\n", "other.txt": "o\n" } });
     try {
-      await createGitRepository(ctl.client, ns, "lib", { url: other.http!.url(), ref: { branch: "main" } });
-      await createGitRepository(ctl.client, ns, "app", {
+      await createGitRepository(ctl, ns, "lib", { url: other.http!.url(), ref: { branch: "main" } });
+      await createGitRepository(ctl, ns, "app", {
         url: git.http!.url(), ref: { branch: "main" }, ignore: "/*\n!/deploy\n",
         include: [{ repository: { name: "lib" }, fromPath: "manifests", toPath: "deploy/lib" }],
       });
@@ -89,7 +89,7 @@ describe("GitRepository: artifact content (ignore, .sourceignore, include, spars
 
   it("reports an include that does not exist as IncludeUnavailable", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "app", { url: git.http!.url(), ref: { branch: "main" }, include: [{ repository: { name: "ghost" } }] });
+    await createGitRepository(ctl, ns, "app", { url: git.http!.url(), ref: { branch: "main" }, include: [{ repository: { name: "ghost" } }] });
     const r = await waitFor(ctl.client, ns, "app", { ready: "False", message: /could not get resource for include 'ghost'/ });
     expect(r.status!.conditions!.find((c) => c.type === "IncludeUnavailable")).to.include({ status: "True" });
   });

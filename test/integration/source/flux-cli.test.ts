@@ -33,7 +33,7 @@ describe("GitRepository: driven by the upstream flux CLI", function () {
 
   it("lists our GitRepositories with revision and readiness (flux get sources git)", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "podinfo", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "podinfo", { url: git.http!.url(), ref: { branch: "main" } });
     await waitFor(ctl.client, ns, "podinfo", { ready: "True" });
     const out = await flux("get", "sources", "git", "-n", ns);
     expect(out).to.match(/NAME\s+REVISION\s+SUSPENDED\s+READY\s+MESSAGE/);
@@ -44,7 +44,7 @@ describe("GitRepository: driven by the upstream flux CLI", function () {
 
   it("reconciles on request and waits for lastHandledReconcileAt (flux reconcile source git)", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "app", { url: git.http!.url(), ref: { branch: "main" }, interval: "1h" });
+    await createGitRepository(ctl, ns, "app", { url: git.http!.url(), ref: { branch: "main" }, interval: "1h" });
     await waitFor(ctl.client, ns, "app", { ready: "True" });
     const sha = await git.fixture.commitFiles({ "b.yaml": "b: 1\n" }, "new");
     const out = await flux("reconcile", "source", "git", "app", "-n", ns);
@@ -55,7 +55,7 @@ describe("GitRepository: driven by the upstream flux CLI", function () {
 
   it("suspends and resumes (flux suspend/resume source git)", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "app", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "app", { url: git.http!.url(), ref: { branch: "main" } });
     await waitFor(ctl.client, ns, "app", { ready: "True" });
     await flux("suspend", "source", "git", "app", "-n", ns);
     const suspended = await ctl.client.get<GitRepository>(gitRepos, { namespace: ns, name: "app" });

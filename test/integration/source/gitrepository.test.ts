@@ -34,7 +34,7 @@ describe("GitRepository: artifacts from a branch", function () {
 
   it("stores an artifact with Flux's status fields, served over HTTP with a matching digest", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "app", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "app", { url: git.http!.url(), ref: { branch: "main" } });
     const repo = await waitFor(ctl.client, ns, "app", { ready: "True", revision: `main@sha1:${git.initialCommit}` });
     const a = repo.status!.artifact!;
     expect(a.path).to.equal(`gitrepository/${ns}/app/${git.initialCommit}.tar.gz`);
@@ -55,7 +55,7 @@ describe("GitRepository: artifacts from a branch", function () {
 
   it("follows a new commit, and on an unchanged revision only lists the remote (no clone)", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "app", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "app", { url: git.http!.url(), ref: { branch: "main" } });
     await waitFor(ctl.client, ns, "app", { ready: "True", revision: `main@sha1:${git.initialCommit}` });
     const sha = await git.fixture.commitFiles({ "deploy/app.yaml": "kind: Secret\n" }, "change app");
     git.http!.resetRequests();
@@ -76,7 +76,7 @@ describe("GitRepository: artifacts from a branch", function () {
 
   it("removes its artifacts from storage when deleted", async function () {
     const ns = await newNamespace();
-    await createGitRepository(ctl.client, ns, "gone", { url: git.http!.url(), ref: { branch: "main" } });
+    await createGitRepository(ctl, ns, "gone", { url: git.http!.url(), ref: { branch: "main" } });
     const repo = await waitFor(ctl.client, ns, "gone", { ready: "True" });
     const file = path.join(ctl.storageDir, repo.status!.artifact!.path);
     expect(fs.existsSync(file)).to.equal(true);

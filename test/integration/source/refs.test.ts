@@ -39,7 +39,7 @@ describe("GitRepository: references (branch, tag, semver, name, commit)", functi
   for (const [what, ref, revision] of cases) {
     it(`checks out ${what}`, async function () {
       const ns = await newNamespace();
-      await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: ref() });
+      await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: ref() });
       if (!revision()) {
         const repo = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "GitOperationFailed" });
         expect(repo.status!.conditions!.find((c) => c.type === "Ready")!.message).to.contain(`couldn't find remote ref "refs/heads/master"`);

@@ -6,10 +6,12 @@ import { eventually } from "../../support/cluster";
 export const gitRepos = { group: GitRepositoryNames.group, version: GitRepositoryNames.version, plural: GitRepositoryNames.plural, kind: GitRepositoryNames.kind };
 export const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
 
-export async function createGitRepository(client: KubeClient, namespace: string, name: string, spec: Partial<GitRepository["spec"]>): Promise<GitRepository> {
-  return client.create(gitRepos, {
+/** Creates a GitRepository labelled for the given test controllers. */
+export async function createGitRepository(ctl: { client: KubeClient; labels: Record<string, string> }, namespace: string, name: string,
+  spec: Partial<GitRepository["spec"]>): Promise<GitRepository> {
+  return ctl.client.create(gitRepos, {
     apiVersion: GitRepositoryNames.apiVersion, kind: GitRepositoryNames.kind,
-    metadata: { name, namespace }, spec: { interval: "1m", ...spec },
+    metadata: { name, namespace, labels: ctl.labels }, spec: { interval: "1m", ...spec },
   } as GitRepository);
 }
 

@@ -43,7 +43,7 @@ describe("GitRepository: signature verification (OpenPGP and SSH)", function () 
   it("verifies an SSH-signed HEAD commit and reports SourceVerified", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "keys", { "dev.sshpub": sshPub });
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
     const r = await waitFor(ctl.client, ns, "r", { ready: "True", revision: `main@sha1:${signedCommit}` });
     const c = r.status!.conditions!.find((x) => x.type === "SourceVerified")!;
     expect(c).to.include({ status: "True", reason: "Succeeded" });
@@ -54,7 +54,7 @@ describe("GitRepository: signature verification (OpenPGP and SSH)", function () 
   it("verifies an OpenPGP-signed annotated tag", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "keys", { "tagger.asc": pgpPub });
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { tag: "v1.0.0" }, verify: { mode: "Tag", secretRef: { name: "keys" } } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { tag: "v1.0.0" }, verify: { mode: "Tag", secretRef: { name: "keys" } } });
     const r = await waitFor(ctl.client, ns, "r", { ready: "True" });
     expect(r.status!.conditions!.find((x) => x.type === "SourceVerified")!.message).to.match(/tag 'v1.0.0' with key [0-9A-F]{16}/);
   });
@@ -62,7 +62,7 @@ describe("GitRepository: signature verification (OpenPGP and SSH)", function () 
   it("refuses an unsigned commit and keeps no artifact", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "keys", { "dev.sshpub": sshPub });
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "unsigned" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "unsigned" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
     const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "VerificationError", message: /no signature found/ });
     expect(r.status!.conditions!.find((x) => x.type === "SourceVerified")).to.include({ status: "False" });
     expect(r.status!.artifact).to.equal(undefined);
@@ -71,7 +71,7 @@ describe("GitRepository: signature verification (OpenPGP and SSH)", function () 
   it("refuses a commit signed by a key that is not trusted", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "keys", { "tagger.asc": pgpPub });
-    await createGitRepository(ctl.client, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
     await waitFor(ctl.client, ns, "r", { ready: "False", reason: "VerificationError" });
   });
 });

@@ -1,0 +1,4 @@
+// Health assessment of live objects (kstatus). Re-exports only.
+export * from "./kstatus";
+export * from "./result";
+export * from "./workloads";

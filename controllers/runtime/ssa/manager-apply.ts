@@ -1,0 +1,178 @@
+// Staged server-side apply of a set of objects. The whole set is validated first with a
+// server-side dry-run, so an invalid object means nothing is applied; objects that cannot be
+// validated yet (their CRD or Namespace is in the set and not created) are validated right
+// after their stage. Then stage by stage: cluster definitions (CRDs, Namespaces, ClusterRoles)
+// and waits for them, classes (*Class) and waits, then everything else. Only objects whose
+// dry-run differs from the live object are applied.
+import { Action, ChangeSetEntry, changeSetEntry } from "./changeset";
+import { DryRunError, SsaError, apiMessage, isImmutableError } from "./errors";
+import { mapLimit, mapLimitSettled } from "./limit";
+import type { ResourceManager } from "./manager";
+import { Desired, existingKey, fetchExisting, getExisting, hasDrifted } from "./manager-existing";
+import { anyInMetadata } from "./metadata";
+import { ObjMetadata, Unstructured, formatObjMetadata, groupOf, objMetadataOf } from "./object-id";
+import { NoKindMatchError, ResourceMapping } from "./rest-mapper";
+import { sortForApply } from "./sort";
+import { recreate } from "./manager-recreate";
+
+export interface ApplyOptions {
+  /** Recreate objects whose immutable fields changed (spec.force). */
+  force?: boolean;
+  /** Per-object force, e.g. `kustomize.toolkit.fluxcd.io/force: Enabled`. */
+  forceSelector?: Record<string, string>;
+  /** Objects never applied, e.g. `kustomize.toolkit.fluxcd.io/ssa: Ignore`. */
+  exclusionSelector?: Record<string, string>;
+  /** Objects applied only when absent, e.g. `kustomize.toolkit.fluxcd.io/ssa: IfNotPresent`. */
+  ifNotPresentSelector?: Record<string, string>;
+  /** How long to wait for CRDs, Namespaces and classes to be ready. Default 60 s. */
+  waitTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A failed apply; `changeSet` holds what was applied before the failure. */
+export class ApplyError extends SsaError {
+  override readonly name = "ApplyError";
+  constructor(message: string, readonly changeSet: ChangeSetEntry[], subject?: string, options?: ErrorOptions) {
+    super(message, subject, options);
+  }
+}
+
+interface Item extends Partial<Desired> {
+  obj: Unstructured;
+  id: ObjMetadata;
+  subject: string;
+  stage: number;
+  deferred: boolean;
+  existing?: Unstructured;
+  action?: Action;
+  recreate?: boolean;
+}
+
+const isCrd = (o: Unstructured) => o.kind === "CustomResourceDefinition" && groupOf(o.apiVersion) === "apiextensions.k8s.io";
+const stageOf = (o: Unstructured): number =>
+  isCrd(o) || (o.kind === "Namespace" && o.apiVersion === "v1") || (o.kind === "ClusterRole" && groupOf(o.apiVersion) === "rbac.authorization.k8s.io") ? 0
+    : o.kind.endsWith("Class") ? 1 : 2;
+
+export async function applyAllStaged(m: ResourceManager, objects: Unstructured[], opts: ApplyOptions): Promise<ChangeSetEntry[]> {
+  const signal = opts.signal;
+  const items: Item[] = sortForApply(objects.map((obj) => {
+    const id = objMetadataOf(obj);
+    return { obj, id, subject: formatObjMetadata(id), stage: stageOf(obj), deferred: false };
+  }), (i) => i.id);
+  const definedKinds = new Set(items.filter((i) => isCrd(i.obj)).map((i) => crdKey(i.obj)));
+  const createdNamespaces = new Set(items.filter((i) => i.obj.kind === "Namespace").map((i) => i.id.name));
+
+  // Mappings: a kind defined by a CRD of this set is resolved after the CRD stage.
+  const errors: string[] = [];
+  await mapLimit(items, m.concurrency, async (it) => {
+    it.mapping = await m.mapper.tryMapping(it.obj.apiVersion, it.obj.kind, signal);
+    if (it.mapping) return;
+    if (definedKinds.has(`${groupOf(it.obj.apiVersion)}/${it.obj.kind}`)) it.deferred = true;
+    else errors.push(new DryRunError(it.subject, new NoKindMatchError(it.obj.apiVersion, it.obj.kind)).message);
+  });
+  if (errors.length) throw new ApplyError(joinErrors(errors), []);
+
+  const ready = items.filter((i) => !i.deferred);
+  const existing = await fetchExisting(m, ready as Desired[], signal);
+  for (const it of ready) it.existing = existing.get(existingKey(it.mapping!, it.obj.metadata?.namespace ?? "", it.id.name));
+  await validate(m, ready, opts, createdNamespaces, true);
+
+  const done: ChangeSetEntry[] = [];
+  for (const stage of [0, 1, 2]) {
+    const inStage = items.filter((i) => i.stage === stage);
+    if (inStage.length === 0) continue;
+    const late = inStage.filter((i) => i.deferred);
+    if (late.length) {
+      try {
+        await mapLimit(late, m.concurrency, async (it) => {
+          it.mapping = await m.mapper.mapping(it.obj.apiVersion, it.obj.kind, signal);
+          it.existing = await getExisting(m, it as Desired, signal);
+        });
+        await validate(m, late, opts, new Set(), false);
+      } catch (e) {
+        throw e instanceof ApplyError ? new ApplyError(e.message, [...done], e.subject, { cause: e })
+          : new ApplyError(e instanceof NoKindMatchError ? new DryRunError(late[0].subject, e).message : apiMessage(e), [...done], undefined, { cause: e });
+      }
+    }
+    await mapLimit(inStage, m.concurrency, async (it) => {
+      if (it.action !== Action.Created && it.action !== Action.Configured) return;
+      try {
+        if (it.recreate) await recreate(m, it as Desired, it.existing!, opts);
+        await m.client.apply(it.mapping!, it.obj, { fieldManager: m.fieldManager, force: true, signal });
+      } catch (e) {
+        throw new ApplyError(`${it.subject} apply failed: ${apiMessage(e)}`, [...done], it.subject, { cause: e });
+      }
+    }).catch((e: unknown) => { throw e instanceof ApplyError ? e : new ApplyError(apiMessage(e), [...done], undefined, { cause: e }); });
+    done.push(...entries(inStage));
+    if (stage < 2) {
+      if (inStage.some((i) => isCrd(i.obj))) m.mapper.invalidate();
+      const refs = inStage.filter((i) => i.action !== Action.Skipped).map((i) => ({ ...i.id, apiVersion: i.obj.apiVersion }));
+      try {
+        await m.waitForSet(refs, { timeoutMs: opts.waitTimeoutMs ?? 60_000, intervalMs: 250, signal });
+      } catch (e) {
+        throw new ApplyError(apiMessage(e), [...done], undefined, { cause: e });
+      }
+    }
+  }
+  return done;
+}
+
+/** Skip policies, then a dry-run of every remaining item; sets `action`. Throws on any refusal. */
+async function validate(m: ResourceManager, items: Item[], opts: ApplyOptions, newNamespaces: Set<string>, early: boolean): Promise<void> {
+  const signal = opts.signal;
+  const results = await mapLimitSettled(items, m.concurrency, async (it) => {
+    if (anyInMetadata(it.obj, opts.exclusionSelector) || anyInMetadata(it.existing, opts.exclusionSelector)) {
+      it.action = Action.Skipped;
+      return;
+    }
+    if (anyInMetadata(it.obj, opts.ifNotPresentSelector)) {
+      it.existing ??= await getExisting(m, it as Desired, signal);
+      if (it.existing) {
+        it.action = Action.Skipped;
+        return;
+      }
+    }
+    try {
+      const dry = await m.client.apply<Unstructured>(it.mapping!, it.obj, { fieldManager: m.fieldManager, force: true, dryRun: true, signal });
+      it.action = !dry.metadata?.resourceVersion ? Action.Created : hasDrifted(it.existing, dry) ? Action.Configured : Action.Unchanged;
+    } catch (e) {
+      const ns = it.obj.metadata?.namespace ?? "";
+      if (early && it.mapping!.namespaced && newNamespaces.has(ns) && isNotFoundError(e)) {
+        it.deferred = true;
+        return;
+      }
+      const forced = opts.force || anyInMetadata(it.obj, opts.forceSelector) || anyInMetadata(it.existing, opts.forceSelector);
+      if (forced && isImmutableError(e)) {
+        it.existing ??= await getExisting(m, it as Desired, signal);
+        if (it.existing) {
+          it.recreate = true;
+          it.action = Action.Configured;
+          return;
+        }
+      }
+      throw new DryRunError(it.subject, e, it.mapping!.namespaced, ns);
+    }
+  });
+  const errors = results.flatMap((r) => (r.ok ? [] : [(r.error as Error).message]));
+  if (errors.length) throw new ApplyError(joinErrors(errors), []);
+}
+
+function entries(items: Item[]): ChangeSetEntry[] {
+  return items.filter((i) => i.action).map((i) => changeSetEntry(i.id, i.obj.apiVersion, i.action!));
+}
+
+function crdKey(crd: Unstructured): string {
+  const spec = crd.spec as { group?: string; names?: { kind?: string } } | undefined;
+  return `${spec?.group ?? ""}/${spec?.names?.kind ?? ""}`;
+}
+
+function isNotFoundError(e: unknown): boolean {
+  return (e as { statusCode?: number })?.statusCode === 404;
+}
+
+/** Unique messages, one per line, at most ten. */
+export function joinErrors(errors: string[]): string {
+  const unique = [...new Set(errors)];
+  const shown = unique.slice(0, 10).join("\n");
+  return unique.length > 10 ? `${shown}\n... and ${unique.length - 10} more` : shown;
+}
