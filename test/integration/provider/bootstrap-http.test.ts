@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Bootstrap } from "../../../provider";
 import { commitCount, filesAt, fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText } from "./fixtures";
 import { changed, inlineStack } from "./pulumi-harness";
-import { waitForSync, withControllers } from "./sync";
+import { canSync, waitForSync, withControllers } from "./sync";
 
 describe("Bootstrap over HTTP", function () {
   this.timeout(300_000);
@@ -24,7 +24,7 @@ describe("Bootstrap over HTTP", function () {
         kubeconfig: pulumi.secret(kubeconfig),
         ...waitForSync(),
       });
-      return { revision: b.revision, files: b.files, namespace: b.namespace };
+      return { revision: b.revision, appliedRevision: b.appliedRevision, files: b.files, namespace: b.namespace };
     });
     const first = await stack.up();
     const dir = `clusters/dev/${ns}`;
@@ -33,6 +33,13 @@ describe("Bootstrap over HTTP", function () {
     const inGit = await filesAt(git, Object.keys(files));
     for (const [p, content] of Object.entries(files)) expect(inGit[p], p).to.equal(content);
     expect(inGit[`${dir}/gotk-sync.yaml`]).to.include(`path: ./clusters/dev`).and.include(`name: ${ns}`);
+    if (canSync()) {
+      // Ready at the pushed revision, and Flux now manages its own installation from git.
+      expect(first.outputs.appliedRevision).to.equal(`main@sha1:${first.outputs.revision}`);
+      const ks = await getObject<{ status: { lastAppliedRevision: string; inventory: { entries: { id: string }[] } } }>("kustomize.toolkit.fluxcd.io/v1", "Kustomization", ns, ns);
+      expect(ks!.status.lastAppliedRevision).to.equal(first.outputs.appliedRevision);
+      expect(ks!.status.inventory.entries.map((e) => e.id)).to.include(`${ns}_source-controller_apps_Deployment`);
+    }
     const commits = await commitCount(git);
     expect(commits).to.equal(2);
 

@@ -60,3 +60,24 @@ export async function commitCount(servers: GitServers, branch = "main"): Promise
 }
 
 export const fluxNamespace = () => `flux-${randomSuffix()}`;
+
+/**
+ * A commit on top of the branch as it is in the served repository (a clone, a commit, a normal
+ * push), for changes made after a bootstrap pushed (the fixture's own commits force-publish).
+ */
+export async function editInGit(servers: GitServers, files: Record<string, string | null>, message: string, branch = "main"): Promise<string> {
+  const dir = `${servers.fixture.scratchDir("edit")}/c`;
+  await servers.fixture.git(["clone", "-q", "--branch", branch, servers.barePath, dir]);
+  for (const [p, content] of Object.entries(files)) {
+    const f = `${dir}/${p}`;
+    if (content === null) fs.rmSync(f, { force: true });
+    else {
+      fs.mkdirSync(f.slice(0, f.lastIndexOf("/")), { recursive: true });
+      fs.writeFileSync(f, content);
+    }
+  }
+  await servers.fixture.git(["add", "-A", "."], { cwd: dir });
+  await servers.fixture.git(["commit", "-q", "-m", message], { cwd: dir });
+  await servers.fixture.git(["push", "-q", "origin", `HEAD:refs/heads/${branch}`], { cwd: dir });
+  return servers.fixture.git(["rev-parse", "HEAD"], { cwd: dir });
+}

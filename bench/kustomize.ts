@@ -1,0 +1,98 @@
+// Benchmark: N Kustomizations of `per` ConfigMaps each from one GitRepository, applied by our
+// kustomize-controller and by the upstream kustomize-controller v1.9.5 (both fed by our
+// source-controller's artifact), on the same embedded cluster, with the same concurrency,
+// client QPS/burst and TMPDIR; plus the floor (a bare SSA loop). Prints wall time to all
+// Ready, peak RSS and ratios; writes JSON to bench/results/.
+//   node dist/bench/kustomize.js [--count 1000] [--per 10] [--qps 50] [--burst 300]
+//     [--concurrent 4] [--concurrent-ssa 4] [--tmpdir /dev/shm] [--sides ours,peer,floor]
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import * as devCluster from "../cli/dev-cluster";
+import { freePort } from "../cli/ports";
+import { repoRoot } from "../cli/tools";
+import { allCrds } from "../controllers/api/registry";
+import { KubeClient } from "../controllers/runtime/kube";
+import { floorRun } from "./kustomize-floor";
+import { ClientLimits, Proc, peakRssMiB, startOurs, startPeer, stop, waitAllReady } from "./kustomize-procs";
+import { createGitRepository, createKustomizations, gitRepositoriesRes, startRepo } from "./kustomize-workload";
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+const count = Number(arg("count", "1000"));
+const per = Number(arg("per", "10"));
+const limits: ClientLimits = { concurrent: Number(arg("concurrent", "4")), concurrentSsa: Number(arg("concurrent-ssa", "4")), qps: Number(arg("qps", "50")), burst: Number(arg("burst", "300")) };
+const tmpdir = arg("tmpdir", "/dev/shm");
+const sides = arg("sides", "ours,peer,floor").split(",");
+const log = (m: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-bench-"));
+  const cluster = await devCluster.up({ dir: path.join(work, "cluster"), log: () => undefined });
+  const procs: Proc[] = [];
+  const results: Record<string, unknown> = { count, per, limits, tmpdir, cpus: os.cpus().length, node: process.version, date: new Date().toISOString() };
+  try {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig);
+    const client = KubeClient.fromKubeConfig(kc, { qps: 0 });
+    const crdRes = { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition", namespaced: false };
+    for (const crd of allCrds()) await client.apply(crdRes, crd as never, { fieldManager: "bench", force: true });
+    await new Promise((r) => setTimeout(r, 2000));
+    log(`cluster up; committing ${count}x${per} ConfigMaps`);
+    const repo = await startRepo(count, per);
+    const storagePort = await freePort();
+    procs.push(startOurs("source", cluster.kubeconfig, limits, tmpdir, work, ["--storage-path", path.join(work, "storage"), "--storage-addr", `127.0.0.1:${storagePort}`]));
+    await createGitRepository(client, repo.urls.http!);
+    await waitArtifact(client);
+    log("artifact ready");
+
+    for (const side of sides) {
+      if (side === "floor") {
+        for (const inFlight of [limits.concurrent, limits.concurrent * limits.concurrentSsa]) {
+          const ms = await floorRun(KubeClient.fromKubeConfig(kc, { qps: limits.qps, burst: limits.burst }), `floor${inFlight}`, count, per, inFlight);
+          results[`floor_${inFlight}_inflight_s`] = ms / 1000;
+          log(`floor (${inFlight} in flight): ${(ms / 1000).toFixed(1)} s`);
+        }
+        continue;
+      }
+      await createKustomizations(client, side, count);
+      log(`${side}: ${count} Kustomizations created; starting the controller`);
+      const p = side === "ours" ? startOurs("kustomize", cluster.kubeconfig, limits, tmpdir, work) : startPeer(cluster.kubeconfig, limits, tmpdir, work);
+      procs.push(p);
+      const doneAt = await waitAllReady(client, side, count, 3_600_000, (n) => log(`${side}: ${n}/${count} Ready`));
+      const rss = peakRssMiB(p.child.pid!);
+      results[`${side}_s`] = (doneAt - p.startedAt) / 1000;
+      results[`${side}_peak_rss_mib`] = Math.round(rss);
+      log(`${side}: all Ready in ${((doneAt - p.startedAt) / 1000).toFixed(1)} s, peak RSS ${rss.toFixed(0)} MiB`);
+      await stop(p);
+    }
+    if (typeof results.ours_s === "number" && typeof results.peer_s === "number") results.peer_over_ours = +(results.peer_s / results.ours_s).toFixed(2);
+    const floor = results[`floor_${limits.concurrent * limits.concurrentSsa}_inflight_s`];
+    if (typeof results.ours_s === "number" && typeof floor === "number") results.ours_over_floor = +(results.ours_s / floor).toFixed(2);
+    console.log(JSON.stringify(results, null, 2));
+    const out = path.join(repoRoot, "bench", "results");
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, `kustomize-${count}x${per}-qps${limits.qps}-${Date.now()}.json`), JSON.stringify(results, null, 2));
+    await repo.close();
+  } finally {
+    for (const p of procs) await stop(p).catch(() => undefined);
+    await devCluster.down(cluster.dir);
+    if (process.argv.includes("--keep")) log(`logs kept in ${work}`);
+    else fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function waitArtifact(client: KubeClient): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const g = await client.get<{ metadata?: object; status?: { artifact?: unknown } }>(gitRepositoriesRes, { namespace: "bench", name: "repo" });
+    if (g?.status?.artifact) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error("the GitRepository produced no artifact");
+}
+
+main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });

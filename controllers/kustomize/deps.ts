@@ -1,0 +1,26 @@
+// What the Kustomization reconciler is given at startup (read once, never during reconcile).
+import { EventRecorder } from "../runtime/events";
+import { ArtifactFetcher } from "./artifact-fetcher";
+import { ClientFactory } from "./clients";
+import { SourceCache } from "./source";
+
+export interface KustomizeDeps {
+  fetcher: ArtifactFetcher;
+  clients: ClientFactory;
+  /** Events as `kustomize-controller`. */
+  events: EventRecorder;
+  sources: SourceCache;
+  /** Paths of the kustomize and sops binaries. */
+  kustomize: string;
+  sops: string;
+  /** Where build temp dirs go; default TMPDIR. */
+  tmpRoot?: string;
+  noCrossNamespaceRefs: boolean;
+  allowExternalArtifact: boolean;
+  /** StrictPostBuildSubstitutions feature gate. */
+  strictSubstitutions: boolean;
+  /** --requeue-dependency: retry delay while a source or dependency is not ready. */
+  requeueDependencyMs: number;
+  /** --concurrent-ssa. */
+  concurrentSsa: number;
+}

@@ -1,0 +1,124 @@
+/**
+ * What an installation of the controllers looks like: the options shared by the `Install` and
+ * `Bootstrap` components, by `gitops install --export`, and by the manifest renderer.
+ *
+ * Written once with the schema builder of controllers/api: the TypeScript types (`Static`), the
+ * Pulumi package schema (provider/schema) and the input validation (provider/schema/validate.ts)
+ * all come from these values.
+ */
+import { T, type Static } from "../../controllers/api/schema";
+
+/** The controllers this toolkit provides, with Flux's names. */
+export const Component = {
+  Source: "source-controller",
+  Kustomize: "kustomize-controller",
+  Helm: "helm-controller",
+  Notification: "notification-controller",
+} as const;
+export type Component = (typeof Component)[keyof typeof Component];
+export const allComponents: readonly Component[] = Object.values(Component);
+export const defaultComponents: readonly Component[] = allComponents;
+
+/** Flux's optional controllers. Accepted as names so Flux users get a clear answer, not a schema error. */
+export const ExtraComponent = {
+  ImageReflector: "image-reflector-controller",
+  ImageAutomation: "image-automation-controller",
+  SourceWatcher: "source-watcher",
+} as const;
+export type ExtraComponent = (typeof ExtraComponent)[keyof typeof ExtraComponent];
+
+export const LogLevel = { Info: "info", Debug: "debug", Error: "error" } as const;
+export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
+
+/** A JSON6902 operation, as kustomize's `patches` accept them. */
+export const jsonPatchOperation = T.Object(
+  {
+    op: T.Enum(["add", "remove", "replace", "copy", "move", "test"], "JSON6902 operation."),
+    path: T.String({ description: "JSON pointer of the field, e.g. `/spec/template/spec/containers/0/args/-`.", pattern: "^(/.*)?$" }),
+    value: T.Optional(T.Json({ description: "Value for add, replace and test." })),
+    from: T.Optional(T.String("Source pointer for copy and move.")),
+  },
+  "One JSON6902 patch operation.",
+);
+export type JsonPatchOperation = Static<typeof jsonPatchOperation>;
+
+/** A patch of the install manifests, written into kustomization.yaml so Flux applies it too. */
+export const installPatch = T.Object(
+  {
+    target: T.Object(
+      {
+        kind: T.String("Kind of the objects to patch, e.g. `Deployment`."),
+        name: T.Optional(T.String("Name of the object to patch; all objects of the kind when unset.")),
+        group: T.Optional(T.String("API group, e.g. `apps`; any when unset.")),
+        labelSelector: T.Optional(T.String("Label selector, e.g. `app.kubernetes.io/component=source-controller`.")),
+      },
+      "Which install objects the operations apply to.",
+    ),
+    operations: T.Array(jsonPatchOperation, { description: "Operations applied in order.", minItems: 1 }),
+  },
+  "JSON6902 operations applied to the install objects a target selects.",
+);
+export type InstallPatch = Static<typeof installPatch>;
+
+export const toleration = T.Object(
+  {
+    key: T.Optional(T.String("Taint key; all taints with `operator: Exists` when unset.")),
+    operator: T.Optional(T.Enum(["Exists", "Equal"], "`Exists` (default) or `Equal`.")),
+    value: T.Optional(T.String("Taint value, with `operator: Equal`.")),
+    effect: T.Optional(T.Enum(["NoSchedule", "PreferNoSchedule", "NoExecute"], "Taint effect; all when unset.")),
+  },
+  "A pod toleration.",
+);
+
+export const resourceRequirements = T.Object(
+  {
+    requests: T.Optional(T.Map(T.String(), "Requests, e.g. `{cpu: 100m, memory: 128Mi}`.")),
+    limits: T.Optional(T.Map(T.String(), "Limits, e.g. `{memory: 1Gi}`; also sets GOMEMLIMIT's source.")),
+  },
+  "Container resources.",
+);
+
+/** Typed changes to the controller Deployments; rendered as JSON6902 patches. */
+export const customisation = T.Object(
+  {
+    tolerations: T.Optional(T.Array(toleration, "Tolerations added to every controller pod.")),
+    nodeSelector: T.Optional(T.Map(T.String(), "Node labels every controller pod requires, added to `kubernetes.io/os: linux`.")),
+    podAnnotations: T.Optional(T.Map(T.String(), "Annotations added to every controller pod template.")),
+    podLabels: T.Optional(T.Map(T.String(), "Labels added to every controller pod template.")),
+    resources: T.Optional(T.Map(resourceRequirements, "Resources per controller, keyed by component name.")),
+    extraArgs: T.Optional(T.Map(T.Array(T.String()), "Flags appended per controller, keyed by component name, e.g. `{\"kustomize-controller\": [\"--concurrent=8\"]}`.")),
+    env: T.Optional(T.Map(T.String(), "Environment variables added to every controller container.")),
+    priorityClassName: T.Optional(T.String("Priority class of the controller pods; `system-cluster-critical` by default (not for notification-controller).")),
+    patches: T.Optional(T.Array(installPatch, "Raw JSON6902 patches, applied after the typed fields above.")),
+  },
+  "Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.",
+);
+export type Customisation = Static<typeof customisation>;
+
+export const installOptionsProps = {
+  version: T.Optional(T.String({ description: "Version of the controllers (image tag); the provider's own version when unset.", pattern: "^v[0-9]+\\.[0-9]+\\.[0-9]+([-+].*)?$" })),
+  namespace: T.Optional(
+    T.String({
+      description: "Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.",
+      pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+      maxLength: 63,
+    }),
+  ),
+  components: T.Optional(
+    T.Array(T.Enum(Object.values(Component)), {
+      description: "Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.",
+      minItems: 1,
+    }),
+  ),
+  componentsExtra: T.Optional(T.Array(T.Enum(Object.values(ExtraComponent)), "Flux's optional controllers. None is provided by this toolkit yet; asking for one is an error that says so.")),
+  registry: T.Optional(T.String("Container registry prefix of the controller images (`<registry>/<component>:<version>`).")),
+  imagePullSecret: T.Optional(T.String({ description: "Name of an image pull Secret set on every controller pod.", pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" })),
+  clusterDomain: T.Optional(T.String("Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.")),
+  networkPolicy: T.Optional(T.Boolean("Install the allow-egress, allow-scraping and allow-webhooks NetworkPolicies (default true).")),
+  watchAllNamespaces: T.Optional(T.Boolean("Controllers watch every namespace (default true); false restricts them to their own.")),
+  logLevel: T.Optional(T.Enum(Object.values(LogLevel), "Controller log level: info (default), debug or error.")),
+  tolerationKeys: T.Optional(T.Array(T.String({ description: "Taint key tolerated with operator Exists.", pattern: "^[A-Za-z0-9]([A-Za-z0-9._/-]*)$" }), "Flux's toleration_keys: each key becomes a toleration with operator Exists.")),
+  customisation: T.Optional(customisation),
+};
+export const installOptions = T.Object(installOptionsProps, "Options of an installation of the controllers.");
+export type InstallOptions = Static<typeof installOptions>;

@@ -1,0 +1,102 @@
+/**
+ * Applying an installation: CRDs and Namespaces first (and waiting until the CRDs are
+ * Established), then everything else, all with server-side apply. Then the controller
+ * Deployments are awaited (Available at their current generation).
+ */
+import { Cluster, ClusterError, mapLimit, type ClusterConnection } from "./client";
+import { describe, type KubeManifest } from "../manifests/objects";
+import { deadlineAfter, parseDuration, sleep } from "./time";
+
+const first = (o: KubeManifest) => o.kind === "CustomResourceDefinition" || o.kind === "Namespace";
+
+export interface ApplyResult {
+  applied: number;
+}
+
+/** Objects whose `app.kubernetes.io/managed-by` says another tool installed them. */
+export async function foreignInstaller(cluster: Cluster, objects: readonly KubeManifest[]): Promise<string | undefined> {
+  const probes = objects.filter((o) => o.kind === "Namespace" || o.kind === "Deployment");
+  for (const o of probes) {
+    const live = await cluster.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
+    const by = live?.metadata.labels?.["app.kubernetes.io/managed-by"];
+    if (by && by !== "gitops" && by !== "flux") return `${describe(o)} is managed by ${by}`;
+  }
+  return undefined;
+}
+
+export async function waitCrdsEstablished(cluster: Cluster, names: readonly string[], deadline: number): Promise<void> {
+  for (const name of names) {
+    for (;;) {
+      const crd = await cluster.get<{ status?: { conditions?: { type: string; status: string; message?: string }[] } }>(
+        "apiextensions.k8s.io/v1", "CustomResourceDefinition", name);
+      const c = crd?.status?.conditions?.find((x) => x.type === "Established");
+      if (c?.status === "True") break;
+      if (Date.now() > deadline) throw new ClusterError(`CustomResourceDefinition ${name} is not Established: ${c?.message ?? "no status yet"}`);
+      await sleep(100);
+    }
+  }
+}
+
+/** Staged server-side apply of `objects`. */
+export async function applyStaged(cluster: Cluster, objects: readonly KubeManifest[], deadline: number): Promise<ApplyResult> {
+  const stage1 = objects.filter(first);
+  const stage2 = objects.filter((o) => !first(o));
+  await mapLimit(stage1, 8, (o) => cluster.apply(o));
+  await waitCrdsEstablished(cluster, stage1.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name), deadline);
+  await mapLimit(stage2, 8, (o) => cluster.apply(o));
+  return { applied: objects.length };
+}
+
+interface DeploymentStatus {
+  metadata: { generation?: number };
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+/** Waits until each Deployment is Available with every replica updated; the error says which one is not and why. */
+export async function waitDeployments(cluster: Cluster, deployments: readonly KubeManifest[], deadline: number): Promise<void> {
+  await Promise.all(
+    deployments.map(async (d) => {
+      for (;;) {
+        const live = await cluster.get<DeploymentStatus>(d.apiVersion, d.kind, d.metadata.name, d.metadata.namespace);
+        const st = live?.status;
+        const want = live?.spec?.replicas ?? 1;
+        const avail = st?.conditions?.find((c) => c.type === "Available");
+        const progressing = st?.conditions?.find((c) => c.type === "Progressing");
+        if (live && st && (st.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) && (st.updatedReplicas ?? 0) >= want && (st.availableReplicas ?? 0) >= want && avail?.status === "True") return;
+        if (progressing?.reason === "ProgressDeadlineExceeded") {
+          throw new ClusterError(`${describe(d)} failed to roll out: ${progressing.message ?? ""}`);
+        }
+        if (Date.now() > deadline) {
+          throw new ClusterError(`${describe(d)} is not Available: ${avail?.message ?? progressing?.message ?? (live ? "no status yet" : "not found")}`);
+        }
+        await sleep(200);
+      }
+    }),
+  );
+}
+
+/** `gitops install` without --export: apply and wait. */
+export async function installToCluster(
+  objects: readonly KubeManifest[],
+  opts: ClusterConnection & { timeout: string; log?: (m: string) => void; force?: boolean },
+): Promise<ApplyResult> {
+  const cluster = new Cluster(opts);
+  await cluster.ping();
+  if (!opts.force) {
+    const foreign = await foreignInstaller(cluster, objects);
+    if (foreign) throw new ClusterError(`${foreign}; refusing to take it over (use force to override)`);
+  }
+  const deadline = deadlineAfter(parseDuration(opts.timeout, "timeout"));
+  opts.log?.(`applying ${objects.length} objects to ${cluster.server}`);
+  const r = await applyStaged(cluster, objects, deadline);
+  const deployments = objects.filter((o) => o.kind === "Deployment");
+  opts.log?.(`waiting for ${deployments.map((d) => d.metadata.name).join(", ")}`);
+  await waitDeployments(cluster, deployments, deadline);
+  return r;
+}
