@@ -74,6 +74,45 @@ describe("GitRepository: artifacts from a branch", function () {
     expect(posts()).to.equal(1);
   });
 
+  it("records a NewArtifact Event with the revision annotation", async function () {
+    const ns = await newNamespace();
+    await createGitRepository(ctl, ns, "ev", { url: git.http!.url(), ref: { branch: "main" } });
+    const repo = await waitFor(ctl.client, ns, "ev", { ready: "True" });
+    const subject = (await git.fixture.git(["log", "-1", "--format=%s"])).trim();
+    const { eventually } = await import("../../support/cluster");
+    const ev = await eventually(async () => {
+      const list = await ctl.client.list<{ reason?: string; message?: string; type?: string; metadata: { annotations?: Record<string, string> }; involvedObject?: { kind?: string; name?: string } }>(
+        { group: "", version: "v1", plural: "events", kind: "Event" }, { namespace: ns });
+      return list.items.find((e) => e.reason === "NewArtifact" && e.involvedObject?.name === "ev");
+    }, { what: "NewArtifact event" });
+    expect(ev.type).to.equal("Normal");
+    expect(ev.message).to.equal(`stored artifact for commit '${subject}'`);
+    expect(ev.involvedObject!.kind).to.equal("GitRepository");
+    expect(ev.metadata.annotations!["source.toolkit.fluxcd.io/revision"]).to.equal(repo.status!.artifact!.revision);
+  });
+
+  it("checks out submodules with recurseSubmodules", async function () {
+    const ns = await newNamespace();
+    const sub = await startGitServers({ files: { "lib.yaml": "lib: 1\n" } });
+    try {
+      await git.fixture.git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.fileUrl, "vendor/lib"]);
+      await git.fixture.git(["commit", "-qm", "add submodule"]);
+      await git.fixture.publish();
+      await createGitRepository(ctl, ns, "with", { url: git.http!.url(), ref: { branch: "main" }, recurseSubmodules: true });
+      await createGitRepository(ctl, ns, "without", { url: git.http!.url(), ref: { branch: "main" } });
+      const withSub = await waitFor(ctl.client, ns, "with", { ready: "True" });
+      const withoutSub = await waitFor(ctl.client, ns, "without", { ready: "True" });
+      expect(listTar(await fetchArtifact(withSub.status!.artifact!.url))).to.include("vendor/lib/lib.yaml");
+      expect(listTar(await fetchArtifact(withoutSub.status!.artifact!.url))).to.not.include("vendor/lib/lib.yaml");
+      expect(withSub.status!.observedRecurseSubmodules).to.equal(true);
+    } finally {
+      await git.fixture.git(["rm", "-q", "-f", "vendor/lib"]).catch(() => undefined);
+      await git.fixture.git(["commit", "-qm", "drop submodule"]).catch(() => undefined);
+      await git.fixture.publish();
+      await sub.close();
+    }
+  });
+
   it("removes its artifacts from storage when deleted", async function () {
     const ns = await newNamespace();
     await createGitRepository(ctl, ns, "gone", { url: git.http!.url(), ref: { branch: "main" } });
