@@ -19,7 +19,7 @@ import { Result } from "../runtime/result";
 import { authFromSecretData, GitAuth, GitConfigError } from "./git/auth";
 import { checkout, GitError, resolveRef, ResolvedRef } from "./git/client";
 import { verifyCheckout, VerificationError } from "./git/verify";
-import { selectFiles } from "./ignore";
+import { filterFiles, selectFiles } from "./ignore";
 import { reconcileObject } from "../runtime/reconcile-object";
 import { Storage, StorageError } from "./storage";
 
@@ -158,11 +158,18 @@ async function produceArtifact(obj: GitRepository, ctx: ReconcileContext<GitRepo
     } else removeCondition(obj, CT.SourceVerified);
     const subject = (await exec("git", ["log", "-1", "--format=%s"], { cwd: dir })).stdout.trim();
     for (const inc of includes) await copyInclude(deps.storage, inc, dir, work);
-    const files = selectFiles(dir, spec.ignore);
     const rel = deps.storage.artifactPath(GitRepositoryNames.kind, obj.metadata.namespace!, obj.metadata.name!, `${head.commit}.tar.gz`);
     let artifact;
     try {
-      artifact = await deps.storage.archive(dir, files, rel, head.revision);
+      // A plain checkout is archived from git's object store; included artifacts, sparse
+      // checkouts and submodules put files in the tree that the commit does not have.
+      if (includes.length === 0 && !spec.sparseCheckout?.length && !spec.recurseSubmodules) {
+        const tracked = (await exec("git", ["ls-files", "-z"], { cwd: dir, maxBuffer: 256 * 1024 * 1024 })).stdout.split("\0").filter(Boolean);
+        const keep = new Set(filterFiles(tracked, (f) => fs.readFileSync(path.join(dir, f), "utf8"), spec.ignore));
+        artifact = await deps.storage.archiveCommit(dir, withEmptiedDirs(tracked.filter((f) => !keep.has(f)), keep), rel, head.revision);
+      } else {
+        artifact = await deps.storage.archive(dir, selectFiles(dir, spec.ignore), rel, head.revision);
+      }
     } catch (e) {
       throw new Failure(CT.StorageOperationFailed, Reason.ArchiveOperationFailed, `unable to archive artifact to storage: ${(e as Error).message}`, false, { cause: e });
     }
@@ -216,4 +223,13 @@ async function verificationKeys(obj: GitRepository, ctx: ReconcileContext<GitRep
   const secret = await ctx.client.get<{ data?: Record<string, string> } & import("../runtime/keys").KubeObject>(secrets, { namespace: ns, name }, { signal: ctx.signal });
   if (!secret) throw new VerificationError(`failed to get verification secret '${ns}/${name}': not found`);
   return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+}
+
+/** Adds the directories left with no kept file, so the archive has no empty directory entries. */
+export function withEmptiedDirs(excluded: string[], kept: Set<string>): string[] {
+  const keptDirs = new Set<string>();
+  for (const f of kept) for (let d = path.posix.dirname(f); d !== "."; d = path.posix.dirname(d)) keptDirs.add(d);
+  const dirs = new Set<string>();
+  for (const f of excluded) for (let d = path.posix.dirname(f); d !== "."; d = path.posix.dirname(d)) if (!keptDirs.has(d)) dirs.add(d);
+  return [...excluded, ...dirs];
 }

@@ -31,19 +31,26 @@ function lines(text: string): string[] {
   return text.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.startsWith("#"));
 }
 
-/** Lists the files (relative, sorted, '/'-separated) that belong in the artifact of `root`. */
+/**
+ * Keeps the files (relative, '/'-separated) that belong in the artifact. `.sourceignore` files
+ * among them add rules for their directory; spec.ignore comes last, so it wins.
+ */
+export function filterFiles(files: string[], readFile: (rel: string) => string, specIgnore?: string): string[] {
+  const rules: string[] = [...(specIgnore === undefined ? DEFAULT_EXCLUSIONS : [".git/"])];
+  // Shallower .sourceignore files first, so a subdirectory's rules can override its parent's.
+  const ignoreFiles = files.filter((f) => f === SOURCEIGNORE || f.endsWith(`/${SOURCEIGNORE}`))
+    .sort((a, b) => a.split("/").length - b.split("/").length || a.localeCompare(b));
+  for (const f of ignoreFiles) rules.push(...rebase(lines(readFile(f)), path.posix.dirname(f) === "." ? "" : path.posix.dirname(f)));
+  if (specIgnore !== undefined) rules.push(...lines(specIgnore));
+  const ig: Ignore = ignore({ allowRelativePaths: true }).add(rules);
+  return files.filter((f) => !ig.ignores(f)).sort();
+}
+
+/** Lists, by walking the tree, the files of `root` that belong in the artifact. */
 export function selectFiles(root: string, specIgnore?: string): string[] {
-  const base = specIgnore === undefined ? DEFAULT_EXCLUSIONS : [".git/"];
-  const rules: string[] = [...base];
   const found: string[] = [];
-  // Walk once; .sourceignore rules of a directory apply to what is below it, so collect them
-  // as we go and filter at the end with the complete rule set (spec.ignore last: it wins).
   const walk = (rel: string) => {
-    const abs = rel ? path.join(root, rel) : root;
-    const entries = fs.readdirSync(abs, { withFileTypes: true });
-    const si = entries.find((e) => e.name === SOURCEIGNORE && e.isFile());
-    if (si) rules.push(...rebase(lines(fs.readFileSync(path.join(abs, SOURCEIGNORE), "utf8")), rel));
-    for (const e of entries) {
+    for (const e of fs.readdirSync(rel ? path.join(root, rel) : root, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.name === ".git" && !rel) continue;
       if (e.isDirectory()) walk(r);
@@ -51,7 +58,5 @@ export function selectFiles(root: string, specIgnore?: string): string[] {
     }
   };
   walk("");
-  if (specIgnore !== undefined) rules.push(...lines(specIgnore));
-  const ig: Ignore = ignore({ allowRelativePaths: true }).add(rules);
-  return found.filter((f) => !ig.ignores(f)).sort();
+  return filterFiles(found, (f) => fs.readFileSync(path.join(root, f), "utf8"), specIgnore);
 }

@@ -1,12 +1,12 @@
 // Artifact storage: `<root>/<kind>/<namespace>/<name>/<file>`, written so a consumer never
 // sees half a file (temp file, fsync, rename), with the digest computed while writing, and
 // garbage collection that keeps the current artifact plus a few recent ones.
-import { spawn } from "node:child_process";
+import { ChildProcessByStdio, ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { Transform } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import * as zlib from "node:zlib";
 
 export interface Artifact {
@@ -50,22 +50,42 @@ export class Storage {
    * Archives `files` (relative to `dir`) as a gzipped tarball at `relPath`. Entries are
    * sorted, owned by 0:0 with a fixed mtime, so the same tree gives the same digest.
    */
-  async archive(dir: string, files: string[], relPath: string, revision: string): Promise<Artifact> {
+  archive(dir: string, files: string[], relPath: string, revision: string): Promise<Artifact> {
+    const tar = spawn("tar", ["--create", "--file=-", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0",
+      "--format=gnu", "--no-recursion", "--null", "--files-from=-"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+    tar.stdin.end(files.join("\0") + (files.length ? "\0" : ""));
+    return this.#store(tar, relPath, revision);
+  }
+
+  /**
+   * Archives the checked-out commit of the git work tree `dir` straight from git's object
+   * store (no file reads), leaving out `excluded` paths via export-ignore attributes. Same
+   * entries as `archive` for a plain checkout, several times faster for large trees.
+   */
+  archiveCommit(dir: string, excluded: string[], relPath: string, revision: string): Promise<Artifact> {
+    const quote = (p: string) => `/${p.replace(/[\\*?[\]\s#!]/g, (c) => `\\${c}`)}`;
+    fs.writeFileSync(path.join(dir, ".git", "info", "attributes"), excluded.map((p) => `${quote(p)} export-ignore\n`).join(""));
+    const git = spawn("git", ["archive", "--format=tar", "HEAD"], {
+      cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", HOME: dir },
+    });
+    return this.#store(git, relPath, revision);
+  }
+
+  /** Gzips a tar stream into storage atomically (temp file, fsync, rename), hashing as it goes. */
+  async #store(producer: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>, relPath: string, revision: string): Promise<Artifact> {
     const dest = this.absolute(relPath);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     const tmp = `${dest}.tmp-${randomBytes(4).toString("hex")}`;
     const hash = createHash("sha256");
     let size = 0;
-    const tar = spawn("tar", ["--create", "--file=-", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0",
-      "--format=gnu", "--no-recursion", "--null", "--files-from=-"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
-    let tarErr = "";
-    tar.stderr.on("data", (c) => (tarErr += c));
-    tar.stdin.end(files.join("\0") + (files.length ? "\0" : ""));
-    const tarDone = new Promise<void>((resolve, reject) => tar.on("close", (code) => code === 0 ? resolve() : reject(new StorageError(`tar failed (${code}): ${tarErr.trim()}`))));
+    let stderr = "";
+    producer.stderr.on("data", (c) => (stderr += c));
+    const produced = new Promise<void>((resolve, reject) => producer.on("close", (code) =>
+      code === 0 ? resolve() : reject(new StorageError(`${producer.spawnfile} failed (${code}): ${stderr.trim()}`))));
     const measure = new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); } });
     const out = fs.createWriteStream(tmp, { mode: 0o644 });
     try {
-      await Promise.all([pipeline(tar.stdout, zlib.createGzip({ level: 6 }), measure, out), tarDone]);
+      await Promise.all([pipeline(producer.stdout, zlib.createGzip({ level: 6 }), measure, out), produced]);
       const fd = fs.openSync(tmp, "r");
       try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
       fs.renameSync(tmp, dest);

@@ -13,7 +13,7 @@ async function artifactFiles(r: GitRepository): Promise<string[]> {
   const res = await fetch(r.status!.artifact!.url);
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-t-")), "a.tar.gz");
   fs.writeFileSync(f, Buffer.from(await res.arrayBuffer()));
-  return execFileSync("tar", ["-tzf", f], { encoding: "utf8" }).split("\n").filter(Boolean).sort();
+  return execFileSync("tar", ["-tzf", f], { encoding: "utf8" }).split("\n").filter((e) => e && !e.endsWith("/")).sort();
 }
 
 describe("GitRepository: artifact content (ignore, .sourceignore, include, sparse checkout)", function () {

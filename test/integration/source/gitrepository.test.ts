@@ -19,7 +19,7 @@ async function fetchArtifact(url: string): Promise<Buffer> {
 function listTar(buf: Buffer): string[] {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-t-")), "a.tar.gz");
   fs.writeFileSync(f, buf);
-  return execFileSync("tar", ["-tzf", f], { encoding: "utf8" }).split("\n").filter(Boolean).sort();
+  return execFileSync("tar", ["-tzf", f], { encoding: "utf8" }).split("\n").filter((e) => e && !e.endsWith("/")).sort();
 }
 
 describe("GitRepository: artifacts from a branch", function () {
@@ -46,6 +46,9 @@ describe("GitRepository: artifacts from a branch", function () {
     expect(`sha256:${createHash("sha256").update(body).digest("hex")}`).to.equal(a.digest);
     // Flux's default exclusions: CI configs and images are left out.
     expect(listTar(body)).to.deep.equal(["README.md", "deploy/app.yaml"]);
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-t-")), "a.tar.gz");
+    fs.writeFileSync(f, body);
+    expect(execFileSync("tar", ["-tzf", f], { encoding: "utf8" }), "no entries for excluded directories").to.not.contain(".github");
     const ready = repo.status!.conditions!.find((c) => c.type === "Ready")!;
     expect(ready).to.include({ status: "True", reason: "Succeeded", message: `stored artifact for revision 'main@sha1:${git.initialCommit}'` });
     expect(repo.status!.conditions!.find((c) => c.type === "ArtifactInStorage")).to.include({ status: "True", reason: "Succeeded" });
