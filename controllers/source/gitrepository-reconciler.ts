@@ -16,7 +16,7 @@ import { parseDuration } from "../runtime/duration";
 import { deepEqual } from "../runtime/json-merge";
 import { ObjectKey } from "../runtime/keys";
 import { Result } from "../runtime/result";
-import { authFromSecretData, GitAuth, GitConfigError } from "./git/auth";
+import { authFromSecretData, GitAuth, GitConfigError, proxyFromSecretData } from "./git/auth";
 import { checkout, GitError, resolveRef, ResolvedRef } from "./git/client";
 import { verifyCheckout, VerificationError } from "./git/verify";
 import { filterFiles, selectFiles } from "./ignore";
@@ -86,16 +86,23 @@ async function reconcileSteps(obj: GitRepository, ctx: ReconcileContext<GitRepos
   }
 }
 
+async function secretData(ctx: ReconcileContext<GitRepository>, ns: string, name: string): Promise<Record<string, string>> {
+  const secret = await ctx.client.get<{ data?: Record<string, string> } & import("../runtime/keys").KubeObject>(secrets, { namespace: ns, name }, { signal: ctx.signal });
+  if (!secret) throw new Failure(CT.FetchFailed, Reason.AuthenticationFailed, `failed to get secret '${ns}/${name}': secrets "${name}" not found`);
+  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+}
+
 async function credentials(obj: GitRepository, ctx: ReconcileContext<GitRepository>): Promise<GitAuth | undefined> {
-  const ref = obj.spec.secretRef?.name;
-  if (!ref) return undefined;
   const ns = obj.metadata.namespace!;
-  const secret = await ctx.client.get<{ data?: Record<string, string> } & import("../runtime/keys").KubeObject>(secrets, { namespace: ns, name: ref }, { signal: ctx.signal });
-  if (!secret) throw new Failure(CT.FetchFailed, Reason.AuthenticationFailed, `failed to get secret '${ns}/${ref}': secrets "${ref}" not found`);
-  const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+  const ref = obj.spec.secretRef?.name;
+  const proxyRef = obj.spec.proxySecretRef?.name;
+  if (!ref && !proxyRef) return undefined;
   try {
-    return authFromSecretData(obj.spec.url, data, `${ns}/${ref}`);
+    const auth = ref ? authFromSecretData(obj.spec.url, await secretData(ctx, ns, ref), `${ns}/${ref}`) : {};
+    if (proxyRef) auth.proxy = proxyFromSecretData(await secretData(ctx, ns, proxyRef), `${ns}/${proxyRef}`);
+    return auth;
   } catch (e) {
+    if (e instanceof Failure) throw e;
     throw new Failure(CT.FetchFailed, Reason.AuthenticationFailed, (e as Error).message, false, { cause: e });
   }
 }

@@ -20,6 +20,17 @@ export interface GitAuth {
   knownHosts?: string;
   /** Passphrase of an encrypted SSH key (`password` with an ssh:// URL). */
   passphrase?: string;
+  /** HTTP(S) proxy from spec.proxySecretRef: `address` with optional `username`/`password`. */
+  proxy?: { address: string; username?: string; password?: string };
+}
+
+/** Reads spec.proxySecretRef data (`address`, `username`, `password`). */
+export function proxyFromSecretData(data: Record<string, string>, secretName: string): NonNullable<GitAuth["proxy"]> {
+  if (!data.address) throw new GitConfigError(`invalid proxy secret '${secretName}': key 'address' is missing`);
+  let url: URL;
+  try { url = new URL(data.address); } catch { throw new GitConfigError(`invalid proxy secret '${secretName}': 'address' is not a URL: ${data.address}`); }
+  if (!/^(http|https|socks5):$/.test(url.protocol)) throw new GitConfigError(`invalid proxy secret '${secretName}': 'address' must be http://, https:// or socks5://`);
+  return { address: data.address, username: data.username, password: data.password };
 }
 
 export class GitConfigError extends Error {}
@@ -80,6 +91,11 @@ export function gitEnv(auth: GitAuth | undefined, timeoutSeconds: number): GitEn
     config.push(["http.extraHeader", `Authorization: Basic ${basic}`]);
   }
   if (auth?.caCert) config.push(["http.sslCAInfo", write("ca.crt", auth.caCert)]);
+  if (auth?.proxy) {
+    const u = new URL(auth.proxy.address);
+    if (auth.proxy.username) { u.username = encodeURIComponent(auth.proxy.username); u.password = encodeURIComponent(auth.proxy.password ?? ""); }
+    config.push(["http.proxy", u.toString().replace(/\/$/, "")]);
+  }
   if (auth?.tlsCert && auth.tlsKey) {
     config.push(["http.sslCert", write("tls.crt", auth.tlsCert)], ["http.sslKey", write("tls.key", auth.tlsKey)]);
   }

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { GitHttpServer, startGitServers, GitServers } from "../../support/git-server";
+import { startHttpProxy } from "../../support/http-proxy";
 import { createGitRepository, createSecret, waitFor } from "./support";
 
 describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", function () {
@@ -83,6 +84,21 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
     await createGitRepository(ctl, ns, "bad", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "bad" } });
     await waitFor(ctl.client, ns, "ok", { ready: "True", revision: rev() });
     await waitFor(ctl.client, ns, "bad", { ready: "False", reason: "AuthenticationFailed", message: /could not be decrypted with the 'password'/ });
+  });
+
+  it("goes through the HTTP proxy of proxySecretRef, with its credentials", async function () {
+    const proxy = await startHttpProxy({ username: "p", password: "q" });
+    try {
+      const ns = await newNamespace();
+      await createSecret(ctl.client, ns, "basic", { username: "flux", password: "s3cret" });
+      await createSecret(ctl.client, ns, "proxy", { address: proxy.url, username: "p", password: "q" });
+      await createSecret(ctl.client, ns, "badproxy", { address: proxy.url, username: "p", password: "wrong" });
+      await createGitRepository(ctl, ns, "via", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" }, proxySecretRef: { name: "proxy" } });
+      await waitFor(ctl.client, ns, "via", { ready: "True", revision: rev() });
+      expect(proxy.requests.some((r) => r.includes("/repo.git/git-upload-pack")), proxy.requests.join("\n")).to.equal(true);
+      await createGitRepository(ctl, ns, "denied", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" }, proxySecretRef: { name: "badproxy" } });
+      await waitFor(ctl.client, ns, "denied", { ready: "False", message: /407|[Pp]roxy/ });
+    } finally { await proxy.close(); }
   });
 
   it("refuses an SSH server whose host key is not in known_hosts", async function () {
