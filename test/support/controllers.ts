@@ -56,7 +56,7 @@ export async function startControllers(opts: { concurrent?: number; storageDir?:
   const manager = new Manager({
     name: "gitops-test-controllers", kubeConfig: kc, logger, handleSignals: false,
     flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: opts.concurrent ?? 4, kubeApiQps: 200, kubeApiBurst: 400,
-      watchLabelSelector: `${INSTANCE_LABEL}=${instance}` },
+      watchLabelSelector: `${INSTANCE_LABEL}=${instance}`, gracefulShutdownTimeoutMs: 5000 },
   });
   for (const d of source.definitions) manager.add(d);
   await manager.start();

@@ -20,7 +20,7 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
-    this.timeout(60000);
+    this.timeout(300000);
     await cleanupNamespaces().catch(() => undefined);
     await stopEverything();
   },

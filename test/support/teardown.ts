@@ -7,10 +7,13 @@ export function onTeardown(stop: Stopper): () => void {
   return () => stoppers.delete(stop);
 }
 
-export async function teardownAll(): Promise<void> {
+/** Stops everything registered, newest first; one stuck stopper cannot hold up the rest. */
+export async function teardownAll(perStopperMs = 20000): Promise<void> {
   const all = [...stoppers].reverse();
   stoppers.clear();
   for (const s of all) {
-    try { await s(); } catch (e) { console.error(`[test] teardown: ${(e as Error).message}`); }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => { timer = setTimeout(() => { console.error(`[test] teardown: a stopper took over ${perStopperMs} ms; moving on`); resolve(); }, perStopperMs); });
+    try { await Promise.race([Promise.resolve().then(s), timeout]); } catch (e) { console.error(`[test] teardown: ${(e as Error).message}`); } finally { clearTimeout(timer); }
   }
 }
