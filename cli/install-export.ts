@@ -10,6 +10,8 @@ import { flag, UsageError } from "./main";
 export const INSTALL_USAGE = `usage: gitops install [--export] [options]
 
   --export                     print the manifests instead of applying them
+  --crds-only                  only the CustomResourceDefinitions (e.g. before running the
+                               controllers as local processes)
   --namespace NS               controllers' namespace (flux-system)
   --components a,b             source-controller,kustomize-controller,helm-controller,notification-controller
   --version vX.Y.Z             controller image tag (the toolkit's version)
@@ -64,17 +66,20 @@ export async function installCommand(args: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const objects = args.includes("--crds-only") ? rendered.objects.filter((o) => o.kind === "CustomResourceDefinition") : rendered.objects;
   if (args.includes("--export")) {
-    process.stdout.write(toYamlDocuments(rendered.objects));
+    process.stdout.write(toYamlDocuments(objects));
     return 0;
   }
   const { installToCluster } = await import("../provider/cluster/install-apply");
-  const result = await installToCluster(rendered.objects, {
+  const result = await installToCluster(objects, {
     kubeconfig: flag(args, "kubeconfig"),
     context: flag(args, "context"),
     timeout: flag(args, "timeout") ?? "5m",
     log: (m) => console.error(m),
   });
-  console.log(`installed ${result.applied} objects in namespace ${rendered.options.namespace}; controllers: ${rendered.options.components.join(", ")}`);
+  console.log(args.includes("--crds-only")
+    ? `installed ${result.applied} CustomResourceDefinitions`
+    : `installed ${result.applied} objects in namespace ${rendered.options.namespace}; controllers: ${rendered.options.components.join(", ")}`);
   return 0;
 }

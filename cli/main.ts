@@ -2,7 +2,7 @@
 // (controllers run, install --export, ...).
 import * as path from "node:path";
 import * as devCluster from "./dev-cluster";
-import { repoRoot } from "./tools";
+import { componentVersions, repoRoot } from "./tools";
 import { UsageError } from "./errors";
 
 const VERSION = (require(path.join(repoRoot, "package.json")) as { version: string }).version;
@@ -79,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       case "dev-cluster": return await devClusterCmd(rest);
       case "version": case "--version":
         console.log(`gitops ${VERSION}`);
+        for (const [name, v] of Object.entries(componentVersions())) console.log(`  ${name} ${v}`);
         return 0;
       case undefined: case "help": case "--help": case "-h":
         console.log(USAGE);

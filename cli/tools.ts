@@ -18,3 +18,17 @@ export function tool(name: string): string {
 export function hasTool(name: string): boolean {
   try { tool(name); return true; } catch { return false; }
 }
+
+/** Versions of the cached real components (from the setup script's version stamps). */
+export function componentVersions(): Record<string, string> {
+  const out: Record<string, string> = { node: process.version };
+  for (const dir of ["bin", "plugins"]) {
+    const d = path.join(toolsDir(), dir);
+    if (!fs.existsSync(d)) continue;
+    for (const f of fs.readdirSync(d).filter((x) => x.startsWith(".") && x.endsWith(".version")).sort()) {
+      const name = f.slice(1, -".version".length);
+      if (name !== "node") out[name] = fs.readFileSync(path.join(d, f), "utf8").trim();
+    }
+  }
+  return out;
+}
