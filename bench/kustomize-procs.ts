@@ -27,10 +27,10 @@ export function startOurs(what: "source" | "kustomize", kubeconfig: string, l: C
 }
 
 export function startPeer(kubeconfig: string, l: ClientLimits, tmpdir: string, logDir: string): Proc {
-  return start(tool("kustomize-controller"), [`--kubeconfig=${kubeconfig}`, "--metrics-addr=127.0.0.1:0", "--health-addr=127.0.0.1:0",
+  return start(tool("kustomize-controller"), ["--metrics-addr=127.0.0.1:0", "--health-addr=127.0.0.1:0",
     "--enable-leader-election=false", "--watch-all-namespaces=true", `--concurrent=${l.concurrent}`, `--concurrent-ssa=${l.concurrentSsa}`,
     `--kube-api-qps=${l.qps}`, `--kube-api-burst=${l.burst}`, "--log-level=error"],
-  { TMPDIR: tmpdir, RUNTIME_NAMESPACE: "bench" }, path.join(logDir, "peer-kustomize-controller.log"));
+  { TMPDIR: tmpdir, RUNTIME_NAMESPACE: "bench", KUBECONFIG: kubeconfig }, path.join(logDir, "peer-kustomize-controller.log"));
 }
 
 /** VmHWM (peak resident set) of a live process, in MiB. */
@@ -51,7 +51,7 @@ export async function stop(p: Proc): Promise<void> {
 type K = { metadata?: { generation?: number; name?: string }; status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string }> } };
 
 /** Resolves with the time (ms since epoch) when all `count` Kustomizations in `namespace` are Ready. */
-export async function waitAllReady(client: KubeClient, namespace: string, count: number, timeoutMs: number, onProgress?: (ready: number) => void): Promise<number> {
+export async function waitAllReady(client: KubeClient, namespace: string, count: number, timeoutMs: number, proc: Proc, onProgress?: (ready: number) => void): Promise<number> {
   const ready = new Set<string>();
   let resolve!: (t: number) => void;
   const done = new Promise<number>((r) => { resolve = r; });
@@ -67,8 +67,9 @@ export async function waitAllReady(client: KubeClient, namespace: string, count:
   watcher.start();
   const ticker = setInterval(() => onProgress?.(ready.size), 10_000);
   const timeout = new Promise<number>((_, rej) => setTimeout(() => rej(new Error(`timed out: ${ready.size}/${count} Ready after ${timeoutMs / 1000}s`)), timeoutMs).unref());
+  const exited = new Promise<number>((_, rej) => proc.child.once("exit", (code) => rej(new Error(`the controller exited (${code}); see ${proc.log}`))));
   try {
-    return await Promise.race([done, timeout]);
+    return await Promise.race([done, timeout, exited]);
   } finally {
     clearInterval(ticker);
     await watcher.stop();

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       log(`${side}: ${count} Kustomizations created; starting the controller`);
       const p = side === "ours" ? startOurs("kustomize", cluster.kubeconfig, limits, tmpdir, work) : startPeer(cluster.kubeconfig, limits, tmpdir, work);
       procs.push(p);
-      const doneAt = await waitAllReady(client, side, count, 3_600_000, (n) => log(`${side}: ${n}/${count} Ready`));
+      const doneAt = await waitAllReady(client, side, count, 3_600_000, p, (n) => log(`${side}: ${n}/${count} Ready`));
       const rss = peakRssMiB(p.child.pid!);
       results[`${side}_s`] = (doneAt - p.startedAt) / 1000;
       results[`${side}_peak_rss_mib`] = Math.round(rss);
@@ -95,4 +95,6 @@ async function waitArtifact(client: KubeClient): Promise<void> {
   throw new Error("the GitRepository produced no artifact");
 }
 
-main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
+let stopping = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => { stopping = true; console.error(`${sig}: stopping`); });
+main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(stopping ? 130 : 1); });

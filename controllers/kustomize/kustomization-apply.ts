@@ -4,7 +4,7 @@
 // pruned after a failed build or apply.
 import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { ConditionType as CT, FieldManager, KustomizePolicyAnnotation as Policy, Label, Reason } from "../api/meta";
-import { markFalse, markReconciling, markTrue, markUnknown } from "../runtime/conditions";
+import { markFalse, markReconciling, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
 import { ReconcileContext } from "../runtime/controller";
 import { parseDuration } from "../runtime/duration";
 import {
@@ -46,6 +46,8 @@ export async function applyRevision(obj: Kustomization, artifact: SourceArtifact
     throw new StepFailure(reason, msg, { cause: e });
   };
   markUnknown(obj, CT.Ready, Reason.Progressing, "Reconciliation in progress");
+  // Reconciling and Stalled exclude each other (kstatus).
+  removeCondition(obj, CT.Stalled);
   markReconciling(obj, Reason.Progressing, within("Fetching manifests"));
   const oldInventory = status.inventory;
 

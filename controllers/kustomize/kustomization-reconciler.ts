@@ -3,7 +3,7 @@
 // revision itself (kustomization-apply.ts), and the outcome mapped to a requeue.
 import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
-import { isTrue, markFalse, markStalled } from "../runtime/conditions";
+import { isTrue, markFalse, markStalled, removeCondition } from "../runtime/conditions";
 import { ReconcileContext } from "../runtime/controller";
 import { parseDuration } from "../runtime/duration";
 import { ObjectKey } from "../runtime/keys";
@@ -111,6 +111,7 @@ async function steps(obj: Kustomization, ctx: ReconcileContext<Kustomization>, d
 /** A configuration error: Ready=False and Stalled=True with the same reason; not retried. */
 async function stall(obj: Kustomization, deps: KustomizeDeps, reason: string, message: string, revision?: string): Promise<Result> {
   markFalse(obj, CT.Ready, reason, message);
+  removeCondition(obj, CT.Reconciling);
   markStalled(obj, reason, message);
   (obj.status ??= {}).observedGeneration = obj.metadata.generation;
   await recordEvent(deps.events, obj, "error", message, revision);

@@ -3,6 +3,7 @@
 // each checked against its digest. Registry auth follows the WWW-Authenticate challenge:
 // Basic with the given credentials, or Bearer with a token from the realm (anonymous or basic).
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
 import { HttpError, HttpOptions, HttpResponse, TlsMaterial, basicAuth, httpDownload, httpRequest } from "./oci-http";
 
 export const MediaType = {
@@ -146,7 +147,7 @@ export class OciClient {
     }
     if (c.scheme !== "bearer" || !c.params.realm || this.#authorization?.startsWith("Bearer ")) return false;
     if (creds?.registryToken) { this.#authorization = `Bearer ${creds.registryToken}`; return true; }
-    const realm = new URL(c.params.realm);
+    const realm = this.#realm(c.params.realm);
     if (c.params.service) realm.searchParams.set("service", c.params.service);
     realm.searchParams.set("scope", c.params.scope ?? `repository:${this.#repo.repository}:pull`);
     const headers: Record<string, string> = creds?.username ? { authorization: basicAuth(creds.username, creds.password ?? "") } : {};
@@ -158,6 +159,23 @@ export class OciClient {
     if (!token) throw new OciError(`token response from ${realm.origin}${realm.pathname} has no token`, "protocol");
     this.#authorization = `Bearer ${token}`;
     return true;
+  }
+
+  /**
+   * The token realm, refused when it could leak credentials: http only for an insecure registry,
+   * and no private or loopback IP literal unless it is the registry itself (SSRF guard).
+   */
+  #realm(text: string): URL {
+    let realm: URL;
+    try { realm = new URL(text); } catch { throw new OciError(`invalid realm '${text}' in the registry's WWW-Authenticate header`, "protocol"); }
+    if (realm.protocol !== "https:" && !(realm.protocol === "http:" && this.#o.insecure)) {
+      throw new OciError(`realm '${text}' not allowed: the token service of a secure registry must use https`, "protocol");
+    }
+    const host = realm.hostname.replace(/^\[|\]$/g, "");
+    if (realm.host !== this.#repo.registry && isIP(host) && isPrivateIp(host)) {
+      throw new OciError(`realm host '${host}' is a private or loopback address; refusing to send credentials there`, "protocol");
+    }
+    return realm;
   }
 
   #check(res: HttpResponse, what: string): void {
@@ -194,4 +212,10 @@ function registryErrors(body: Buffer): string {
     const j = JSON.parse(body.toString("utf8")) as { errors?: Array<{ code?: string; message?: string }> };
     return (j.errors ?? []).map((e) => `${e.code ?? ""}: ${e.message ?? ""}`).join("; ");
   } catch { return ""; }
+}
+
+function isPrivateIp(ip: string): boolean {
+  if (isIP(ip) === 6) return ip === "::1" || ip === "::" || /^f[cd]/i.test(ip) || /^fe[89ab]/i.test(ip) || /^::ffff:/i.test(ip);
+  const [a, b] = ip.split(".").map(Number);
+  return a === 10 || a === 127 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
 }

@@ -7,6 +7,9 @@ import { ControllerDefinition } from "../runtime/controller";
 import { deepEqual } from "../runtime/json-merge";
 import { ArtifactServer, serveArtifacts } from "./artifact-server";
 import { gitRepositories, reconcileGitRepository } from "./gitrepository-reconciler";
+import { helmChartController } from "./helmchart-setup";
+import { helmRepositoryController } from "./helmrepository-setup";
+import { ociRepositoryController } from "./ocirepository-setup";
 import { Storage } from "./storage";
 
 export interface SourceControllerFlags {
@@ -56,7 +59,7 @@ export async function startSourceController(flags: SourceControllerFlags): Promi
   };
   return {
     storage, server,
-    definitions: [gitRepository as ControllerDefinition<never>],
+    definitions: [gitRepository, ociRepositoryController(storage), helmRepositoryController(storage), helmChartController(storage)] as ControllerDefinition<never>[],
     close: () => server.close(),
   };
 }

@@ -190,10 +190,13 @@ export class GitSession {
   /** Fetches the branch tip (or HEAD when the branch is missing); returns the commit, if any. */
   async fetch(): Promise<RemoteState & { base?: string }> {
     const state = await this.remote();
-    const base = state.tip ?? state.head;
+    let base = state.tip ?? state.head;
     if (base) {
       const ref = state.tip ? `refs/heads/${this.target.branch}` : "HEAD";
       await this.git(["fetch", "-q", "--no-tags", "--depth=1", this.url, `+${ref}:refs/gitops/base`], undefined, "git fetch");
+      // The ref may have moved since ls-remote: build on what was actually fetched.
+      base = (await this.git(["rev-parse", "--verify", "refs/gitops/base^{commit}"])).trim();
+      if (state.tip) state.tip = base;
     }
     this.fetched = base;
     return { ...state, base };
@@ -288,8 +291,10 @@ export async function writeFiles(
   opts: { maxAttempts?: number; guard?: (s: GitSession, base: string | undefined) => Promise<void> } = {},
 ): Promise<WriteResult> {
   const max = opts.maxAttempts ?? 8;
-  return GitSession.with(target, async (s) => {
-    for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; ; attempt++) {
+    // A fresh session per attempt: a shallow repository that already holds a rejected commit
+    // can negotiate itself out of objects it needs (seen over smart HTTP).
+    const outcome = await GitSession.with(target, async (s): Promise<WriteResult | GitError> => {
       const { base } = await s.fetch();
       if (opts.guard) await opts.guard(s, base);
       const commit = await s.commit(changes, message);
@@ -301,16 +306,16 @@ export async function writeFiles(
         await s.push(commit);
         return { revision: commit, pushed: true, attempts: attempt };
       } catch (e) {
-        if (!(e instanceof GitError) || e.kind !== "rejected" || attempt >= max) {
-          if (e instanceof GitError && e.kind === "rejected") {
-            throw new GitError("rejected", `${e.message} (still losing the race after ${attempt} attempts; another writer keeps pushing to ${target.branch})`);
-          }
-          throw e;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random())));
+        if (e instanceof GitError && e.kind === "rejected") return e;
+        throw e;
       }
+    });
+    if (!(outcome instanceof GitError)) return outcome;
+    if (attempt >= max) {
+      throw new GitError("rejected", `${outcome.message} (still losing the race after ${attempt} attempts; another writer keeps pushing to ${target.branch})`);
     }
-  });
+    await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random())));
+  }
 }
 
 /** Reads files at the branch tip (one fetch). */

@@ -98,7 +98,8 @@ export class BootstrapGitHandler implements ResourceHandler {
     const n = news as unknown as BootstrapInputs;
     const replaces: string[] = [];
     if ((o.namespace ?? "flux-system") !== (n.namespace ?? "flux-system")) replaces.push("namespace");
-    const changed = inputKeys.filter((k) => !same(o[k], n[k]));
+    // `namespace` is also an output (defaulted): compared above, with the default.
+    const changed = inputKeys.filter((k) => k !== "namespace" && !same(o[k], n[k]));
     const effective = changed.filter((k) => !destroyOnly.has(k));
     let drift = (o.drift ?? []).length > 0 || (!o.appliedRevision && n.wait !== false);
     if (!drift && effective.length === 0 && !containsUnknown(n)) drift = (await this.liveDrift(o)).length > 0;

@@ -59,7 +59,8 @@ export class InstallManifestsHandler implements ResourceHandler {
 
   async diff(_id: string, _urn: string, olds: Props, news: Props): Promise<pulumi.provider.DiffResult> {
     const replaces = (olds.namespace ?? "flux-system") !== (news.namespace ?? "flux-system") ? ["namespace"] : [];
-    const keys = [...optionKeys, "kubeconfig", "context", "timeout", "keepNamespace", "force", "manifests"];
+    // `namespace` is also a (defaulted) output: compared above, with the default.
+    const keys = [...optionKeys.filter((k) => k !== "namespace"), "kubeconfig", "context", "timeout", "keepNamespace", "force", "manifests"];
     const changed = keys.some((k) => !same(olds[k], news[k])) || (olds as { ready?: boolean }).ready === false;
     return { changes: changed || replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   }

@@ -49,18 +49,26 @@ export async function fetchExisting(m: ResourceManager, items: Desired[], signal
       }
     }
     await mapLimit(group, m.concurrency, async (d) => {
-      const live = await m.client.get<Unstructured>(mapping, { namespace: ns, name: d.obj.metadata?.name ?? "" }, { signal });
-      if (live) found.set(existingKey(mapping, ns, d.obj.metadata?.name ?? ""), { ...live, apiVersion: obj.apiVersion, kind: mapping.kind });
+      const live = await getExisting(m, d, signal);
+      if (live) found.set(existingKey(mapping, ns, d.obj.metadata?.name ?? ""), live);
     });
   });
   return found;
 }
 
-/** One live object by GET (undefined when absent). */
+/**
+ * One live object by GET (undefined when absent). A forbidden read is treated as unknown:
+ * the dry-run that follows reports the missing rights with the API server's own words.
+ */
 export async function getExisting(m: ResourceManager, d: Desired, signal?: AbortSignal): Promise<Unstructured | undefined> {
   const ns = d.mapping.namespaced ? d.obj.metadata?.namespace ?? "" : "";
-  const live = await m.client.get<Unstructured>(d.mapping, { namespace: ns, name: d.obj.metadata?.name ?? "" }, { signal });
-  return live ? { ...live, apiVersion: d.obj.apiVersion, kind: d.mapping.kind } : undefined;
+  try {
+    const live = await m.client.get<Unstructured>(d.mapping, { namespace: ns, name: d.obj.metadata?.name ?? "" }, { signal });
+    return live ? { ...live, apiVersion: d.obj.apiVersion, kind: d.mapping.kind } : undefined;
+  } catch (e) {
+    if (isForbidden(e)) return undefined;
+    throw e;
+  }
 }
 
 /**

@@ -132,13 +132,14 @@ export async function getKustomization(client: KubeClient, ns: string, name: str
 export const readyCondition = (k: Kustomization) => k.status?.conditions?.find((c) => c.type === "Ready");
 
 /** Waits until Ready has `status` at the current generation (and `revision` applied, when given). */
-export async function waitForReady(client: KubeClient, ns: string, name: string, o: { status?: "True" | "False"; revisionSha?: string; timeoutMs?: number; reason?: string } = {}): Promise<Kustomization> {
+export async function waitForReady(client: KubeClient, ns: string, name: string, o: { status?: "True" | "False"; revisionSha?: string; timeoutMs?: number; reason?: string; message?: RegExp } = {}): Promise<Kustomization> {
   const want = o.status ?? "True";
   return eventually(async () => {
     const k = await getKustomization(client, ns, name);
     const ready = readyCondition(k);
     if (ready?.status !== want || ready.observedGeneration !== k.metadata.generation) return undefined;
     if (o.reason && ready.reason !== o.reason) return undefined;
+    if (o.message && !o.message.test(ready.message)) return undefined;
     if (o.revisionSha && !(want === "True" ? k.status?.lastAppliedRevision : k.status?.lastAttemptedRevision)?.endsWith(o.revisionSha)) return undefined;
     return k;
   }, { timeoutMs: o.timeoutMs ?? 60_000, what: `Kustomization ${ns}/${name} Ready=${want}${o.revisionSha ? ` at ${o.revisionSha.slice(0, 7)}` : ""}` });

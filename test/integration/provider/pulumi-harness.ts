@@ -140,3 +140,24 @@ export async function inlineStack(projectName: string, program: InlineProgramArg
 export function changed(changes: Record<string, number>): number {
   return Object.entries(changes).filter(([k]) => k !== "same").reduce((n, [, v]) => n + v, 0);
 }
+
+let sdk: Promise<string> | undefined;
+
+/**
+ * The generated TypeScript SDK (sdk/nodejs), compiled once per run into the run's directory
+ * (resolving @pulumi/pulumi from the repository's node_modules); returns its index.js path.
+ * Its components are remote: constructed by the plugin through the engine.
+ */
+export function generatedSdk(): Promise<string> {
+  sdk ??= (async () => {
+    const r = await pulumiRun();
+    const out = path.join(r.root, "sdk-nodejs");
+    fs.mkdirSync(out, { recursive: true });
+    if (!fs.existsSync(path.join(r.root, "node_modules"))) fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(r.root, "node_modules"));
+    const tsc = path.join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+    execFileSync(process.execPath, [tsc, "-p", path.join(repoRoot, "sdk", "nodejs", "tsconfig.json"), "--outDir", out, "--declaration", "false", "--declarationMap", "false"], { stdio: "pipe" });
+    fs.copyFileSync(path.join(repoRoot, "sdk", "nodejs", "package.json"), path.join(out, "package.json"));
+    return path.join(out, "index.js");
+  })();
+  return sdk;
+}
