@@ -14,7 +14,7 @@ import { repoRoot } from "../cli/tools";
 import { allCrds } from "../controllers/api/registry";
 import { KubeClient } from "../controllers/runtime/kube";
 import { filterFiles } from "../controllers/source/ignore";
-import { withEmptiedDirs } from "../controllers/source/gitrepository-reconciler";
+import { withEmptiedDirs } from "../controllers/source/git/gitrepository-reconciler";
 import { Storage } from "../controllers/source/storage";
 import { GitRepository } from "../controllers/api/source/v1/git-repository";
 import { startGitServers } from "../test/support/git-server";

@@ -4,10 +4,10 @@ import * as path from "node:path";
 import * as os from "node:os";
 import { ControllerDefinition } from "../runtime/controller";
 import { ArtifactServer, serveArtifacts } from "./artifact-server";
-import { gitRepositoryController } from "./gitrepository-setup";
-import { helmChartController } from "./helmchart-setup";
-import { helmRepositoryController } from "./helmrepository-setup";
-import { ociRepositoryController } from "./ocirepository-setup";
+import { gitRepositoryController } from "./git/gitrepository-setup";
+import { helmChartController } from "./helm/helmchart-setup";
+import { helmRepositoryController } from "./helm/helmrepository-setup";
+import { ociRepositoryController } from "./oci/ocirepository-setup";
 import { Storage } from "./storage";
 
 export interface SourceControllerFlags {

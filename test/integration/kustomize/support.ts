@@ -17,7 +17,7 @@ import { KubeClient, ResourceRef } from "../../../controllers/runtime/kube";
 import { createLogger } from "../../../controllers/runtime/logger";
 import { Manager } from "../../../controllers/runtime/manager";
 import { startSourceController } from "../../../controllers/source/setup";
-import { gitRepositories } from "../../../controllers/source/gitrepository-reconciler";
+import { gitRepositories } from "../../../controllers/source/git/gitrepository-reconciler";
 import { tool } from "../../../cli/tools";
 import { eventually, getCluster } from "../../support/cluster";
 import { GitFixture, startGitServers } from "../../support/git-server";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { HelmRepository } from "../../../controllers/api/source/v1/helm-repository";
-import { helmRepositories } from "../../../controllers/source/helmrepository-reconciler";
+import { helmRepositories } from "../../../controllers/source/helm/helmrepository-reconciler";
 import { newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { findFreePort } from "../../support/git-cli";

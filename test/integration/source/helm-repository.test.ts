@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { HelmRepository } from "../../../controllers/api/source/v1/helm-repository";
-import { helmRepositories } from "../../../controllers/source/helmrepository-reconciler";
+import { helmRepositories } from "../../../controllers/source/helm/helmrepository-reconciler";
 import { eventually, newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { HelmRepoServer } from "../../support/helm-repo";

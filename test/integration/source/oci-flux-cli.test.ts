@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { tool } from "../../../cli/tools";
-import { ociRepositories } from "../../../controllers/source/ocirepository-reconciler";
+import { ociRepositories } from "../../../controllers/source/oci/ocirepository-reconciler";
 import { getCluster, newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { OciRegistry, createSource, waitForSource } from "../../support/oci-registry";

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { OCIRepository } from "../../../controllers/api/source/v1/oci-repository";
-import { ociRepositories } from "../../../controllers/source/ocirepository-reconciler";
+import { ociRepositories } from "../../../controllers/source/oci/ocirepository-reconciler";
 import { eventually, newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { OciRegistry, conditionOf, createSource, requestReconcile, waitForSource } from "../../support/oci-registry";

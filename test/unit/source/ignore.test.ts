@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { filterFiles, rebase } from "../../../controllers/source/ignore";
-import { withEmptiedDirs } from "../../../controllers/source/gitrepository-reconciler";
+import { withEmptiedDirs } from "../../../controllers/source/git/gitrepository-reconciler";
 
 describe("source: ignore rules (pure logic)", function () {
   const files = ["README.md", "logo.png", ".github/workflows/ci.yml", "deploy/app.yaml", "deploy/.sops.yaml",

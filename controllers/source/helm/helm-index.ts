@@ -2,7 +2,7 @@
 // version (exact match first, then the highest in a SemVer range, stable versions only unless
 // the range names a pre-release) and resolving the chart's download URL against the repository.
 import { parse } from "yaml";
-import { latestMatching, SemverRangeError } from "./oci-semver";
+import { latestMatching, SemverRangeError } from "../oci/oci-semver";
 
 export interface ChartVersion {
   name: string;

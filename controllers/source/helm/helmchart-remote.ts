@@ -4,15 +4,15 @@
 // Then, with spec.valuesFiles, merge them into values.yaml and repackage as `<version>+<generation>`.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { HelmRepository, HelmRepositoryType } from "../api/source/v1/helm-repository";
-import { parseDuration } from "../runtime/duration";
+import { HelmRepository, HelmRepositoryType } from "../../api/source/v1/helm-repository";
+import { parseDuration } from "../../runtime/duration";
 import { BuildReason, ChartBuildError, chartRoot, mergeValuesFiles, packageChart, readChartMetadata, withBuildMetadata, writeValues } from "./helm-chart-build";
 import { HelmFetchError, downloadChart, helmGetter } from "./helm-getter";
 import { ChartReferenceError, chartUrl, chartVersion, loadIndex } from "./helm-index";
-import { MediaType, OciClient, parseOciUrl } from "./oci-client";
-import { SecretError, registryCredentials, tlsFromSecret } from "./oci-secrets";
-import { latestMatching } from "./oci-semver";
-import { untar } from "./oci-untar";
+import { MediaType, OciClient, parseOciUrl } from "../oci/oci-client";
+import { SecretError, registryCredentials, tlsFromSecret } from "../oci/oci-secrets";
+import { latestMatching } from "../oci/oci-semver";
+import { untar } from "../oci/oci-untar";
 import { BuildContext, ChartBuild, isCached, valuesMetadata } from "./helmchart-build-context";
 
 const pullError = (e: unknown) => new ChartBuildError(BuildReason.ChartPull, (e as Error).message, { cause: e });

@@ -1,8 +1,8 @@
 // What the two HelmChart builders (from a HelmRepository, from a source artifact) share: the
 // build context, the build result, the cache check and the result's summary line.
-import { HelmChart } from "../api/source/v1/helm-chart";
-import { ReconcileContext } from "../runtime/controller";
-import { Storage } from "./storage";
+import { HelmChart } from "../../api/source/v1/helm-chart";
+import { ReconcileContext } from "../../runtime/controller";
+import { Storage } from "../storage";
 
 export interface BuildContext {
   obj: HelmChart;

@@ -4,14 +4,14 @@
 // a requeue at spec.interval; on failure the failure's condition, Ready=False with the same
 // reason and message, a Warning event, and either Stalled (terminal) or a retry. The last good
 // artifact is never touched here.
-import { Artifact, ConditionType as CT, Reason } from "../api/meta";
-import { jittered } from "../runtime/backoff";
-import { Condition, markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
-import { ReconcileContext } from "../runtime/controller";
-import { parseDuration } from "../runtime/duration";
-import { KubeObject } from "../runtime/keys";
-import { Result } from "../runtime/result";
-import { Storage, StorageError } from "./storage";
+import { Artifact, ConditionType as CT, Reason } from "../../api/meta";
+import { jittered } from "../../runtime/backoff";
+import { Condition, markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../../runtime/conditions";
+import { ReconcileContext } from "../../runtime/controller";
+import { parseDuration } from "../../runtime/duration";
+import { KubeObject } from "../../runtime/keys";
+import { Result } from "../../runtime/result";
+import { Storage, StorageError } from "../storage";
 
 /** A failure with the condition it belongs to. Stalled ones need a spec change, not a retry. */
 export class SourceFailure extends Error {

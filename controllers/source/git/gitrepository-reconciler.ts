@@ -7,21 +7,21 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
-import { GitRepository, GitRepositoryInclude, GitRepositoryNames } from "../api/source/v1/git-repository";
-import { jittered } from "../runtime/backoff";
-import { markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
-import { ReconcileContext } from "../runtime/controller";
-import { parseDuration } from "../runtime/duration";
-import { deepEqual } from "../runtime/json-merge";
-import { ObjectKey } from "../runtime/keys";
-import { Result } from "../runtime/result";
-import { authFromSecretData, GitAuth, GitConfigError, proxyFromSecretData } from "./git/auth";
-import { checkout, GitError, resolveRef, ResolvedRef } from "./git/client";
-import { verifyCheckout, VerificationError } from "./git/verify";
-import { filterFiles, selectFiles } from "./ignore";
-import { reconcileObject } from "../runtime/reconcile-object";
-import { Storage, StorageError } from "./storage";
+import { ConditionType as CT, FieldManager, Reason } from "../../api/meta";
+import { GitRepository, GitRepositoryInclude, GitRepositoryNames } from "../../api/source/v1/git-repository";
+import { jittered } from "../../runtime/backoff";
+import { markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../../runtime/conditions";
+import { ReconcileContext } from "../../runtime/controller";
+import { parseDuration } from "../../runtime/duration";
+import { deepEqual } from "../../runtime/json-merge";
+import { ObjectKey } from "../../runtime/keys";
+import { Result } from "../../runtime/result";
+import { authFromSecretData, GitAuth, GitConfigError, proxyFromSecretData } from "./auth";
+import { checkout, GitError, resolveRef, ResolvedRef } from "./client";
+import { verifyCheckout, VerificationError } from "./verify";
+import { filterFiles, selectFiles } from "../ignore";
+import { reconcileObject } from "../../runtime/reconcile-object";
+import { Storage, StorageError } from "../storage";
 
 const exec = promisify(execFile);
 const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
@@ -87,7 +87,7 @@ async function reconcileSteps(obj: GitRepository, ctx: ReconcileContext<GitRepos
 }
 
 async function secretData(ctx: ReconcileContext<GitRepository>, ns: string, name: string): Promise<Record<string, string>> {
-  const secret = await ctx.client.get<{ data?: Record<string, string> } & import("../runtime/keys").KubeObject>(secrets, { namespace: ns, name }, { signal: ctx.signal });
+  const secret = await ctx.client.get<{ data?: Record<string, string> } & import("../../runtime/keys").KubeObject>(secrets, { namespace: ns, name }, { signal: ctx.signal });
   if (!secret) throw new Failure(CT.FetchFailed, Reason.AuthenticationFailed, `failed to get secret '${ns}/${name}': secrets "${name}" not found`);
   return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
 }
@@ -227,7 +227,7 @@ async function verificationKeys(obj: GitRepository, ctx: ReconcileContext<GitRep
   const name = obj.spec.verify?.secretRef?.name;
   const ns = obj.metadata.namespace!;
   if (!name) throw new VerificationError("verification needs spec.verify.secretRef with the trusted public keys");
-  const secret = await ctx.client.get<{ data?: Record<string, string> } & import("../runtime/keys").KubeObject>(secrets, { namespace: ns, name }, { signal: ctx.signal });
+  const secret = await ctx.client.get<{ data?: Record<string, string> } & import("../../runtime/keys").KubeObject>(secrets, { namespace: ns, name }, { signal: ctx.signal });
   if (!secret) throw new VerificationError(`failed to get verification secret '${ns}/${name}': not found`);
   return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
 }

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import * as semver from "semver";
 import { parse, stringify } from "yaml";
-import { tool } from "../../cli/tools";
+import { tool } from "../../../cli/tools";
 
 const exec = promisify(execFile);
 

@@ -2,22 +2,22 @@
 // loads as a Helm index, and store the exact bytes as `index-<sha256>.yaml` with revision
 // `sha256:<hex>`; an unchanged index stores nothing. `oci`: nothing to fetch (HelmCharts pull
 // from the registry themselves), so the object is Ready without an artifact.
-import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
-import { HelmRepository, HelmRepositoryNames, HelmRepositoryType } from "../api/source/v1/helm-repository";
-import { ReconcileContext } from "../runtime/controller";
-import { ObjectKey } from "../runtime/keys";
-import { reconcileObject } from "../runtime/reconcile-object";
-import { Result } from "../runtime/result";
+import { ConditionType as CT, FieldManager, Reason } from "../../api/meta";
+import { HelmRepository, HelmRepositoryNames, HelmRepositoryType } from "../../api/source/v1/helm-repository";
+import { ReconcileContext } from "../../runtime/controller";
+import { ObjectKey } from "../../runtime/keys";
+import { reconcileObject } from "../../runtime/reconcile-object";
+import { Result } from "../../runtime/result";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { HelmFetchError, fetchIndex, helmGetter } from "./helm-getter";
 import { IndexError, loadIndex } from "./helm-index";
-import { SecretError } from "./oci-secrets";
-import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "./oci-source-result";
-import { humanSize, storeFile } from "./oci-store-file";
-import { Storage } from "./storage";
+import { SecretError } from "../oci/oci-secrets";
+import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../oci/oci-source-result";
+import { humanSize, storeFile } from "../oci/oci-store-file";
+import { Storage } from "../storage";
 
 export const helmRepositories = { group: HelmRepositoryNames.group, version: HelmRepositoryNames.version, plural: HelmRepositoryNames.plural, kind: HelmRepositoryNames.kind };
 

@@ -4,10 +4,10 @@
 // (`Revision`: first 12 hex of the source revision) and values files (the generation).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ReconcileStrategy } from "../api/source/v1/helm-chart";
+import { ReconcileStrategy } from "../../api/source/v1/helm-chart";
 import { BuildReason, ChartBuildError, chartRoot, mergeValuesFiles, packageChart, readChartMetadata, withBuildMetadata, writeValues } from "./helm-chart-build";
 import { BuildContext, ChartBuild, isCached, valuesMetadata } from "./helmchart-build-context";
-import { untar } from "./oci-untar";
+import { untar } from "../oci/oci-untar";
 
 export interface SourceArtifactRef { kind: string; namespace: string; name: string; path: string; revision: string }
 

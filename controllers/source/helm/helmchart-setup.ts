@@ -1,13 +1,13 @@
 // The HelmChart controller definition: a HelmChart is rebuilt when the artifact (or the spec) of
 // the HelmRepository or GitRepository it uses changes, not only at its own interval.
-import { GitRepositoryNames } from "../api/source/v1/git-repository";
-import { HelmChart } from "../api/source/v1/helm-chart";
-import { HelmRepositoryNames } from "../api/source/v1/helm-repository";
-import { ControllerDefinition, SecondaryWatch } from "../runtime/controller";
-import { deepEqual } from "../runtime/json-merge";
-import { KubeObject } from "../runtime/keys";
+import { GitRepositoryNames } from "../../api/source/v1/git-repository";
+import { HelmChart } from "../../api/source/v1/helm-chart";
+import { HelmRepositoryNames } from "../../api/source/v1/helm-repository";
+import { ControllerDefinition, SecondaryWatch } from "../../runtime/controller";
+import { deepEqual } from "../../runtime/json-merge";
+import { KubeObject } from "../../runtime/keys";
 import { chartSources, helmCharts, reconcileHelmChart } from "./helmchart-reconciler";
-import { Storage } from "./storage";
+import { Storage } from "../storage";
 
 type Source = KubeObject & { status?: { artifact?: unknown } };
 

@@ -1,8 +1,8 @@
 // Credentials and TLS material from Secrets, for registries (OCIRepository, OCI HelmRepository)
 // and Helm HTTP repositories: kubernetes.io/dockerconfigjson entries matched by registry host,
 // plain username/password, and certSecretRef keys (ca.crt, tls.crt, tls.key).
-import { ReconcileContext } from "../runtime/controller";
-import { KubeObject } from "../runtime/keys";
+import { ReconcileContext } from "../../runtime/controller";
+import { KubeObject } from "../../runtime/keys";
 import { OciCredentials } from "./oci-client";
 import { TlsMaterial } from "./oci-http";
 

@@ -1,10 +1,10 @@
 // The GitRepository controller definition. A GitRepository that includes another is rebuilt
 // when the other's artifact changes (secondary watch on the same kind).
-import { GitRepository } from "../api/source/v1/git-repository";
-import { ControllerDefinition } from "../runtime/controller";
-import { deepEqual } from "../runtime/json-merge";
+import { GitRepository } from "../../api/source/v1/git-repository";
+import { ControllerDefinition } from "../../runtime/controller";
+import { deepEqual } from "../../runtime/json-merge";
 import { gitRepositories, reconcileGitRepository } from "./gitrepository-reconciler";
-import { Storage } from "./storage";
+import { Storage } from "../storage";
 
 export function gitRepositoryController(storage: Storage): ControllerDefinition<GitRepository> {
   return {

@@ -2,10 +2,10 @@
 // secretRef, TLS from certSecretRef (or the deprecated TLS keys of secretRef), timeout; then
 // fetching index.yaml and chart archives. Credentials only go to the repository's own host
 // unless spec.passCredentials is set.
-import { HelmRepository } from "../api/source/v1/helm-repository";
-import { parseDuration } from "../runtime/duration";
-import { HttpError, HttpOptions, TlsMaterial, basicAuth, httpDownload, httpRequest } from "./oci-http";
-import { ClientContext, SecretError, secretData, tlsFromData, tlsFromSecret } from "./oci-secrets";
+import { HelmRepository } from "../../api/source/v1/helm-repository";
+import { parseDuration } from "../../runtime/duration";
+import { HttpError, HttpOptions, TlsMaterial, basicAuth, httpDownload, httpRequest } from "../oci/oci-http";
+import { ClientContext, SecretError, secretData, tlsFromData, tlsFromSecret } from "../oci/oci-secrets";
 
 export const MAX_INDEX_SIZE = 50 * 1024 * 1024;
 export const MAX_CHART_SIZE = 10 * 1024 * 1024;

@@ -6,22 +6,22 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
-import { OCILayerOperation, OCIRepository, OCIRepositoryNames } from "../api/source/v1/oci-repository";
-import { ReconcileContext } from "../runtime/controller";
-import { parseDuration } from "../runtime/duration";
-import { deepEqual } from "../runtime/json-merge";
-import { ObjectKey } from "../runtime/keys";
-import { reconcileObject } from "../runtime/reconcile-object";
-import { Result } from "../runtime/result";
-import { selectFiles } from "./ignore";
+import { ConditionType as CT, FieldManager, Reason } from "../../api/meta";
+import { OCILayerOperation, OCIRepository, OCIRepositoryNames } from "../../api/source/v1/oci-repository";
+import { ReconcileContext } from "../../runtime/controller";
+import { parseDuration } from "../../runtime/duration";
+import { deepEqual } from "../../runtime/json-merge";
+import { ObjectKey } from "../../runtime/keys";
+import { reconcileObject } from "../../runtime/reconcile-object";
+import { Result } from "../../runtime/result";
+import { selectFiles } from "../ignore";
 import { Descriptor, Manifest, OciClient, OciError, OciRepositoryRef, OciUrlError, parseOciUrl } from "./oci-client";
 import { SecretError, registryCredentials, tlsFromSecret } from "./oci-secrets";
 import { SemverRangeError, latestMatching, validateRange } from "./oci-semver";
 import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "./oci-source-result";
 import { storeFile } from "./oci-store-file";
 import { untar } from "./oci-untar";
-import { Storage } from "./storage";
+import { Storage } from "../storage";
 
 export const ociRepositories = { group: OCIRepositoryNames.group, version: OCIRepositoryNames.version, plural: OCIRepositoryNames.plural, kind: OCIRepositoryNames.kind };
 
