@@ -39,6 +39,12 @@ export function peakRssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU seconds (user + system) a live process has used. */
+export function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export async function stop(p: Proc): Promise<void> {
   if (p.child.exitCode !== null) return;
   const done = new Promise((r) => p.child.once("exit", r));

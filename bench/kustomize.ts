@@ -15,7 +15,7 @@ import { repoRoot } from "../cli/tools";
 import { allCrds } from "../controllers/api/registry";
 import { KubeClient } from "../controllers/runtime/kube";
 import { floorRun } from "./kustomize-floor";
-import { ClientLimits, Proc, peakRssMiB, startOurs, startPeer, stop, waitAllReady } from "./kustomize-procs";
+import { ClientLimits, Proc, cpuSeconds, peakRssMiB, startOurs, startPeer, stop, waitAllReady } from "./kustomize-procs";
 import { createGitRepository, createKustomizations, gitRepositoriesRes, startRepo } from "./kustomize-workload";
 
 function arg(name: string, dflt: string): string {
@@ -65,9 +65,10 @@ async function main(): Promise<void> {
       procs.push(p);
       const doneAt = await waitAllReady(client, side, count, 3_600_000, p, (n) => log(`${side}: ${n}/${count} Ready`));
       const rss = peakRssMiB(p.child.pid!);
+      results[`${side}_cpu_s`] = +cpuSeconds(p.child.pid!).toFixed(1);
       results[`${side}_s`] = (doneAt - p.startedAt) / 1000;
       results[`${side}_peak_rss_mib`] = Math.round(rss);
-      log(`${side}: all Ready in ${((doneAt - p.startedAt) / 1000).toFixed(1)} s, peak RSS ${rss.toFixed(0)} MiB`);
+      log(`${side}: all Ready in ${((doneAt - p.startedAt) / 1000).toFixed(1)} s, peak RSS ${rss.toFixed(0)} MiB, CPU ${results[`${side}_cpu_s`]} s`);
       await stop(p);
     }
     if (typeof results.ours_s === "number" && typeof results.peer_s === "number") results.peer_over_ours = +(results.peer_s / results.ours_s).toFixed(2);

@@ -3,14 +3,17 @@
 import * as k8s from "@kubernetes/client-node";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { forwardEvents } from "../controllers/runtime/event-forwarder";
+import { parseDuration } from "../controllers/runtime/duration";
 import { parseRuntimeFlags } from "../controllers/runtime/flags";
 import { Manager } from "../controllers/runtime/manager";
+import { defaultNotificationFlags, startNotificationController } from "../controllers/notification/setup";
 import { defaultSourceFlags, startSourceController } from "../controllers/source/setup";
 import { startKustomizeController } from "../controllers/kustomize/setup";
 import { UsageError } from "./errors";
 import { hasTool, tool } from "./tools";
 
-export const KNOWN_CONTROLLERS = ["source", "kustomize"] as const;
+export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification"] as const;
 
 /** kustomize-controller's own flags (Flux's names). */
 export interface KustomizeFlags {
@@ -53,9 +56,10 @@ export function parseControllersArgs(argv: string[]) {
   let kubeconfig = process.env.KUBECONFIG;
   let only: string[] = [...KNOWN_CONTROLLERS];
   let eventsAddr: string | undefined;
+  const notification = defaultNotificationFlags();
   const kustomize: KustomizeFlags = { noCrossNamespaceRefs: false, concurrentSsa: 4, featureGates: {} };
   for (let i = 0; i < rest.length; i++) {
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(rest[i]);
+    const m = /^--([a-zA-Z0-9-]+)(?:=(.*))?$/.exec(rest[i]);
     if (!m) throw new UsageError(`unexpected argument '${rest[i]}'`);
     const value = () => {
       if (m[2] !== undefined) return m[2];
@@ -72,6 +76,11 @@ export function parseControllersArgs(argv: string[]) {
     if (m[1] === "kubeconfig") kubeconfig = value();
     else if (m[1] === "only") only = value().split(",").map((s) => s.trim()).filter(Boolean);
     else if (m[1] === "events-addr") eventsAddr = value();
+    else if (m[1] === "receiver-addr" || m[1] === "receiverAddr") notification.receiverAddr = value();
+    else if (m[1] === "rate-limit-interval") {
+      const v = value();
+      try { notification.rateLimitIntervalMs = parseDuration(v); } catch { throw new UsageError(`--rate-limit-interval: invalid duration '${v}'`); }
+    }
     else if (SOURCE_FLAGS[m[1]]) {
       const k = SOURCE_FLAGS[m[1]];
       const v = value();
@@ -85,7 +94,18 @@ export function parseControllersArgs(argv: string[]) {
     if (!(KNOWN_CONTROLLERS as readonly string[]).includes(c)) throw new UsageError(`--only: unknown controller '${c}' (known: ${KNOWN_CONTROLLERS.join(", ")})`);
   }
   if (!kubeconfig) throw new UsageError("--kubeconfig (or KUBECONFIG) is required");
-  return { flags, source, kustomize, kubeconfig, only, eventsAddr };
+  // --events-addr is Flux's name for two things: where notification-controller listens (an
+  // address, ":9690"), and where the other controllers send events (a URL). With the
+  // notification controller in this process, the others send to it unless given a URL.
+  const eventsUrl = eventsAddr && /^[a-z][a-z0-9+.-]*:\/\//i.test(eventsAddr) ? eventsAddr : undefined;
+  if (eventsAddr && !eventsUrl) {
+    if (!only.includes("notification")) {
+      throw new UsageError(`--events-addr '${eventsAddr}' is a listen address, used only by the notification controller; to send events to a notification-controller, give its URL (e.g. http://notification-controller.flux-system.svc.cluster.local./)`);
+    }
+    notification.eventsAddr = eventsAddr;
+  }
+  notification.noCrossNamespaceRefs = kustomize.noCrossNamespaceRefs;
+  return { flags, source, kustomize, notification, kubeconfig, only, eventsAddr, eventsUrl };
 }
 
 export async function controllersRun(argv: string[]): Promise<number> {
@@ -113,6 +133,23 @@ export async function controllersRun(argv: string[]): Promise<number> {
     });
     for (const d of kz.definitions) manager.add(d);
     closers.push(kz.close);
+  }
+  let eventsUrl = args.eventsUrl;
+  if (args.only.includes("notification")) {
+    const f = args.flags;
+    const nc = await startNotificationController({
+      ...args.notification, client: manager.client, events: manager.events, logger: manager.log,
+      labelSelector: f.watchLabelSelector || undefined, namespace: f.watchAllNamespaces ? undefined : (process.env.RUNTIME_NAMESPACE ?? "flux-system"),
+    });
+    for (const d of nc.definitions) manager.add(d);
+    closers.push(nc.close);
+    eventsUrl ??= nc.eventServer.url;
+  }
+  if (eventsUrl) {
+    const forwarder = forwardEvents(manager.events, { address: eventsUrl, reportingController: "gitops-controllers", logger: manager.log });
+    // First at shutdown: deliver what is in flight while the events endpoint still listens.
+    closers.unshift(() => Promise.race([forwarder.flush(), new Promise<void>((r) => setTimeout(r, 5000).unref())]));
+    manager.log.info({ address: eventsUrl }, "forwarding events to notification-controller");
   }
   await manager.start();
   manager.log.info({ controllers: args.only, ports: manager.ports }, "controllers started");

@@ -5,6 +5,9 @@
 import { customResourceDefinition, type CustomResourceDefinition, type KindVersion } from "./crd";
 import { helmReleaseKind } from "./helm/v2/helm-release";
 import { kustomizationKind } from "./kustomize/v1/kustomization";
+import { receiverKind } from "./notification/v1/receiver";
+import { alertKind } from "./notification/v1beta3/alert";
+import { providerKind } from "./notification/v1beta3/provider";
 import { bucketKind } from "./source/v1/bucket";
 import { externalArtifactKind } from "./source/v1/external-artifact";
 import { gitRepositoryKind } from "./source/v1/git-repository";
@@ -21,6 +24,9 @@ export const allKinds: readonly KindVersion[] = [
   externalArtifactKind,
   kustomizationKind,
   helmReleaseKind,
+  providerKind,
+  alertKind,
+  receiverKind,
 ];
 
 /** One CRD per group and kind, with all its versions, in `allKinds` order. */

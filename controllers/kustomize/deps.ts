@@ -21,6 +21,8 @@ export interface KustomizeDeps {
   strictSubstitutions: boolean;
   /** --requeue-dependency: retry delay while a source or dependency is not ready. */
   requeueDependencyMs: number;
+  /** PlainBuildInProcess feature gate (default on): plain directories built without kustomize when equivalent. */
+  plainBuildInProcess: boolean;
   /** --concurrent-ssa. */
   concurrentSsa: number;
 }

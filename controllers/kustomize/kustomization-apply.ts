@@ -73,7 +73,7 @@ export async function applyRevision(obj: Kustomization, artifact: SourceArtifact
   try {
     objects = await buildManifests(obj, files, dir, {
       client: ctx.client, kustomize: deps.kustomize, sops: deps.sops, timeoutMs, tmpRoot: deps.tmpRoot,
-      strictSubstitutions: deps.strictSubstitutions, signal: ctx.signal,
+      strictSubstitutions: deps.strictSubstitutions, plainBuildInProcess: deps.plainBuildInProcess, signal: ctx.signal,
     });
   } catch (e) {
     return fail(Reason.BuildFailed, e);
@@ -98,7 +98,7 @@ export async function applyRevision(obj: Kustomization, artifact: SourceArtifact
   }
   const applyLog = formatChangeSet(changeSet, true);
   if (changeSet.length) ctx.log.info({ output: changeSetMap(changeSet), revision }, "server-side apply completed");
-  if (applyLog) await recordEvent(deps.events, obj, "info", applyLog, revision, origin);
+  if (applyLog) recordEvent(deps.events, obj, "info", applyLog, revision, origin);
 
   const newInventory = inventoryFromChangeSet(changeSet);
   status.inventory = newInventory;
@@ -107,7 +107,7 @@ export async function applyRevision(obj: Kustomization, artifact: SourceArtifact
     try {
       const pruned = await manager.deleteAll(stale, { propagationPolicy: "Background", signal: ctx.signal, exclusions: pruneExclusions });
       ctx.log.info(`garbage collection completed: ${formatChangeSet(pruned)}`);
-      await recordEvent(deps.events, obj, "info", formatChangeSet(pruned), revision, origin);
+      recordEvent(deps.events, obj, "info", formatChangeSet(pruned), revision, origin);
     } catch (e) {
       if (e instanceof DeleteError) {
         // Objects whose delete was not confirmed stay in the inventory, so the next run retries them.
@@ -156,6 +156,7 @@ async function apply(obj: Kustomization, manager: ResourceManager, objects: Unst
       forceSelector: { [Policy.Force]: "Enabled" },
       exclusionSelector: { [Policy.Reconcile]: "disabled", [Policy.Ssa]: "Ignore" },
       ifNotPresentSelector: { [Policy.Ssa]: "IfNotPresent" },
+      cleanupExclusions: { [Policy.Ssa]: "Merge" },
       waitTimeoutMs: Math.min(timeoutMs, 60_000),
       signal,
     });

@@ -32,7 +32,7 @@ export async function finalizeKustomization(obj: Kustomization, ctx: ReconcileCo
   if (sa && !obj.spec.kubeConfig && !(await ctx.client.get(serviceAccounts, { namespace: obj.metadata.namespace!, name: sa }, { signal: ctx.signal }))) {
     const msg = `unable to prune objects: \n${refs.map(formatObjMetadata).join("\n")}`;
     ctx.log.error({ error: "skiping pruning, failed to find account to impersonate" }, msg);
-    await recordEvent(deps.events, obj, "error", msg, st.lastAppliedRevision, st.lastAppliedOriginRevision);
+    recordEvent(deps.events, obj, "error", msg, st.lastAppliedRevision, st.lastAppliedOriginRevision);
     return Result.done();
   }
   const target = await deps.clients.forKustomization(obj, ctx.client, ctx.signal);
@@ -47,18 +47,18 @@ export async function finalizeKustomization(obj: Kustomization, ctx: ReconcileCo
       exclusions: { [Policy.Prune]: "disabled", [Policy.Reconcile]: "disabled", [Policy.Ssa]: "Ignore" },
     });
   } catch (e) {
-    await recordEvent(deps.events, obj, "error", "pruning for deleted resource failed", st.lastAppliedRevision, st.lastAppliedOriginRevision);
+    recordEvent(deps.events, obj, "error", "pruning for deleted resource failed", st.lastAppliedRevision, st.lastAppliedOriginRevision);
     return Result.retry(e);
   }
   if (deleted.length) {
-    await recordEvent(deps.events, obj, "info", formatChangeSet(deleted), st.lastAppliedRevision, st.lastAppliedOriginRevision);
+    recordEvent(deps.events, obj, "info", formatChangeSet(deleted), st.lastAppliedRevision, st.lastAppliedOriginRevision);
     if (obj.spec.deletionPolicy === DeletionPolicy.WaitForTermination) {
       const gone = deleted.filter((d) => d.action === "deleted").map((d) => ({ ...d.id, apiVersion: d.apiVersion }));
       try {
         await manager.waitForTermination(gone, { timeoutMs: timeoutOf(obj), intervalMs: 1000, signal: ctx.signal });
       } catch (e) {
         ctx.log.error({ error: (e as Error).message }, "failed to wait for resources termination");
-        await recordEvent(deps.events, obj, "error", "failed to wait for resources termination", st.lastAppliedRevision, st.lastAppliedOriginRevision);
+        recordEvent(deps.events, obj, "error", "failed to wait for resources termination", st.lastAppliedRevision, st.lastAppliedOriginRevision);
       }
     }
   }

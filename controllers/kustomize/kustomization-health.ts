@@ -22,7 +22,7 @@ export interface HealthInput {
   /** Writes the progress to status before waiting. */
   progress: () => Promise<void>;
   /** Reports a recovery or a healthy new revision. */
-  event: (message: string) => Promise<void>;
+  event: (message: string) => void;
   isNewRevision: boolean;
   drifted: boolean;
   signal?: AbortSignal;
@@ -68,6 +68,6 @@ export async function checkHealth(h: HealthInput): Promise<void> {
     throw new HealthCheckError(`health check failed after ${goDuration(Date.now() - started)}: ${msg}`, { cause: e });
   }
   const passed = `Health check passed in ${goDuration(Date.now() - started)}`;
-  if (!wasHealthy || (h.isNewRevision && h.drifted)) await h.event(passed);
+  if (!wasHealthy || (h.isNewRevision && h.drifted)) h.event(passed);
   markTrue(obj, CT.Healthy, Reason.Succeeded, passed);
 }

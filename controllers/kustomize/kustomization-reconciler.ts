@@ -8,8 +8,8 @@ import { ReconcileContext } from "../runtime/controller";
 import { parseDuration } from "../runtime/duration";
 import { ObjectKey } from "../runtime/keys";
 import { reconcileObject } from "../runtime/reconcile-object";
-import { requeueAtInterval } from "../runtime/reconcile-steps";
-import { Result } from "../runtime/result";
+import { markReconcileRequestHandled, requeueAtInterval } from "../runtime/reconcile-steps";
+import { Result, isSuccess } from "../runtime/result";
 import { ArtifactNotFoundError } from "./artifact-fetcher";
 import { DependencyNotReadyError, UnsupportedDependencyError, checkDependencies } from "./dependencies";
 import type { KustomizeDeps } from "./deps";
@@ -32,11 +32,15 @@ export function reconcileKustomization(deps: KustomizeDeps) {
         const started = Date.now();
         const result = await steps(obj, ctx, deps, progress, started);
         finalizeConditions(obj);
+        // What reconcileObject adds at the end, so a progress flush never shows Ready=True
+        // with a stale observedGeneration.
+        markReconcileRequestHandled(obj);
+        if (isSuccess(result) && obj.metadata.generation !== undefined) (obj.status ??= {}).observedGeneration = obj.metadata.generation;
         await progress.flush(obj);
         if (isTrue(obj, CT.Ready)) {
           const msg = `Reconciliation finished in ${goDuration(Date.now() - started)}, next run in ${goDuration(parseDuration(obj.spec.interval))}`;
           ctx.log.info({ revision: obj.status?.lastAttemptedRevision }, msg);
-          await recordEvent(deps.events, obj, "info", msg, obj.status?.lastAppliedRevision, obj.status?.lastAppliedOriginRevision);
+          recordEvent(deps.events, obj, "info", msg, obj.status?.lastAppliedRevision, obj.status?.lastAppliedOriginRevision);
         }
         return result;
       },
@@ -85,7 +89,7 @@ async function steps(obj: Kustomization, ctx: ReconcileContext<Kustomization>, d
       markFalse(obj, CT.Ready, Reason.DependencyNotReady, e.message);
       const msg = `Dependencies do not meet ready condition, retrying in ${goDuration(depMs)}`;
       ctx.log.info(msg);
-      await recordEvent(deps.events, obj, "info", msg, revision, origin);
+      recordEvent(deps.events, obj, "info", msg, revision, origin);
       return notReady(obj, Result.requeueAfter(depMs));
     }
     ctx.log.info("All dependencies are ready, proceeding with reconciliation");
@@ -102,7 +106,7 @@ async function steps(obj: Kustomization, ctx: ReconcileContext<Kustomization>, d
     }
     if (!(e instanceof StepFailure)) throw e;
     ctx.log.error({ error: e.message, revision }, `Reconciliation failed after ${goDuration(Date.now() - started)}, next try in ${goDuration(retryMs)}`);
-    await recordEvent(deps.events, obj, "error", e.message, revision, origin);
+    recordEvent(deps.events, obj, "error", e.message, revision, origin);
     return notReady(obj, Result.requeueAfter(retryMs));
   }
   return requeueAtInterval(obj.spec.interval, ctx.intervalJitter);
@@ -114,7 +118,7 @@ async function stall(obj: Kustomization, deps: KustomizeDeps, reason: string, me
   removeCondition(obj, CT.Reconciling);
   markStalled(obj, reason, message);
   (obj.status ??= {}).observedGeneration = obj.metadata.generation;
-  await recordEvent(deps.events, obj, "error", message, revision);
+  recordEvent(deps.events, obj, "error", message, revision);
   return Result.terminal(new Error(message));
 }
 

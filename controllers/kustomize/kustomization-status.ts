@@ -15,13 +15,17 @@ import { goDuration } from "./go-duration";
 export const REVISION_ANNOTATION = "kustomize.toolkit.fluxcd.io/revision";
 export const ORIGIN_REVISION_ANNOTATION = "kustomize.toolkit.fluxcd.io/originRevision";
 
-/** Records an event the way Flux's kustomize-controller does. */
-export function recordEvent(events: EventRecorder, obj: Kustomization, severity: "info" | "error", message: string, revision?: string, originRevision?: string): Promise<void> {
+/**
+ * Records an event the way Flux's kustomize-controller does. Not awaited: the write happens
+ * in the background (the recorder never throws), so events do not lengthen reconciles.
+ */
+export function recordEvent(events: EventRecorder, obj: Kustomization, severity: "info" | "error", message: string, revision?: string, originRevision?: string): void {
   const annotations: Record<string, string> = {};
   if (revision) annotations[REVISION_ANNOTATION] = revision;
   if (originRevision) annotations[ORIGIN_REVISION_ANNOTATION] = originRevision;
   const reason = getCondition(obj, CT.Ready)?.reason || severity;
-  return severity === "error" ? events.warning(obj, reason, message, annotations) : events.normal(obj, reason, message, annotations);
+  const involved = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { ...obj.metadata } };
+  void (severity === "error" ? events.warning(involved, reason, message, annotations) : events.normal(involved, reason, message, annotations));
 }
 
 /** The closing rules: success clears Reconciling and Stalled; a failure while reconciling is a retry. */

@@ -6,6 +6,7 @@ import { KubeClient } from "../runtime/kube";
 import { Unstructured } from "../runtime/ssa";
 import { FileTree } from "./tar-reader";
 import { BuildOptions, kustomizeBuild } from "./kustomize-build";
+import { plainBuild } from "./plain-build";
 import { loadVariables, substitute, substitutionEnabled } from "./post-build";
 import { DecryptionKeys, decryptObject, decryptionDisabled, isEncrypted, loadKeys } from "./sops";
 import { parseDoc, splitDocs, toYaml } from "./yaml-docs";
@@ -20,10 +21,14 @@ export interface ManifestOptions extends BuildOptions {
   sops: string;
   /** StrictPostBuildSubstitutions feature gate. */
   strictSubstitutions: boolean;
+  /** Build plain directories without kustomize when the result is the same (plain-build.ts). */
+  plainBuildInProcess?: boolean;
 }
 
 export async function buildManifests(obj: Kustomization, files: FileTree, dir: string, opts: ManifestOptions): Promise<Unstructured[]> {
   const ns = obj.metadata.namespace!;
+  const plain = opts.plainBuildInProcess ? plainBuild(files, dir, obj.spec) : undefined;
+  if (plain) return plain.map((d) => d.obj as Unstructured);
   const text = await kustomizeBuild(files, dir, obj.spec, opts);
   const postBuild = obj.spec.postBuild;
   const vars = postBuild ? await loadVariables(opts.client, ns, postBuild, opts.signal) : undefined;

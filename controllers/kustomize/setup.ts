@@ -32,7 +32,7 @@ export interface KustomizeControllerOptions {
   kustomizePath: string;
   sopsPath: string;
   tmpRoot?: string;
-  /** --feature-gates: StrictPostBuildSubstitutions, ExternalArtifact. */
+  /** --feature-gates: StrictPostBuildSubstitutions, ExternalArtifact, PlainBuildInProcess. */
   featureGates?: Record<string, boolean>;
 }
 
@@ -56,6 +56,7 @@ export function startKustomizeController(o: KustomizeControllerOptions): Kustomi
     noCrossNamespaceRefs: o.noCrossNamespaceRefs ?? false,
     allowExternalArtifact: gates.ExternalArtifact ?? false,
     strictSubstitutions: gates.StrictPostBuildSubstitutions ?? false,
+    plainBuildInProcess: gates.PlainBuildInProcess ?? true,
     requeueDependencyMs: o.requeueDependencyMs ?? 30_000,
     concurrentSsa: o.concurrentSsa ?? 4,
   };

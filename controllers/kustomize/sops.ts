@@ -48,7 +48,7 @@ export async function loadKeys(client: KubeClient, namespace: string, d: Decrypt
 export function decryptObject(sops: string, obj: Record<string, unknown>, keys: DecryptionKeys, timeoutMs: number): Promise<Record<string, unknown>> {
   const env = { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), SOPS_AGE_KEY: keys.age.join("\n"), SOPS_AGE_KEY_FILE: "/dev/null" };
   return new Promise((resolve, reject) => {
-    const child = execFile(sops, ["decrypt", "--input-type", "json", "--output-type", "json", "--ignore-mac", "/dev/stdin"],
+    const child = execFile(sops, ["decrypt", "--input-type", "json", "--output-type", "json", "--ignore-mac"],
       { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (err) {
           const e = err as NodeJS.ErrnoException;

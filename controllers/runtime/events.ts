@@ -30,6 +30,9 @@ export interface EventRecorderOptions {
 
 interface Seen { namespace: string; name: string; count: number; lastSeen: number }
 
+/** Also receives every recorded event, before folding (e.g. event-forwarder.ts); must not throw. */
+export type EventSink = (obj: KubeObject, type: EventType, reason: string, message: string, annotations: Record<string, string>) => void;
+
 export class EventRecorder {
   readonly #client: KubeClient;
   readonly #opts: EventRecorderOptions;
@@ -38,6 +41,7 @@ export class EventRecorder {
   readonly #seen = new Map<string, Seen>();
   /** Per-key chain, so concurrent repeats are folded in order. */
   readonly #chains = new Map<string, Promise<void>>();
+  readonly #sinks: EventSink[] = [];
 
   constructor(client: KubeClient, opts: EventRecorderOptions) {
     this.#client = client;
@@ -54,8 +58,14 @@ export class EventRecorder {
     return this.event(obj, EventType.Warning, reason, message, annotations);
   }
 
+  /** Hands every later event to `sink` as well (the notification-controller forwarder). */
+  addSink(sink: EventSink): void { this.#sinks.push(sink); }
+
   /** Records an event about `obj`; resolves when written (or dropped after a failure). */
   event(obj: KubeObject, type: EventType, reason: string, message: string, annotations: Record<string, string> = {}): Promise<void> {
+    for (const sink of this.#sinks) {
+      try { sink(obj, type, reason, message, annotations); } catch (e) { this.#log.warn({ error: e, reason }, "event sink failed"); }
+    }
     const key = dedupeKey(obj, type, reason, message, annotations);
     const prev = this.#chains.get(key) ?? Promise.resolve();
     const next = prev.then(() => this.#write(key, obj, type, reason, message, annotations)).catch((e: unknown) => {

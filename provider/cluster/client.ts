@@ -2,59 +2,24 @@
  * The provider's connection to a cluster: a kubeconfig given as an input (contents or a path),
  * resolved at deploy time only, so a cluster created earlier in the same program works.
  *
- * Requests are plain JSON over HTTPS with the kubeconfig's credentials (client-node's
- * KubeConfig does the auth): client-node's typed object API re-serialises bodies through its
- * models, which drops keys such as `x-kubernetes-preserve-unknown-fields` from CRDs. Errors are
- * rewritten into one line that says what failed, where, and the API server's own message.
+ * Requests are plain JSON over HTTPS with the kubeconfig's credentials (kubeconfig.ts): client-
+ * node's typed object API re-serialises bodies through its models, which drops keys such as
+ * `x-kubernetes-preserve-unknown-fields` from CRDs. Errors are rewritten into one line that says
+ * what failed, where, and the API server's own message.
  */
-import * as k8s from "@kubernetes/client-node";
-import * as fs from "node:fs";
 import * as https from "node:https";
 import * as http from "node:http";
 import { FieldManager } from "../version";
 import type { KubeManifest } from "../manifests/objects";
+import { kubeconfigServer, resolveEndpoint, type ClusterConnection, type Endpoint } from "./kubeconfig";
 
-export interface ClusterConnection {
-  /** Kubeconfig YAML/JSON, or a path to one. KUBECONFIG / ~/.kube/config when unset. */
-  kubeconfig?: string;
-  /** Context to use instead of the current one. */
-  context?: string;
-}
+export type { ClusterConnection } from "./kubeconfig";
 
 export class ClusterError extends Error {
   constructor(message: string, readonly status?: number, options?: ErrorOptions) {
     super(message, options);
     this.name = "ClusterError";
   }
-}
-
-function looksLikeKubeconfigText(s: string): boolean {
-  return s.includes("\n") || s.trimStart().startsWith("{") || /^\s*apiVersion\s*:/.test(s);
-}
-
-export function loadKubeConfig(c: ClusterConnection): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  try {
-    if (c.kubeconfig && c.kubeconfig.trim() !== "") {
-      if (looksLikeKubeconfigText(c.kubeconfig)) kc.loadFromString(c.kubeconfig);
-      else if (fs.existsSync(c.kubeconfig)) kc.loadFromFile(c.kubeconfig);
-      else throw new Error(`'${c.kubeconfig}' is neither kubeconfig YAML nor an existing file`);
-    } else {
-      kc.loadFromDefault();
-    }
-  } catch (e) {
-    throw new ClusterError(`kubeconfig: ${(e as Error).message}`);
-  }
-  if (c.context) {
-    if (!kc.getContextObject(c.context)) {
-      throw new ClusterError(`context: '${c.context}' is not in the kubeconfig (contexts: ${kc.getContexts().map((x) => x.name).join(", ") || "none"})`);
-    }
-    kc.setCurrentContext(c.context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new ClusterError("kubeconfig: no cluster configured; set the kubeconfig input (or KUBECONFIG where pulumi runs)");
-  }
-  return kc;
 }
 
 /** HTTP status of an error, if the API server answered. */
@@ -79,14 +44,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A client for any kind; every call names the object and the cluster in its error. */
 export class Cluster {
-  readonly kc: k8s.KubeConfig;
-  readonly server: string;
+  /** API server URL (for messages); `?` until the kubeconfig is read. */
+  server: string;
   private readonly discovery = new Map<string, Promise<ApiResource[] | undefined>>();
   private agent?: https.Agent;
+  private endpoint?: Promise<Endpoint>;
 
-  constructor(conn: ClusterConnection) {
-    this.kc = loadKubeConfig(conn);
-    this.server = (this.kc.getCurrentCluster()?.server ?? "").replace(/\/+$/, "");
+  constructor(private readonly conn: ClusterConnection) {
+    this.server = kubeconfigServer(conn) ?? "?";
+  }
+
+  private resolve(): Promise<Endpoint> {
+    this.endpoint ??= resolveEndpoint(this.conn).then((e) => {
+      this.server = e.server;
+      return e;
+    }, (e: Error) => {
+      this.endpoint = undefined;
+      throw new ClusterError(e.message);
+    });
+    return this.endpoint;
   }
 
   /** One HTTP request; JSON in and out. Retries 429/503 (e.g. a CRD's storage still initialising). */
@@ -103,12 +79,12 @@ export class Cluster {
   }
 
   private async once<T>(method: string, path: string, body: unknown, contentType: string): Promise<T> {
-    const url = new URL(this.server + path);
-    const opts: https.RequestOptions = { method, headers: { Accept: "application/json" } };
-    await this.kc.applyToHTTPSOptions(opts);
+    const ep = await this.resolve();
+    const url = new URL(ep.server + path);
+    const opts: https.RequestOptions = { method, headers: { Accept: "application/json", ...(await ep.headers()) } };
     const isHttps = url.protocol === "https:";
     if (isHttps) {
-      this.agent ??= new https.Agent({ keepAlive: true, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, maxSockets: 16 });
+      this.agent ??= new https.Agent({ keepAlive: true, ...ep.tls, maxSockets: 16 });
       opts.agent = this.agent;
     }
     const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -12,6 +12,9 @@ import type { GitRepositorySpec, GitRepositoryStatus } from "../../controllers/a
 import type { HelmChartSpec, HelmChartStatus } from "../../controllers/api/source/v1/helm-chart";
 import type { HelmRepositorySpec, HelmRepositoryStatus } from "../../controllers/api/source/v1/helm-repository";
 import type { OCIRepositorySpec, OCIRepositoryStatus } from "../../controllers/api/source/v1/oci-repository";
+import type { ReceiverSpec, ReceiverStatus } from "../../controllers/api/notification/v1/receiver";
+import type { AlertSpec } from "../../controllers/api/notification/v1beta3/alert";
+import type { ProviderSpec } from "../../controllers/api/notification/v1beta3/provider";
 import { token } from "../version";
 import type { DeepInput } from "./inputs";
 
@@ -49,7 +52,8 @@ export abstract class FluxResource<Spec, Status> extends pulumi.CustomResource {
   }
 }
 
-type Free = Record<string, unknown>;
+/** notification v1beta3 kinds report no status of their own (Flux's "static" objects). */
+type NoStatus = Record<string, unknown>;
 
 /** A Git repository the source-controller fetches (source.toolkit.fluxcd.io/v1). */
 export class GitRepository extends FluxResource<GitRepositorySpec, GitRepositoryStatus> {
@@ -77,14 +81,14 @@ export class Kustomization extends FluxResource<KustomizationSpec, Kustomization
 export class HelmRelease extends FluxResource<HelmReleaseSpec, HelmReleaseStatus> {
   constructor(name: string, args: FluxResourceArgs<HelmReleaseSpec>, opts?: pulumi.CustomResourceOptions) { super("HelmRelease", name, args, opts); }
 }
-/** notification.toolkit.fluxcd.io: free-form spec until controllers/api defines these kinds. */
+/** notification.toolkit.fluxcd.io kinds. */
 /** Flux's notification Provider (named so: `Provider` is reserved for the package's own provider). */
-export class NotificationProvider extends FluxResource<Free, Free> {
-  constructor(name: string, args: FluxResourceArgs<Free>, opts?: pulumi.CustomResourceOptions) { super("NotificationProvider", name, args, opts); }
+export class NotificationProvider extends FluxResource<ProviderSpec, NoStatus> {
+  constructor(name: string, args: FluxResourceArgs<ProviderSpec>, opts?: pulumi.CustomResourceOptions) { super("NotificationProvider", name, args, opts); }
 }
-export class Alert extends FluxResource<Free, Free> {
-  constructor(name: string, args: FluxResourceArgs<Free>, opts?: pulumi.CustomResourceOptions) { super("Alert", name, args, opts); }
+export class Alert extends FluxResource<AlertSpec, NoStatus> {
+  constructor(name: string, args: FluxResourceArgs<AlertSpec>, opts?: pulumi.CustomResourceOptions) { super("Alert", name, args, opts); }
 }
-export class Receiver extends FluxResource<Free, Free> {
-  constructor(name: string, args: FluxResourceArgs<Free>, opts?: pulumi.CustomResourceOptions) { super("Receiver", name, args, opts); }
+export class Receiver extends FluxResource<ReceiverSpec, ReceiverStatus> {
+  constructor(name: string, args: FluxResourceArgs<ReceiverSpec>, opts?: pulumi.CustomResourceOptions) { super("Receiver", name, args, opts); }
 }

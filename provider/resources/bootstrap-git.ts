@@ -26,6 +26,7 @@ import { containsUnknown, UnknownValue, type Failure } from "../schema/validate"
 import type { ResourceHandler } from "./handler";
 import { checkBootstrap, describeSync, hasCredentials, objectsFromFiles, planBootstrap, type BootstrapInputs, type BootstrapPlan } from "./bootstrap-plan";
 import { compact, PartialError, same, type Props } from "./props";
+import { debug } from "../log";
 
 /** What the resource keeps in state besides its inputs. */
 export interface BootstrapState extends BootstrapInputs {
@@ -101,8 +102,11 @@ export class BootstrapGitHandler implements ResourceHandler {
     // `namespace` is also an output (defaulted): compared above, with the default.
     const changed = inputKeys.filter((k) => k !== "namespace" && !same(o[k], n[k]));
     const effective = changed.filter((k) => !destroyOnly.has(k));
-    let drift = (o.drift ?? []).length > 0 || (!o.appliedRevision && n.wait !== false);
-    if (!drift && effective.length === 0 && !containsUnknown(n)) drift = (await this.liveDrift(o)).length > 0;
+    const reasons = [...(o.drift ?? [])];
+    if (!o.appliedRevision && n.wait !== false) reasons.push("the last apply did not reach the sync");
+    if (reasons.length === 0 && effective.length === 0 && !containsUnknown(n)) reasons.push(...(await this.liveDrift(o)));
+    const drift = reasons.length > 0;
+    debug(`BootstrapGit ${o.namespace} diff: changed [${changed.join(", ")}] replaces [${replaces.join(", ")}] drift [${reasons.join("; ")}]`);
     return {
       changes: changed.length > 0 || drift || replaces.length > 0,
       replaces,
@@ -127,12 +131,20 @@ export class BootstrapGitHandler implements ResourceHandler {
     for (const p of paths) if (files[p] !== s.files[p]) drift.push(files[p] === null ? `${p} is missing in git` : `${p} was changed in git`);
     const cluster = new Cluster(s);
     const ns = s.namespace;
-    const repo = await cluster.get<FluxObject>("source.toolkit.fluxcd.io/v1", "GitRepository", ns, ns);
-    const ks = await cluster.get<FluxObject>("kustomize.toolkit.fluxcd.io/v1", "Kustomization", ns, ns);
-    for (const [what, o] of [["GitRepository", repo], ["Kustomization", ks]] as const) {
-      if (!o) drift.push(`${what} ${ns}/${ns} is missing in the cluster`);
-      else if (o.status?.conditions?.some((c) => c.type === "Ready" && c.status === "False")) drift.push(`${what} ${ns}/${ns} is not Ready`);
+    // What a repair can restore: the root objects, the credentials Secret, the controllers.
+    // A root object that is not Ready is not drift: its cause (usually content under the path)
+    // is not the bootstrap's to fix, and treating it so would make every preview an update.
+    const probes: [string, string, string][] = [
+      ["source.toolkit.fluxcd.io/v1", "GitRepository", ns],
+      ["kustomize.toolkit.fluxcd.io/v1", "Kustomization", ns],
+      ["apps/v1", "Deployment", "source-controller"],
+      ["apps/v1", "Deployment", "kustomize-controller"],
+    ];
+    if (hasCredentials(s) && !s.disableSecretCreation) probes.push(["v1", "Secret", s.secretName ?? ns]);
+    for (const [apiVersion, kind, name] of probes) {
+      if (!(await cluster.get(apiVersion, kind, name, ns))) drift.push(`${kind} ${ns}/${name} is missing in the cluster`);
     }
+    cluster.close();
     return drift;
   }
 
@@ -311,7 +323,7 @@ export class BootstrapGitHandler implements ResourceHandler {
     const actual: Record<string, string> = {};
     for (const p of paths) if (files[p] !== null && files[p] !== undefined) actual[p] = files[p]!;
     const drift = await this.observe(s).catch((e) => [`cannot check the cluster: ${(e as Error).message}`]);
-    return { id, props: { ...props, files: actual, drift, appliedRevision: drift.some((d) => d.includes("cluster") || d.includes("Ready")) ? "" : s.appliedRevision } };
+    return { id, props: { ...props, files: actual, drift, appliedRevision: drift.some((d) => d.includes("cluster")) ? "" : s.appliedRevision } };
   }
 
   async delete(_id: string, _urn: string, props: Props): Promise<void> {

@@ -100,9 +100,10 @@ export class FluxObjectHandler implements ResourceHandler {
     }
     const applied = await cluster.apply(m);
     const base = { ...inputs } as Props;
-    if (inputs.waitForReady === false) {
+    if (inputs.waitForReady === false || !this.kind.reconciled) {
       const o = applied as unknown as FluxObject;
-      return { id, outs: { ...base, status: o.status ?? {}, ready: readyCondition(o)?.status === "True", revision: revisionOf(o) ?? "" } };
+      const ready = this.kind.reconciled ? readyCondition(o)?.status === "True" : true;
+      return { id, outs: { ...base, status: o.status ?? {}, ready, revision: revisionOf(o) ?? "" } };
     }
     const timeoutMs = parseDuration(inputs.timeout ?? DefaultTimeout, "timeout");
     try {
@@ -129,7 +130,7 @@ export class FluxObjectHandler implements ResourceHandler {
     const live = await cluster.get<FluxObject & { spec?: Record<string, unknown>; metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } }>(this.kind.apiVersion, this.kind.kind, name!, namespace);
     if (!live) return { id: "" };
     const importing = p.spec === undefined;
-    const ready = readyCondition(live)?.status === "True";
+    const ready = this.kind.reconciled ? readyCondition(live)?.status === "True" : true;
     if (importing) {
       const inputs = compact({
         metadata: compact({ name, namespace }),

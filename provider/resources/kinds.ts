@@ -16,6 +16,8 @@ export interface TypedKind {
   status: SchemaProps;
   /** Whether controllers/api defines it (false: free-form spec until it does). */
   typed: boolean;
+  /** Whether a controller reports Ready on it; Flux's notification v1beta3 Provider and Alert are static objects. */
+  reconciled: boolean;
 }
 
 /** `name` defaults to the kind; Provider is a reserved resource name in a Pulumi package's index module. */
@@ -46,6 +48,7 @@ export const typedKinds: TypedKind[] = wanted.map((w) => {
     spec: def?.spec ?? freeForm,
     status: def?.status ?? freeStatus,
     typed: def !== undefined,
+    reconciled: def === undefined || def.status.properties?.conditions !== undefined,
   };
 });
 

@@ -6,6 +6,7 @@ export * from "./inventory";
 export * from "./limit";
 export * from "./manager";
 export * from "./manager-apply";
+export * from "./manager-cleanup";
 export * from "./manager-delete";
 export * from "./manager-existing";
 export * from "./manager-wait";

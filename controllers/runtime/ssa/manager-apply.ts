@@ -14,6 +14,8 @@ import { ObjMetadata, Unstructured, formatObjMetadata, groupOf, objMetadataOf } 
 import { NoKindMatchError, ResourceMapping } from "./rest-mapper";
 import { sortForApply } from "./sort";
 import { recreate } from "./manager-recreate";
+import { JsonPatchOp, cleanupPatch } from "./manager-cleanup";
+import { PatchType } from "../kube";
 
 export interface ApplyOptions {
   /** Recreate objects whose immutable fields changed (spec.force). */
@@ -24,6 +26,10 @@ export interface ApplyOptions {
   exclusionSelector?: Record<string, string>;
   /** Objects applied only when absent, e.g. `kustomize.toolkit.fluxcd.io/ssa: IfNotPresent`. */
   ifNotPresentSelector?: Record<string, string>;
+  /** Objects whose hand-edited fields are left alone, e.g. `kustomize.toolkit.fluxcd.io/ssa: Merge`. */
+  cleanupExclusions?: Record<string, string>;
+  /** Take back fields owned by kubectl and friends (manager-cleanup.ts). Default true. */
+  cleanup?: boolean;
   /** How long to wait for CRDs, Namespaces and classes to be ready. Default 60 s. */
   waitTimeoutMs?: number;
   signal?: AbortSignal;
@@ -46,6 +52,7 @@ interface Item extends Partial<Desired> {
   existing?: Unstructured;
   action?: Action;
   recreate?: boolean;
+  cleanup?: JsonPatchOp[];
 }
 
 const isCrd = (o: Unstructured) => o.kind === "CustomResourceDefinition" && groupOf(o.apiVersion) === "apiextensions.k8s.io";
@@ -66,16 +73,22 @@ export async function applyAllStaged(m: ResourceManager, objects: Unstructured[]
   const errors: string[] = [];
   await mapLimit(items, m.concurrency, async (it) => {
     it.mapping = await m.mapper.tryMapping(it.obj.apiVersion, it.obj.kind, signal);
-    if (it.mapping) return;
+    if (it.mapping) {
+      clusterScoped(it);
+      return;
+    }
     if (definedKinds.has(`${groupOf(it.obj.apiVersion)}/${it.obj.kind}`)) it.deferred = true;
     else errors.push(new DryRunError(it.subject, new NoKindMatchError(it.obj.apiVersion, it.obj.kind)).message);
   });
   if (errors.length) throw new ApplyError(joinErrors(errors), []);
 
   const ready = items.filter((i) => !i.deferred);
-  const existing = await fetchExisting(m, ready as Desired[], signal);
-  for (const it of ready) it.existing = existing.get(existingKey(it.mapping!, it.obj.metadata?.namespace ?? "", it.id.name));
-  await validate(m, ready, opts, createdNamespaces, true);
+  // The live objects are read while the dry-runs run: they are needed only to compare.
+  const existing = fetchExisting(m, ready as Desired[], signal).then((found) => {
+    for (const it of ready) it.existing = found.get(existingKey(it.mapping!, it.obj.metadata?.namespace ?? "", it.id.name));
+  });
+  existing.catch(() => undefined);
+  await validate(m, ready, opts, createdNamespaces, true, existing);
 
   const done: ChangeSetEntry[] = [];
   for (const stage of [0, 1, 2]) {
@@ -86,9 +99,10 @@ export async function applyAllStaged(m: ResourceManager, objects: Unstructured[]
       try {
         await mapLimit(late, m.concurrency, async (it) => {
           it.mapping = await m.mapper.mapping(it.obj.apiVersion, it.obj.kind, signal);
+          clusterScoped(it);
           it.existing = await getExisting(m, it as Desired, signal);
         });
-        await validate(m, late, opts, new Set(), false);
+        await validate(m, late, opts, new Set(), false, Promise.resolve());
       } catch (e) {
         throw e instanceof ApplyError ? new ApplyError(e.message, [...done], e.subject, { cause: e })
           : new ApplyError(e instanceof NoKindMatchError ? new DryRunError(late[0].subject, e).message : apiMessage(e), [...done], undefined, { cause: e });
@@ -98,6 +112,7 @@ export async function applyAllStaged(m: ResourceManager, objects: Unstructured[]
       if (it.action !== Action.Created && it.action !== Action.Configured) return;
       try {
         if (it.recreate) await recreate(m, it as Desired, it.existing!, opts);
+        else if (it.cleanup) await m.client.patch(it.mapping!, keyOf(it), it.cleanup, { type: PatchType.Json, fieldManager: m.fieldManager, signal });
         await m.client.apply(it.mapping!, it.obj, { fieldManager: m.fieldManager, force: true, signal });
       } catch (e) {
         throw new ApplyError(`${it.subject} apply failed: ${apiMessage(e)}`, [...done], it.subject, { cause: e });
@@ -117,41 +132,51 @@ export async function applyAllStaged(m: ResourceManager, objects: Unstructured[]
   return done;
 }
 
-/** Skip policies, then a dry-run of every remaining item; sets `action`. Throws on any refusal. */
-async function validate(m: ResourceManager, items: Item[], opts: ApplyOptions, newNamespaces: Set<string>, early: boolean): Promise<void> {
+/**
+ * Skip policies, then a dry-run of every remaining item; sets `action`. `existing` resolves
+ * once the items' live objects are known (they are read concurrently with the dry-runs).
+ * Throws on any refusal.
+ */
+async function validate(m: ResourceManager, items: Item[], opts: ApplyOptions, newNamespaces: Set<string>, early: boolean, existing: Promise<void>): Promise<void> {
   const signal = opts.signal;
   const results = await mapLimitSettled(items, m.concurrency, async (it) => {
-    if (anyInMetadata(it.obj, opts.exclusionSelector) || anyInMetadata(it.existing, opts.exclusionSelector)) {
-      it.action = Action.Skipped;
+    const skip = () => { it.action = Action.Skipped; };
+    if (anyInMetadata(it.obj, opts.exclusionSelector)) return skip();
+    if (anyInMetadata(it.obj, opts.ifNotPresentSelector)) {
+      await existing;
+      it.existing ??= await getExisting(m, it as Desired, signal);
+      if (it.existing) return skip();
+    }
+    let dry: Unstructured | undefined;
+    let failure: unknown;
+    try {
+      dry = await m.client.apply<Unstructured>(it.mapping!, it.obj, { fieldManager: m.fieldManager, force: true, dryRun: true, signal });
+    } catch (e) {
+      failure = e;
+    }
+    await existing;
+    if (anyInMetadata(it.existing, opts.exclusionSelector)) return skip();
+    if (dry) {
+      const merge = anyInMetadata(it.obj, opts.cleanupExclusions) || anyInMetadata(it.existing, opts.cleanupExclusions);
+      it.cleanup = it.existing && opts.cleanup !== false && !merge ? cleanupPatch(it.existing, m.fieldManager) : undefined;
+      it.action = !dry.metadata?.resourceVersion ? Action.Created : hasDrifted(it.existing, dry) || it.cleanup ? Action.Configured : Action.Unchanged;
       return;
     }
-    if (anyInMetadata(it.obj, opts.ifNotPresentSelector)) {
+    const ns = it.obj.metadata?.namespace ?? "";
+    if (early && it.mapping!.namespaced && newNamespaces.has(ns) && isNotFoundError(failure)) {
+      it.deferred = true;
+      return;
+    }
+    const forced = opts.force || anyInMetadata(it.obj, opts.forceSelector) || anyInMetadata(it.existing, opts.forceSelector);
+    if (forced && isImmutableError(failure)) {
       it.existing ??= await getExisting(m, it as Desired, signal);
       if (it.existing) {
-        it.action = Action.Skipped;
+        it.recreate = true;
+        it.action = Action.Configured;
         return;
       }
     }
-    try {
-      const dry = await m.client.apply<Unstructured>(it.mapping!, it.obj, { fieldManager: m.fieldManager, force: true, dryRun: true, signal });
-      it.action = !dry.metadata?.resourceVersion ? Action.Created : hasDrifted(it.existing, dry) ? Action.Configured : Action.Unchanged;
-    } catch (e) {
-      const ns = it.obj.metadata?.namespace ?? "";
-      if (early && it.mapping!.namespaced && newNamespaces.has(ns) && isNotFoundError(e)) {
-        it.deferred = true;
-        return;
-      }
-      const forced = opts.force || anyInMetadata(it.obj, opts.forceSelector) || anyInMetadata(it.existing, opts.forceSelector);
-      if (forced && isImmutableError(e)) {
-        it.existing ??= await getExisting(m, it as Desired, signal);
-        if (it.existing) {
-          it.recreate = true;
-          it.action = Action.Configured;
-          return;
-        }
-      }
-      throw new DryRunError(it.subject, e, it.mapping!.namespaced, ns);
-    }
+    throw new DryRunError(it.subject, failure, it.mapping!.namespaced, ns);
   });
   const errors = results.flatMap((r) => (r.ok ? [] : [(r.error as Error).message]));
   if (errors.length) throw new ApplyError(joinErrors(errors), []);
@@ -159,6 +184,18 @@ async function validate(m: ResourceManager, items: Item[], opts: ApplyOptions, n
 
 function entries(items: Item[]): ChangeSetEntry[] {
   return items.filter((i) => i.action).map((i) => changeSetEntry(i.id, i.obj.apiVersion, i.action!));
+}
+
+/** kustomize sets a namespace on kinds it does not know; the API server drops it on cluster-scoped ones, so do we. */
+function clusterScoped(it: Item): void {
+  if (it.mapping!.namespaced || !it.obj.metadata?.namespace) return;
+  delete it.obj.metadata.namespace;
+  it.id = objMetadataOf(it.obj);
+  it.subject = formatObjMetadata(it.id);
+}
+
+function keyOf(it: Item): { namespace: string; name: string } {
+  return { namespace: it.mapping!.namespaced ? it.obj.metadata?.namespace ?? "" : "", name: it.id.name };
 }
 
 function crdKey(crd: Unstructured): string {

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Bootstrap } from "../../../provider";
+import { Bootstrap, Kustomization } from "../../../provider";
 import type { BootstrapArgs } from "../../../provider/components/bootstrap";
 import * as devCluster from "../../../cli/dev-cluster";
 import { getCluster, eventually } from "../../support/cluster";
@@ -13,11 +13,13 @@ import { onTeardown } from "../../support/teardown";
 import { Cluster } from "../../../provider/cluster/client";
 import { commitCount, editInGit, filesAt, fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText, tipOf } from "./fixtures";
 import { inlineStack } from "./pulumi-harness";
-import { waitForSync, withControllers } from "./sync";
+import { canSync, waitForSync, withControllers } from "./sync";
 
 describe("Bootstrap destroy", function () {
   this.timeout(400_000);
-  withControllers();
+  const controllers = withControllers();
+  /** A destroy deletes the CRDs: the controllers restart once they exist again. */
+  const startControllersAgain = () => controllers.restart();
 
   async function bootstrapped(args: Partial<BootstrapArgs> = {}, kubeconfig?: string) {
     const git = await gitRepo();
@@ -69,6 +71,44 @@ describe("Bootstrap destroy", function () {
     cluster.close();
     await stack.destroy();
     expect(Object.values(await filesAt(git, files)).every((v) => v !== null)).to.equal(true);
+  });
+
+  it("with cascade, deletes what the tenants' Kustomizations applied before uninstalling; without, leaves it", async function () {
+    if (!canSync()) this.skip();
+    for (const cascade of [true, false]) {
+      const git = await gitRepo({ files: { "README.md": "x\n", "apps/demo/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo, namespace: default}\ndata: {a: b}\n" } });
+      const ns = fluxNamespace();
+      const kc = await kubeconfigText();
+      const name = `demo-${ns}`;
+      const stack = await inlineStack("cascade", async () => {
+        const b = new Bootstrap("flux", {
+          url: git.urls.http!, namespace: ns, cascade,
+          http: { ...gitRepoUser, password: pulumi.secret(gitRepoUser.password), allowInsecureHttp: true },
+          kubeconfig: pulumi.secret(kc), ...waitForSync(),
+        });
+        // Created outside the bootstrap (as a tenant would), so the bootstrap's destroy finds it.
+        new Kustomization("apps", {
+          metadata: { name, namespace: ns },
+          spec: { interval: "5m", path: "./apps/demo", prune: true, sourceRef: { kind: "GitRepository", name: ns } },
+          kubeconfig: pulumi.secret(kc),
+          timeout: "60s",
+        }, { dependsOn: [b], retainOnDelete: true });
+        return {};
+      });
+      await stack.up();
+      expect(await getObject("v1", "ConfigMap", "demo", "default")).to.not.equal(undefined);
+      await stack.destroy();
+      const cm = await getObject("v1", "ConfigMap", "demo", "default");
+      if (cascade) expect(cm, "cascade removes what the Kustomization applied").to.equal(undefined);
+      else expect(cm, "without cascade, workloads stay (as with Flux)").to.not.equal(undefined);
+      if (!cascade) {
+        const { kubeconfigPath } = await getCluster();
+        const c = new Cluster({ kubeconfig: kubeconfigPath });
+        await c.delete("v1", "ConfigMap", "demo", "default");
+        c.close();
+      }
+      await startControllersAgain();
+    }
   });
 
   it("succeeds when the whole cluster is gone, still removing the files from git", async () => {

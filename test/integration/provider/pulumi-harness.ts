@@ -45,7 +45,10 @@ export function pulumiRun(): Promise<PulumiRun> {
     const backend = path.join(root, "state");
     fs.mkdirSync(home);
     fs.mkdirSync(backend);
-    onTeardown(() => fs.rmSync(root, { recursive: true, force: true }));
+    onTeardown(() => {
+      if (process.env.GITOPS_KEEP_PROVIDER_LOG) fs.copyFileSync(path.join(root, "provider.log"), process.env.GITOPS_KEEP_PROVIDER_LOG);
+      fs.rmSync(root, { recursive: true, force: true });
+    });
     const env: Record<string, string> = {
       PULUMI_HOME: home,
       PULUMI_BACKEND_URL: `file://${backend}`,
@@ -55,6 +58,7 @@ export function pulumiRun(): Promise<PulumiRun> {
       PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
       PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
       PULUMI_SKIP_CONFIRMATIONS: "true",
+      GITOPS_PROVIDER_LOG: path.join(root, "provider.log"),
       // The plugin launcher runs `node`: the same (22+) node as this process.
       PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`,
     };

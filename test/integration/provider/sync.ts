@@ -16,7 +16,7 @@ export function waitForSync(): { wait?: boolean; timeout?: string } {
  * mocha hooks that run the controllers around each test of a suite (when they exist):
  * `withControllers()` inside a describe.
  */
-export function withControllers(): { current(): RunningControllers | undefined } {
+export function withControllers(): { current(): RunningControllers | undefined; restart(): Promise<void> } {
   let running: RunningControllers | undefined;
   beforeEach(async function () {
     this.timeout(60_000);
@@ -26,5 +26,11 @@ export function withControllers(): { current(): RunningControllers | undefined }
     await running?.stop();
     running = undefined;
   });
-  return { current: () => running };
+  return {
+    current: () => running,
+    async restart() {
+      await running?.stop();
+      running = canSync() ? await startControllers() : undefined;
+    },
+  };
 }

@@ -1,0 +1,18 @@
+// What the HelmRelease reconciler is given at startup (read once, never during reconcile).
+import { EventRecorder } from "../runtime/events";
+import { ChartFetcher } from "./chart-fetcher";
+
+export interface HelmDeps {
+  /** Path of the real helm v3 binary. */
+  helm: string;
+  /** A kubeconfig file for the cluster helm installs into (the controller's identity). */
+  kubeconfigPath: string;
+  /** HELM_CACHE_HOME/HELM_CONFIG_HOME/HELM_DATA_HOME and chart temp files go under here. */
+  workDir: string;
+  fetcher: ChartFetcher;
+  /** Events as `helm-controller`. */
+  events: EventRecorder;
+  noCrossNamespaceRefs: boolean;
+  /** Retry delay while the chart source has no artifact. */
+  requeueDependencyMs: number;
+}

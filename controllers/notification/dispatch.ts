@@ -1,0 +1,79 @@
+// Sending one event through one Alert: find its Provider (same namespace), skip it when
+// suspended, merge the metadata, build the notifier and post in the background. Failures are
+// Warning Events on the Alert (NotificationDispatchFailed), as Flux records them, since
+// Alerts and Providers v1beta3 have no status to report through.
+import { NotificationReason } from "../api/notification/group-version";
+import type { Alert } from "../api/notification/v1beta3/alert";
+import { ProviderNames, type Provider } from "../api/notification/v1beta3/provider";
+import type { EventRecorder } from "../runtime/events";
+import type { KubeClient } from "../runtime/kube";
+import type { Logger } from "../runtime/logger";
+import { FluxEvent, combineMetadata, objectString } from "./event";
+import { sendEvent } from "./notifiers";
+import { notifierConfig } from "./provider-config";
+
+export const providersRes = { group: ProviderNames.group, version: ProviderNames.version, plural: ProviderNames.plural, kind: ProviderNames.kind };
+
+export interface DispatcherOptions {
+  client: KubeClient;
+  events: EventRecorder;
+  logger: Logger;
+  /** A Provider from the watch cache, if there. */
+  cachedProvider: (namespace: string, name: string) => Provider | undefined;
+  noCrossNamespaceRefs?: boolean;
+}
+
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #inflight = new Set<Promise<void>>();
+
+  constructor(opts: DispatcherOptions) { this.#o = opts; }
+
+  /** Prepares and starts the send; resolves once it has started (the POST runs on). */
+  async dispatch(ev: FluxEvent, alert: Alert): Promise<void> {
+    const what = objectString(ev.involvedObject);
+    const alertNs = alert.metadata.namespace!;
+    const log = this.#o.logger.child({ alert: { name: alert.metadata.name, namespace: alertNs, providerName: alert.spec.providerRef.name } });
+    try {
+      if (this.#o.noCrossNamespaceRefs && ev.involvedObject.namespace !== alertNs) {
+        throw new Error(`discarding event, access denied to cross-namespace sources: alert '${alertNs}/${alert.metadata.name}' `
+          + `can't process event from '${what}', cross-namespace references have been blocked`);
+      }
+      const provider = await this.#provider(alertNs, alert.spec.providerRef.name);
+      if (provider.spec.suspend) return;
+      const notification: FluxEvent = structuredClone(ev);
+      const { metadata, conflicts } = combineMetadata(ev, alert);
+      if (Object.keys(metadata).length) notification.metadata = metadata;
+      if (conflicts.length) {
+        void this.#o.events.warning(alert, "MetadataAppendFailed",
+          "metadata key conflicts detected (please refer to the Alert API docs and Flux RFC 0008 for more information)",
+          Object.fromEntries(conflicts.map((k) => [k, "conflict"])));
+      }
+      let cfg;
+      try { cfg = await notifierConfig(this.#o.client, provider); } catch (e) {
+        throw new Error(`failed to initialize notifier for provider '${provider.metadata.name}': ${(e as Error).message}`, { cause: e });
+      }
+      const send = sendEvent(cfg, notification).catch((e: unknown) => {
+        log.error({ error: e }, "failed to send notification");
+        return this.#o.events.warning(alert, NotificationReason.NotificationDispatchFailed,
+          `failed to send notification for ${what}: ${(e as Error).message}`);
+      });
+      this.#inflight.add(send);
+      void send.finally(() => this.#inflight.delete(send));
+    } catch (e) {
+      log.error({ error: e }, "failed to dispatch notification");
+      void this.#o.events.warning(alert, NotificationReason.NotificationDispatchFailed,
+        `failed to dispatch notification for ${what}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Waits for the sends started so far (shutdown, tests). */
+  async flush(): Promise<void> { while (this.#inflight.size) await Promise.all([...this.#inflight]); }
+
+  async #provider(namespace: string, name: string): Promise<Provider> {
+    // The cache may lag a Provider created just before the event; the API has the last word.
+    const p = this.#o.cachedProvider(namespace, name) ?? await this.#o.client.get<Provider>(providersRes, { namespace, name });
+    if (!p) throw new Error(`failed to read provider: ${ProviderNames.plural}.${ProviderNames.group} "${name}" not found`);
+    return p;
+  }
+}

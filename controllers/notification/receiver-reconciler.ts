@@ -1,0 +1,98 @@
+// Receiver: read the token from spec.secretRef, publish `status.webhookPath` =
+// `/hook/sha256(token+name+namespace)` and mark Ready, then re-check at spec.interval (10m).
+// A missing Secret or token is Ready=False TokenNotFound, retried; a spec this controller
+// cannot serve (an unsupported type, CEL filters) is Ready=False + Stalled, not retried.
+import { createHash } from "node:crypto";
+import { ConditionType as CT, Reason } from "../api/meta";
+import { NotificationController, NotificationReason } from "../api/notification/group-version";
+import { DefaultReceiverInterval, ReceiverNames, ReceiverWebhookPath, type Receiver } from "../api/notification/v1/receiver";
+import { markFalse, markReconciling, markStalled, markTrue, removeCondition } from "../runtime/conditions";
+import type { ReconcileContext } from "../runtime/controller";
+import { intervalMs, requeueAtInterval } from "../runtime/reconcile-steps";
+import type { ObjectKey } from "../runtime/keys";
+import { reconcileObject } from "../runtime/reconcile-object";
+import { Result } from "../runtime/result";
+import { ProviderConfigError, secretData } from "./provider-config";
+import { SupportedReceiverTypes } from "./receiver-validate";
+
+export const receiversRes = { group: ReceiverNames.group, version: ReceiverNames.version, plural: ReceiverNames.plural, kind: ReceiverNames.kind };
+
+type Ctx = ReconcileContext<Receiver & { status?: Record<string, unknown> }>;
+
+/** Flux's webhook path: `/hook/` + hex(sha256(token + name + namespace)). */
+export function webhookPath(token: string, name: string, namespace: string): string {
+  return ReceiverWebhookPath + createHash("sha256").update(token + name + namespace).digest("hex");
+}
+
+/** The token of a Receiver's Secret; the error message is Flux's. */
+export async function receiverToken(ctx: { client: Ctx["client"]; signal?: AbortSignal }, obj: Receiver): Promise<string> {
+  const ns = obj.metadata.namespace!;
+  const name = obj.spec.secretRef?.name ?? "";
+  let data: Record<string, string>;
+  try { data = await secretData(ctx.client, ns, name, ctx.signal); } catch (e) {
+    if (e instanceof ProviderConfigError) throw new Error(`unable to read token from secret '${ns}/${name}' error: secrets "${name}" not found`);
+    throw e;
+  }
+  if (data.token === undefined) throw new Error(`invalid '${ns}/${name}' secret data: required fields 'token'`);
+  return data.token;
+}
+
+export function reconcileReceiver() {
+  return (key: ObjectKey, ctx: Ctx): Promise<Result> =>
+    reconcileObject(key, ctx, { fieldManager: NotificationController, reconcile: (obj) => reconcile(obj as Receiver, ctx) });
+}
+
+async function reconcile(obj: Receiver, ctx: Ctx): Promise<Result> {
+  const unsupported = unsupportedSpec(obj);
+  if (unsupported) {
+    const message = `Reconciliation failed terminally due to configuration error: ${unsupported}`;
+    markFalse(obj, CT.Ready, NotificationReason.ValidationFailed, message);
+    markStalled(obj, NotificationReason.ValidationFailed, message);
+    removeCondition(obj, CT.Reconciling);
+    delete obj.status?.webhookPath;
+    await ctx.events.warning(obj, NotificationReason.ValidationFailed, message);
+    return Result.terminal(new Error(message));
+  }
+  removeCondition(obj, CT.Stalled);
+  markReconciling(obj, Reason.Progressing, "Reconciliation in progress");
+  let token: string;
+  try { token = await receiverToken(ctx, obj); } catch (e) {
+    const message = (e as Error).message;
+    markFalse(obj, CT.Ready, NotificationReason.TokenNotFound, message);
+    markReconciling(obj, Reason.ProgressingWithRetry, "Reconciliation in progress");
+    delete obj.status?.webhookPath;
+    await ctx.events.warning(obj, Reason.Failed, message);
+    return Result.retry(e);
+  }
+  const path = webhookPath(token, obj.metadata.name!, obj.metadata.namespace!);
+  const status = (obj.status ??= {});
+  if (status.webhookPath !== path) ctx.log.info({ webhookPath: path }, `Receiver initialized for path: ${path}`);
+  status.webhookPath = path;
+  markTrue(obj, CT.Ready, Reason.Succeeded, `Receiver initialized for path: ${path}`);
+  removeCondition(obj, CT.Reconciling);
+  const interval = obj.spec.interval ?? DefaultReceiverInterval;
+  await ctx.events.normal(obj, Reason.Succeeded, `Reconciliation finished, next run in ${goDuration(intervalMs(interval))}`);
+  return requeueAtInterval(interval, ctx.intervalJitter);
+}
+
+/** What in the spec this controller cannot serve, if anything. */
+function unsupportedSpec(obj: Receiver): string | undefined {
+  if (!SupportedReceiverTypes.includes(obj.spec.type)) {
+    return `receiver type '${obj.spec.type}' is not supported by this notification-controller (supported: ${SupportedReceiverTypes.join(", ")})`;
+  }
+  if (obj.spec.resourceFilter) return "spec.resourceFilter: CEL resource filters are not supported by this notification-controller";
+  const filtered = (obj.spec.resources ?? []).find((r) => r.filter);
+  if (filtered) return `spec.resources[${filtered.kind}/${filtered.name}].filter: CEL resource filters are not supported by this notification-controller`;
+  return undefined;
+}
+
+/** Go's time.Duration.String() for whole seconds: `10m0s`, `1h0m0s`, `30s`. */
+function goDuration(ms: number): string {
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h) return `${h}h${m}m${s}s`;
+  if (m) return `${m}m${s}s`;
+  return `${s}s`;
+}
