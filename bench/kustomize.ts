@@ -66,6 +66,11 @@ async function main(): Promise<void> {
       const doneAt = await waitAllReady(client, side, count, 3_600_000, p, (n) => log(`${side}: ${n}/${count} Ready`));
       const rss = peakRssMiB(p.child.pid!);
       results[`${side}_cpu_s`] = +cpuSeconds(p.child.pid!).toFixed(1);
+      if (side === "ours" && process.env.BENCH_HEAP_SNAPSHOT) {
+        // Started with NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2: a snapshot lands in the cwd.
+        p.child.kill("SIGUSR2");
+        await new Promise((r) => setTimeout(r, 20_000));
+      }
       results[`${side}_s`] = (doneAt - p.startedAt) / 1000;
       results[`${side}_peak_rss_mib`] = Math.round(rss);
       log(`${side}: all Ready in ${((doneAt - p.startedAt) / 1000).toFixed(1)} s, peak RSS ${rss.toFixed(0)} MiB, CPU ${results[`${side}_cpu_s`]} s`);

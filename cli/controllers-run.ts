@@ -10,10 +10,11 @@ import { Manager } from "../controllers/runtime/manager";
 import { defaultNotificationFlags, startNotificationController } from "../controllers/notification/setup";
 import { defaultSourceFlags, startSourceController } from "../controllers/source/setup";
 import { startKustomizeController } from "../controllers/kustomize/setup";
+import { startHelmController } from "../controllers/helm/setup";
 import { UsageError } from "./errors";
 import { hasTool, tool } from "./tools";
 
-export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification"] as const;
+export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm"] as const;
 
 /** kustomize-controller's own flags (Flux's names). */
 export interface KustomizeFlags {
@@ -56,7 +57,9 @@ export function parseControllersArgs(argv: string[]) {
   let kubeconfig = process.env.KUBECONFIG;
   let only: string[] = [...KNOWN_CONTROLLERS];
   let eventsAddr: string | undefined;
-  const notification = defaultNotificationFlags();
+  // As for --metrics-addr and --health-addr: local processes take free loopback ports unless
+  // told (Flux's :9690/:9292 would collide between runs); the bound URLs are logged.
+  const notification = { ...defaultNotificationFlags(), eventsAddr: "127.0.0.1:0", receiverAddr: "127.0.0.1:0" };
   const kustomize: KustomizeFlags = { noCrossNamespaceRefs: false, concurrentSsa: 4, featureGates: {} };
   for (let i = 0; i < rest.length; i++) {
     const m = /^--([a-zA-Z0-9-]+)(?:=(.*))?$/.exec(rest[i]);
@@ -150,6 +153,14 @@ export async function controllersRun(argv: string[]): Promise<number> {
     // First at shutdown: deliver what is in flight while the events endpoint still listens.
     closers.unshift(() => Promise.race([forwarder.flush(), new Promise<void>((r) => setTimeout(r, 5000).unref())]));
     manager.log.info({ address: eventsUrl }, "forwarding events to notification-controller");
+  }
+  if (args.only.includes("helm")) {
+    const hc = startHelmController({
+      kubeConfig: kc, client: manager.client, logger: manager.log, helmPath: tool("helm"),
+      noCrossNamespaceRefs: args.kustomize.noCrossNamespaceRefs, requeueDependencyMs: args.flags.requeueDependencyMs,
+    });
+    for (const d of hc.definitions) manager.add(d);
+    closers.push(hc.close);
   }
   await manager.start();
   manager.log.info({ controllers: args.only, ports: manager.ports }, "controllers started");

@@ -15,3 +15,4 @@ export * from "./source/v1/external-artifact";
 export * from "./kustomize/v1/kustomization";
 export * from "./helm/v2/helm-release-actions";
 export * from "./helm/v2/helm-release";
+export * from "./notification";

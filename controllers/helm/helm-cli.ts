@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
 import type { HelmDeps } from "./deps";
 
 /** Helm said no; `message` is helm's own error text without the `Error: ` prefix. */
@@ -28,6 +29,7 @@ export interface UpgradeArgs {
   valuesFile: string;
   timeout: string;
   createNamespace: boolean;
+  wait: boolean;
   maxHistory?: number;
   labels?: Record<string, string>;
 }
@@ -47,7 +49,8 @@ function run(deps: HelmDeps, args: string[], signal?: AbortSignal): Promise<stri
 
 export function upgradeInstall(deps: HelmDeps, a: UpgradeArgs, signal?: AbortSignal): Promise<string> {
   const args = ["upgrade", "--install", a.release, a.chartPath, "--namespace", a.namespace, "--values", a.valuesFile,
-    "--reset-values", "--wait", "--timeout", a.timeout];
+    "--reset-values", "--timeout", a.timeout];
+  if (a.wait) args.push("--wait");
   if (a.createNamespace) args.push("--create-namespace");
   if (a.maxHistory !== undefined) args.push("--history-max", String(a.maxHistory));
   if (a.labels && Object.keys(a.labels).length) args.push("--labels", Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(","));
@@ -74,4 +77,12 @@ export async function uninstall(deps: HelmDeps, release: string, namespace: stri
     if (e instanceof HelmError && /not found/.test(e.message)) return;
     throw e;
   }
+}
+
+export interface ChartMetadata { name: string; version: string; appVersion?: string }
+
+/** Chart.yaml of a packaged chart (`helm show chart`). */
+export async function showChart(deps: HelmDeps, chartPath: string, signal?: AbortSignal): Promise<ChartMetadata> {
+  const meta = parse(await run(deps, ["show", "chart", chartPath], signal)) as ChartMetadata;
+  return { name: meta.name, version: String(meta.version), appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion) };
 }

@@ -11,3 +11,5 @@ export const HelmReason = {
 export const DefaultTimeout = "5m0s";
 /** Default number of snapshots kept in status.history (Helm's --history-max default is 10; Flux keeps 5). */
 export const DefaultMaxHistory = 5;
+/** Stalled reason when a failed action has no retries left (Flux: RetriesExceeded). */
+export const RetriesExceededReason = "RetriesExceeded";

@@ -33,6 +33,8 @@ export interface FluxResourceArgs<Spec> {
   context?: pulumi.Input<string>;
   /** Wait for Ready=True at the applied generation (default true). */
   waitForReady?: pulumi.Input<boolean>;
+  /** Take over an existing object made by another tool or stack (else creating over it is refused). */
+  adopt?: pulumi.Input<boolean>;
   /** How long to wait; `2m` by default. */
   timeout?: pulumi.Input<string>;
 }

@@ -21,6 +21,7 @@ interface Inputs {
   kubeconfig?: string;
   context?: string;
   waitForReady?: boolean;
+  adopt?: boolean;
   timeout?: string;
 }
 
@@ -72,10 +73,11 @@ export class FluxObjectHandler implements ResourceHandler {
     const replaces: string[] = [];
     if (o.metadata?.name !== n.metadata?.name) replaces.push("metadata.name");
     if (o.metadata?.namespace !== n.metadata?.namespace) replaces.push("metadata.namespace");
-    const keys = ["metadata", "spec", "kubeconfig", "context", "waitForReady", "timeout"] as const;
+    const keys = ["metadata", "spec", "kubeconfig", "context", "waitForReady", "timeout", "adopt"] as const;
     const changed = keys.some((k) => !same(o[k], n[k]));
     // A refresh that found the object gone (or not Ready) leaves `ready: false`: apply again.
-    const repair = (olds as { ready?: boolean }).ready === false;
+    // (Only when waiting is asked for: without it, not Ready is an accepted state.)
+    const repair = (olds as { ready?: boolean }).ready === false && n.waitForReady !== false && this.kind.reconciled;
     return { changes: changed || repair || replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   }
 
@@ -92,10 +94,10 @@ export class FluxObjectHandler implements ResourceHandler {
     const cluster = new Cluster(inputs);
     const m = this.manifest(inputs);
     const id = `${m.metadata.namespace}/${m.metadata.name}`;
-    if (creating) {
+    if (creating && !inputs.adopt) {
       const live = await cluster.get<{ metadata: { managedFields?: { manager?: string }[] } }>(m.apiVersion, m.kind, m.metadata.name, m.metadata.namespace);
       if (live && !(live.metadata.managedFields ?? []).some((f) => f.manager === FieldManager)) {
-        throw new ClusterError(`${m.kind} ${id} already exists and was not created by this program; import it with \`pulumi import gitops:index:${this.kind.name} <name> ${id}\` or delete it`);
+        throw new ClusterError(`${m.kind} ${id} already exists and was not created by this program: set adopt: true to take it over, or delete it`);
       }
     }
     const applied = await cluster.apply(m);

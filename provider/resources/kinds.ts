@@ -72,5 +72,6 @@ export const typedResourceProps = {
   kubeconfig: T.Optional(T.String("Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.")),
   context: T.Optional(T.String("Kubeconfig context; the current context by default.")),
   waitForReady: T.Optional(T.Boolean("Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.")),
+  adopt: T.Optional(T.Boolean("Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)")),
   timeout: T.Optional(T.String({ description: "How long to wait for Ready; `2m` by default.", pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$" })),
 };

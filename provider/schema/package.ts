@@ -26,7 +26,7 @@ function inputs(reg: TypeRegistry, owner: string, schema: SchemaProps): Pick<Res
   const props = reg.properties(owner, schema);
   for (const [k, p] of Object.entries(props)) if (secretInputs.has(k)) p.secret = true;
   if (props.namespace && owner !== "FluxObject") props.namespace.willReplaceOnChanges = true;
-  return { inputProperties: props, requiredInputs: schema.required ?? [] };
+  return { inputProperties: props, ...(schema.required?.length ? { requiredInputs: schema.required } : {}) };
 }
 
 const str = (description: string): PulumiPropertySpec => ({ type: "string", description });

@@ -7,7 +7,7 @@ import * as outputs from "./types/output";
 import * as utilities from "./utilities";
 
 /**
- * Which events go to which notification Provider. (notification.toolkit.fluxcd.io/v1beta3 Alert). Applied with server-side apply; waits for Ready unless waitForReady is false.
+ * Alert selects events by source, severity and message and sends them to a Provider. (notification.toolkit.fluxcd.io/v1beta3 Alert). Applied with server-side apply; waits for Ready unless waitForReady is false.
  */
 export class Alert extends pulumi.CustomResource {
     /**
@@ -37,6 +37,10 @@ export class Alert extends pulumi.CustomResource {
     }
 
     /**
+     * Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+     */
+    declare public readonly adopt: pulumi.Output<boolean | undefined>;
+    /**
      * Kubeconfig context; the current context by default.
      */
     declare public readonly context: pulumi.Output<string | undefined>;
@@ -57,9 +61,9 @@ export class Alert extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly revision: pulumi.Output<string>;
     /**
-     * Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+     * Desired state of an Alert.
      */
-    declare public readonly spec: pulumi.Output<{[key: string]: any}>;
+    declare public readonly spec: pulumi.Output<outputs.AlertSpec>;
     /**
      * Status reported by the controller.
      */
@@ -87,6 +91,7 @@ export class Alert extends pulumi.CustomResource {
             if (args?.spec === undefined && !opts.urn) {
                 throw new Error("Missing required property 'spec'");
             }
+            resourceInputs["adopt"] = args?.adopt;
             resourceInputs["context"] = args?.context;
             resourceInputs["kubeconfig"] = args?.kubeconfig ? pulumi.secret(args.kubeconfig) : undefined;
             resourceInputs["metadata"] = args?.metadata;
@@ -97,6 +102,7 @@ export class Alert extends pulumi.CustomResource {
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["status"] = undefined /*out*/;
         } else {
+            resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["context"] = undefined /*out*/;
             resourceInputs["kubeconfig"] = undefined /*out*/;
             resourceInputs["metadata"] = undefined /*out*/;
@@ -119,6 +125,10 @@ export class Alert extends pulumi.CustomResource {
  */
 export interface AlertArgs {
     /**
+     * Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
+    /**
      * Kubeconfig context; the current context by default.
      */
     context?: pulumi.Input<string | undefined>;
@@ -131,9 +141,9 @@ export interface AlertArgs {
      */
     metadata?: pulumi.Input<inputs.GitRepositoryMetadataArgs | undefined>;
     /**
-     * Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+     * Desired state of an Alert.
      */
-    spec: pulumi.Input<{[key: string]: any}>;
+    spec: pulumi.Input<inputs.AlertSpecArgs>;
     /**
      * How long to wait for Ready; `2m` by default.
      */

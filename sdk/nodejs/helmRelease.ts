@@ -37,6 +37,10 @@ export class HelmRelease extends pulumi.CustomResource {
     }
 
     /**
+     * Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+     */
+    declare public readonly adopt: pulumi.Output<boolean | undefined>;
+    /**
      * Kubeconfig context; the current context by default.
      */
     declare public readonly context: pulumi.Output<string | undefined>;
@@ -87,6 +91,7 @@ export class HelmRelease extends pulumi.CustomResource {
             if (args?.spec === undefined && !opts.urn) {
                 throw new Error("Missing required property 'spec'");
             }
+            resourceInputs["adopt"] = args?.adopt;
             resourceInputs["context"] = args?.context;
             resourceInputs["kubeconfig"] = args?.kubeconfig ? pulumi.secret(args.kubeconfig) : undefined;
             resourceInputs["metadata"] = args?.metadata;
@@ -97,6 +102,7 @@ export class HelmRelease extends pulumi.CustomResource {
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["status"] = undefined /*out*/;
         } else {
+            resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["context"] = undefined /*out*/;
             resourceInputs["kubeconfig"] = undefined /*out*/;
             resourceInputs["metadata"] = undefined /*out*/;
@@ -118,6 +124,10 @@ export class HelmRelease extends pulumi.CustomResource {
  * The set of arguments for constructing a HelmRelease resource.
  */
 export interface HelmReleaseArgs {
+    /**
+     * Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
     /**
      * Kubeconfig context; the current context by default.
      */

@@ -12,10 +12,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Which events go to which notification Provider. (notification.toolkit.fluxcd.io/v1beta3 Alert). Applied with server-side apply; waits for Ready unless waitForReady is false.
+// Alert selects events by source, severity and message and sends them to a Provider. (notification.toolkit.fluxcd.io/v1beta3 Alert). Applied with server-side apply; waits for Ready unless waitForReady is false.
 type Alert struct {
 	pulumi.CustomResourceState
 
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrOutput `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -26,8 +28,8 @@ type Alert struct {
 	Ready pulumi.BoolOutput `pulumi:"ready"`
 	// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
 	Revision pulumi.StringOutput `pulumi:"revision"`
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec pulumi.MapOutput `pulumi:"spec"`
+	// Desired state of an Alert.
+	Spec AlertSpecOutput `pulumi:"spec"`
 	// Status reported by the controller.
 	Status pulumi.MapOutput `pulumi:"status"`
 	// How long to wait for Ready; `2m` by default.
@@ -86,14 +88,16 @@ func (AlertState) ElementType() reflect.Type {
 }
 
 type alertArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
 	Kubeconfig *string `pulumi:"kubeconfig"`
 	// Object metadata.
 	Metadata *GitRepositoryMetadata `pulumi:"metadata"`
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec map[string]interface{} `pulumi:"spec"`
+	// Desired state of an Alert.
+	Spec AlertSpec `pulumi:"spec"`
 	// How long to wait for Ready; `2m` by default.
 	Timeout *string `pulumi:"timeout"`
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -102,14 +106,16 @@ type alertArgs struct {
 
 // The set of arguments for constructing a Alert resource.
 type AlertArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
 	Kubeconfig pulumi.StringPtrInput
 	// Object metadata.
 	Metadata GitRepositoryMetadataPtrInput
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec pulumi.MapInput
+	// Desired state of an Alert.
+	Spec AlertSpecInput
 	// How long to wait for Ready; `2m` by default.
 	Timeout pulumi.StringPtrInput
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -203,6 +209,11 @@ func (o AlertOutput) ToAlertOutputWithContext(ctx context.Context) AlertOutput {
 	return o
 }
 
+// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+func (o AlertOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *Alert) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
+}
+
 // Kubeconfig context; the current context by default.
 func (o AlertOutput) Context() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Alert) pulumi.StringPtrOutput { return v.Context }).(pulumi.StringPtrOutput)
@@ -228,9 +239,9 @@ func (o AlertOutput) Revision() pulumi.StringOutput {
 	return o.ApplyT(func(v *Alert) pulumi.StringOutput { return v.Revision }).(pulumi.StringOutput)
 }
 
-// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-func (o AlertOutput) Spec() pulumi.MapOutput {
-	return o.ApplyT(func(v *Alert) pulumi.MapOutput { return v.Spec }).(pulumi.MapOutput)
+// Desired state of an Alert.
+func (o AlertOutput) Spec() AlertSpecOutput {
+	return o.ApplyT(func(v *Alert) AlertSpecOutput { return v.Spec }).(AlertSpecOutput)
 }
 
 // Status reported by the controller.

@@ -16,6 +16,8 @@ import (
 type GitRepository struct {
 	pulumi.CustomResourceState
 
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrOutput `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -86,6 +88,8 @@ func (GitRepositoryState) ElementType() reflect.Type {
 }
 
 type gitRepositoryArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -102,6 +106,8 @@ type gitRepositoryArgs struct {
 
 // The set of arguments for constructing a GitRepository resource.
 type GitRepositoryArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -201,6 +207,11 @@ func (o GitRepositoryOutput) ToGitRepositoryOutput() GitRepositoryOutput {
 
 func (o GitRepositoryOutput) ToGitRepositoryOutputWithContext(ctx context.Context) GitRepositoryOutput {
 	return o
+}
+
+// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+func (o GitRepositoryOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *GitRepository) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
 }
 
 // Kubeconfig context; the current context by default.

@@ -12,10 +12,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Where notification-controller sends events (Slack, webhooks, git commit status...). (notification.toolkit.fluxcd.io/v1beta3 Provider). Applied with server-side apply; waits for Ready unless waitForReady is false.
+// Provider is where notification-controller sends the events Alerts select. (notification.toolkit.fluxcd.io/v1beta3 Provider). Applied with server-side apply; waits for Ready unless waitForReady is false.
 type NotificationProvider struct {
 	pulumi.CustomResourceState
 
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrOutput `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -26,8 +28,8 @@ type NotificationProvider struct {
 	Ready pulumi.BoolOutput `pulumi:"ready"`
 	// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
 	Revision pulumi.StringOutput `pulumi:"revision"`
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec pulumi.MapOutput `pulumi:"spec"`
+	// Desired state of a Provider.
+	Spec NotificationProviderSpecOutput `pulumi:"spec"`
 	// Status reported by the controller.
 	Status pulumi.MapOutput `pulumi:"status"`
 	// How long to wait for Ready; `2m` by default.
@@ -86,14 +88,16 @@ func (NotificationProviderState) ElementType() reflect.Type {
 }
 
 type notificationProviderArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
 	Kubeconfig *string `pulumi:"kubeconfig"`
 	// Object metadata.
 	Metadata *GitRepositoryMetadata `pulumi:"metadata"`
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec map[string]interface{} `pulumi:"spec"`
+	// Desired state of a Provider.
+	Spec NotificationProviderSpec `pulumi:"spec"`
 	// How long to wait for Ready; `2m` by default.
 	Timeout *string `pulumi:"timeout"`
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -102,14 +106,16 @@ type notificationProviderArgs struct {
 
 // The set of arguments for constructing a NotificationProvider resource.
 type NotificationProviderArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
 	Kubeconfig pulumi.StringPtrInput
 	// Object metadata.
 	Metadata GitRepositoryMetadataPtrInput
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec pulumi.MapInput
+	// Desired state of a Provider.
+	Spec NotificationProviderSpecInput
 	// How long to wait for Ready; `2m` by default.
 	Timeout pulumi.StringPtrInput
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -203,6 +209,11 @@ func (o NotificationProviderOutput) ToNotificationProviderOutputWithContext(ctx 
 	return o
 }
 
+// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+func (o NotificationProviderOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *NotificationProvider) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
+}
+
 // Kubeconfig context; the current context by default.
 func (o NotificationProviderOutput) Context() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *NotificationProvider) pulumi.StringPtrOutput { return v.Context }).(pulumi.StringPtrOutput)
@@ -228,9 +239,9 @@ func (o NotificationProviderOutput) Revision() pulumi.StringOutput {
 	return o.ApplyT(func(v *NotificationProvider) pulumi.StringOutput { return v.Revision }).(pulumi.StringOutput)
 }
 
-// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-func (o NotificationProviderOutput) Spec() pulumi.MapOutput {
-	return o.ApplyT(func(v *NotificationProvider) pulumi.MapOutput { return v.Spec }).(pulumi.MapOutput)
+// Desired state of a Provider.
+func (o NotificationProviderOutput) Spec() NotificationProviderSpecOutput {
+	return o.ApplyT(func(v *NotificationProvider) NotificationProviderSpecOutput { return v.Spec }).(NotificationProviderSpecOutput)
 }
 
 // Status reported by the controller.

@@ -16,6 +16,8 @@ import (
 type OCIRepository struct {
 	pulumi.CustomResourceState
 
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrOutput `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -86,6 +88,8 @@ func (OCIRepositoryState) ElementType() reflect.Type {
 }
 
 type ocirepositoryArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -102,6 +106,8 @@ type ocirepositoryArgs struct {
 
 // The set of arguments for constructing a OCIRepository resource.
 type OCIRepositoryArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -201,6 +207,11 @@ func (o OCIRepositoryOutput) ToOCIRepositoryOutput() OCIRepositoryOutput {
 
 func (o OCIRepositoryOutput) ToOCIRepositoryOutputWithContext(ctx context.Context) OCIRepositoryOutput {
 	return o
+}
+
+// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+func (o OCIRepositoryOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *OCIRepository) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
 }
 
 // Kubeconfig context; the current context by default.

@@ -13,6 +13,315 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
+// Desired state of an Alert.
+type AlertSpec struct {
+	// Metadata added to each event sent; never overrides the emitter's own keys.
+	EventMetadata map[string]string `pulumi:"eventMetadata"`
+	// Severity filter: `info` sends every event, `error` only errors.
+	EventSeverity *string `pulumi:"eventSeverity"`
+	// Objects whose events this Alert sends.
+	EventSources []AlertSpecEventSources `pulumi:"eventSources"`
+	// Regular expressions (Go syntax); messages matching one are dropped.
+	ExclusionList []string `pulumi:"exclusionList"`
+	// Regular expressions (Go syntax); when set, only messages matching one are sent.
+	InclusionList []string `pulumi:"inclusionList"`
+	// Provider (same namespace) the matching events are sent to.
+	ProviderRef AlertSpecProviderRef `pulumi:"providerRef"`
+	// Deprecated: use eventMetadata.summary. Short impact description.
+	Summary *string `pulumi:"summary"`
+	// Stop sending events for this Alert.
+	Suspend *bool `pulumi:"suspend"`
+}
+
+// AlertSpecInput is an input type that accepts AlertSpecArgs and AlertSpecOutput values.
+// You can construct a concrete instance of `AlertSpecInput` via:
+//
+//	AlertSpecArgs{...}
+type AlertSpecInput interface {
+	pulumi.Input
+
+	ToAlertSpecOutput() AlertSpecOutput
+	ToAlertSpecOutputWithContext(context.Context) AlertSpecOutput
+}
+
+// Desired state of an Alert.
+type AlertSpecArgs struct {
+	// Metadata added to each event sent; never overrides the emitter's own keys.
+	EventMetadata pulumi.StringMapInput `pulumi:"eventMetadata"`
+	// Severity filter: `info` sends every event, `error` only errors.
+	EventSeverity pulumi.StringPtrInput `pulumi:"eventSeverity"`
+	// Objects whose events this Alert sends.
+	EventSources AlertSpecEventSourcesArrayInput `pulumi:"eventSources"`
+	// Regular expressions (Go syntax); messages matching one are dropped.
+	ExclusionList pulumi.StringArrayInput `pulumi:"exclusionList"`
+	// Regular expressions (Go syntax); when set, only messages matching one are sent.
+	InclusionList pulumi.StringArrayInput `pulumi:"inclusionList"`
+	// Provider (same namespace) the matching events are sent to.
+	ProviderRef AlertSpecProviderRefInput `pulumi:"providerRef"`
+	// Deprecated: use eventMetadata.summary. Short impact description.
+	Summary pulumi.StringPtrInput `pulumi:"summary"`
+	// Stop sending events for this Alert.
+	Suspend pulumi.BoolPtrInput `pulumi:"suspend"`
+}
+
+func (AlertSpecArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpec)(nil)).Elem()
+}
+
+func (i AlertSpecArgs) ToAlertSpecOutput() AlertSpecOutput {
+	return i.ToAlertSpecOutputWithContext(context.Background())
+}
+
+func (i AlertSpecArgs) ToAlertSpecOutputWithContext(ctx context.Context) AlertSpecOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecOutput)
+}
+
+// Desired state of an Alert.
+type AlertSpecOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpec)(nil)).Elem()
+}
+
+func (o AlertSpecOutput) ToAlertSpecOutput() AlertSpecOutput {
+	return o
+}
+
+func (o AlertSpecOutput) ToAlertSpecOutputWithContext(ctx context.Context) AlertSpecOutput {
+	return o
+}
+
+// Metadata added to each event sent; never overrides the emitter's own keys.
+func (o AlertSpecOutput) EventMetadata() pulumi.StringMapOutput {
+	return o.ApplyT(func(v AlertSpec) map[string]string { return v.EventMetadata }).(pulumi.StringMapOutput)
+}
+
+// Severity filter: `info` sends every event, `error` only errors.
+func (o AlertSpecOutput) EventSeverity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v AlertSpec) *string { return v.EventSeverity }).(pulumi.StringPtrOutput)
+}
+
+// Objects whose events this Alert sends.
+func (o AlertSpecOutput) EventSources() AlertSpecEventSourcesArrayOutput {
+	return o.ApplyT(func(v AlertSpec) []AlertSpecEventSources { return v.EventSources }).(AlertSpecEventSourcesArrayOutput)
+}
+
+// Regular expressions (Go syntax); messages matching one are dropped.
+func (o AlertSpecOutput) ExclusionList() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v AlertSpec) []string { return v.ExclusionList }).(pulumi.StringArrayOutput)
+}
+
+// Regular expressions (Go syntax); when set, only messages matching one are sent.
+func (o AlertSpecOutput) InclusionList() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v AlertSpec) []string { return v.InclusionList }).(pulumi.StringArrayOutput)
+}
+
+// Provider (same namespace) the matching events are sent to.
+func (o AlertSpecOutput) ProviderRef() AlertSpecProviderRefOutput {
+	return o.ApplyT(func(v AlertSpec) AlertSpecProviderRef { return v.ProviderRef }).(AlertSpecProviderRefOutput)
+}
+
+// Deprecated: use eventMetadata.summary. Short impact description.
+func (o AlertSpecOutput) Summary() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v AlertSpec) *string { return v.Summary }).(pulumi.StringPtrOutput)
+}
+
+// Stop sending events for this Alert.
+func (o AlertSpecOutput) Suspend() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v AlertSpec) *bool { return v.Suspend }).(pulumi.BoolPtrOutput)
+}
+
+// A Flux object in any namespace, by name or (with `*`) by labels.
+type AlertSpecEventSources struct {
+	// API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+	ApiVersion *string `pulumi:"apiVersion"`
+	// Kind of the referent.
+	Kind string `pulumi:"kind"`
+	// Labels the referents must all have (ANDed); requires `name: "*"`.
+	MatchLabels map[string]string `pulumi:"matchLabels"`
+	// Name of the referent, or `*` to select by matchLabels.
+	Name string `pulumi:"name"`
+	// Namespace of the referent; the referrer's by default.
+	Namespace *string `pulumi:"namespace"`
+}
+
+// AlertSpecEventSourcesInput is an input type that accepts AlertSpecEventSourcesArgs and AlertSpecEventSourcesOutput values.
+// You can construct a concrete instance of `AlertSpecEventSourcesInput` via:
+//
+//	AlertSpecEventSourcesArgs{...}
+type AlertSpecEventSourcesInput interface {
+	pulumi.Input
+
+	ToAlertSpecEventSourcesOutput() AlertSpecEventSourcesOutput
+	ToAlertSpecEventSourcesOutputWithContext(context.Context) AlertSpecEventSourcesOutput
+}
+
+// A Flux object in any namespace, by name or (with `*`) by labels.
+type AlertSpecEventSourcesArgs struct {
+	// API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+	ApiVersion pulumi.StringPtrInput `pulumi:"apiVersion"`
+	// Kind of the referent.
+	Kind pulumi.StringInput `pulumi:"kind"`
+	// Labels the referents must all have (ANDed); requires `name: "*"`.
+	MatchLabels pulumi.StringMapInput `pulumi:"matchLabels"`
+	// Name of the referent, or `*` to select by matchLabels.
+	Name pulumi.StringInput `pulumi:"name"`
+	// Namespace of the referent; the referrer's by default.
+	Namespace pulumi.StringPtrInput `pulumi:"namespace"`
+}
+
+func (AlertSpecEventSourcesArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecEventSources)(nil)).Elem()
+}
+
+func (i AlertSpecEventSourcesArgs) ToAlertSpecEventSourcesOutput() AlertSpecEventSourcesOutput {
+	return i.ToAlertSpecEventSourcesOutputWithContext(context.Background())
+}
+
+func (i AlertSpecEventSourcesArgs) ToAlertSpecEventSourcesOutputWithContext(ctx context.Context) AlertSpecEventSourcesOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecEventSourcesOutput)
+}
+
+// AlertSpecEventSourcesArrayInput is an input type that accepts AlertSpecEventSourcesArray and AlertSpecEventSourcesArrayOutput values.
+// You can construct a concrete instance of `AlertSpecEventSourcesArrayInput` via:
+//
+//	AlertSpecEventSourcesArray{ AlertSpecEventSourcesArgs{...} }
+type AlertSpecEventSourcesArrayInput interface {
+	pulumi.Input
+
+	ToAlertSpecEventSourcesArrayOutput() AlertSpecEventSourcesArrayOutput
+	ToAlertSpecEventSourcesArrayOutputWithContext(context.Context) AlertSpecEventSourcesArrayOutput
+}
+
+type AlertSpecEventSourcesArray []AlertSpecEventSourcesInput
+
+func (AlertSpecEventSourcesArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertSpecEventSources)(nil)).Elem()
+}
+
+func (i AlertSpecEventSourcesArray) ToAlertSpecEventSourcesArrayOutput() AlertSpecEventSourcesArrayOutput {
+	return i.ToAlertSpecEventSourcesArrayOutputWithContext(context.Background())
+}
+
+func (i AlertSpecEventSourcesArray) ToAlertSpecEventSourcesArrayOutputWithContext(ctx context.Context) AlertSpecEventSourcesArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecEventSourcesArrayOutput)
+}
+
+// A Flux object in any namespace, by name or (with `*`) by labels.
+type AlertSpecEventSourcesOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecEventSourcesOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecEventSources)(nil)).Elem()
+}
+
+func (o AlertSpecEventSourcesOutput) ToAlertSpecEventSourcesOutput() AlertSpecEventSourcesOutput {
+	return o
+}
+
+func (o AlertSpecEventSourcesOutput) ToAlertSpecEventSourcesOutputWithContext(ctx context.Context) AlertSpecEventSourcesOutput {
+	return o
+}
+
+// API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+func (o AlertSpecEventSourcesOutput) ApiVersion() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v AlertSpecEventSources) *string { return v.ApiVersion }).(pulumi.StringPtrOutput)
+}
+
+// Kind of the referent.
+func (o AlertSpecEventSourcesOutput) Kind() pulumi.StringOutput {
+	return o.ApplyT(func(v AlertSpecEventSources) string { return v.Kind }).(pulumi.StringOutput)
+}
+
+// Labels the referents must all have (ANDed); requires `name: "*"`.
+func (o AlertSpecEventSourcesOutput) MatchLabels() pulumi.StringMapOutput {
+	return o.ApplyT(func(v AlertSpecEventSources) map[string]string { return v.MatchLabels }).(pulumi.StringMapOutput)
+}
+
+// Name of the referent, or `*` to select by matchLabels.
+func (o AlertSpecEventSourcesOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v AlertSpecEventSources) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Namespace of the referent; the referrer's by default.
+func (o AlertSpecEventSourcesOutput) Namespace() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v AlertSpecEventSources) *string { return v.Namespace }).(pulumi.StringPtrOutput)
+}
+
+type AlertSpecEventSourcesArrayOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecEventSourcesArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertSpecEventSources)(nil)).Elem()
+}
+
+func (o AlertSpecEventSourcesArrayOutput) ToAlertSpecEventSourcesArrayOutput() AlertSpecEventSourcesArrayOutput {
+	return o
+}
+
+func (o AlertSpecEventSourcesArrayOutput) ToAlertSpecEventSourcesArrayOutputWithContext(ctx context.Context) AlertSpecEventSourcesArrayOutput {
+	return o
+}
+
+func (o AlertSpecEventSourcesArrayOutput) Index(i pulumi.IntInput) AlertSpecEventSourcesOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) AlertSpecEventSources {
+		return vs[0].([]AlertSpecEventSources)[vs[1].(int)]
+	}).(AlertSpecEventSourcesOutput)
+}
+
+// Provider (same namespace) the matching events are sent to.
+type AlertSpecProviderRef struct {
+	// Name of the referenced object.
+	Name string `pulumi:"name"`
+}
+
+// AlertSpecProviderRefInput is an input type that accepts AlertSpecProviderRefArgs and AlertSpecProviderRefOutput values.
+// You can construct a concrete instance of `AlertSpecProviderRefInput` via:
+//
+//	AlertSpecProviderRefArgs{...}
+type AlertSpecProviderRefInput interface {
+	pulumi.Input
+
+	ToAlertSpecProviderRefOutput() AlertSpecProviderRefOutput
+	ToAlertSpecProviderRefOutputWithContext(context.Context) AlertSpecProviderRefOutput
+}
+
+// Provider (same namespace) the matching events are sent to.
+type AlertSpecProviderRefArgs struct {
+	// Name of the referenced object.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (AlertSpecProviderRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecProviderRef)(nil)).Elem()
+}
+
+func (i AlertSpecProviderRefArgs) ToAlertSpecProviderRefOutput() AlertSpecProviderRefOutput {
+	return i.ToAlertSpecProviderRefOutputWithContext(context.Background())
+}
+
+func (i AlertSpecProviderRefArgs) ToAlertSpecProviderRefOutputWithContext(ctx context.Context) AlertSpecProviderRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecProviderRefOutput)
+}
+
+// Provider (same namespace) the matching events are sent to.
+type AlertSpecProviderRefOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecProviderRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecProviderRef)(nil)).Elem()
+}
+
+func (o AlertSpecProviderRefOutput) ToAlertSpecProviderRefOutput() AlertSpecProviderRefOutput {
+	return o
+}
+
+func (o AlertSpecProviderRefOutput) ToAlertSpecProviderRefOutputWithContext(ctx context.Context) AlertSpecProviderRefOutput {
+	return o
+}
+
+// Name of the referenced object.
+func (o AlertSpecProviderRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v AlertSpecProviderRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
 // Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
 type BootstrapCustomisation struct {
 	// Environment variables added to every controller container.
@@ -14553,6 +14862,589 @@ func (o KustomizationStatusInventoryEntriesArrayOutput) Index(i pulumi.IntInput)
 	}).(KustomizationStatusInventoryEntriesOutput)
 }
 
+// Desired state of a Provider.
+type NotificationProviderSpec struct {
+	// Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+	Address *string `pulumi:"address"`
+	// Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+	CertSecretRef *NotificationProviderSpecCertSecretRef `pulumi:"certSecretRef"`
+	// Destination channel, for chat providers.
+	Channel *string `pulumi:"channel"`
+	// CEL expression over event, provider and alert giving the commit status text (git providers only).
+	CommitStatusExpr *string `pulumi:"commitStatusExpr"`
+	// Deprecated and unused in v1beta3.
+	Interval *string `pulumi:"interval"`
+	// Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+	Proxy *string `pulumi:"proxy"`
+	// Secret with the proxy's `address` and optional `username` and `password`.
+	ProxySecretRef *NotificationProviderSpecProxySecretRef `pulumi:"proxySecretRef"`
+	// Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+	SecretRef *NotificationProviderSpecSecretRef `pulumi:"secretRef"`
+	// ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+	ServiceAccountName *string `pulumi:"serviceAccountName"`
+	// Stop sending events to this Provider.
+	Suspend *bool `pulumi:"suspend"`
+	// Timeout for sending an event; 15s when unset.
+	Timeout *string `pulumi:"timeout"`
+	// Which Provider implementation sends the events.
+	Type string `pulumi:"type"`
+	// Name the events are posted under.
+	Username *string `pulumi:"username"`
+}
+
+// NotificationProviderSpecInput is an input type that accepts NotificationProviderSpecArgs and NotificationProviderSpecOutput values.
+// You can construct a concrete instance of `NotificationProviderSpecInput` via:
+//
+//	NotificationProviderSpecArgs{...}
+type NotificationProviderSpecInput interface {
+	pulumi.Input
+
+	ToNotificationProviderSpecOutput() NotificationProviderSpecOutput
+	ToNotificationProviderSpecOutputWithContext(context.Context) NotificationProviderSpecOutput
+}
+
+// Desired state of a Provider.
+type NotificationProviderSpecArgs struct {
+	// Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+	Address pulumi.StringPtrInput `pulumi:"address"`
+	// Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+	CertSecretRef NotificationProviderSpecCertSecretRefPtrInput `pulumi:"certSecretRef"`
+	// Destination channel, for chat providers.
+	Channel pulumi.StringPtrInput `pulumi:"channel"`
+	// CEL expression over event, provider and alert giving the commit status text (git providers only).
+	CommitStatusExpr pulumi.StringPtrInput `pulumi:"commitStatusExpr"`
+	// Deprecated and unused in v1beta3.
+	Interval pulumi.StringPtrInput `pulumi:"interval"`
+	// Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+	Proxy pulumi.StringPtrInput `pulumi:"proxy"`
+	// Secret with the proxy's `address` and optional `username` and `password`.
+	ProxySecretRef NotificationProviderSpecProxySecretRefPtrInput `pulumi:"proxySecretRef"`
+	// Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+	SecretRef NotificationProviderSpecSecretRefPtrInput `pulumi:"secretRef"`
+	// ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+	ServiceAccountName pulumi.StringPtrInput `pulumi:"serviceAccountName"`
+	// Stop sending events to this Provider.
+	Suspend pulumi.BoolPtrInput `pulumi:"suspend"`
+	// Timeout for sending an event; 15s when unset.
+	Timeout pulumi.StringPtrInput `pulumi:"timeout"`
+	// Which Provider implementation sends the events.
+	Type pulumi.StringInput `pulumi:"type"`
+	// Name the events are posted under.
+	Username pulumi.StringPtrInput `pulumi:"username"`
+}
+
+func (NotificationProviderSpecArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationProviderSpec)(nil)).Elem()
+}
+
+func (i NotificationProviderSpecArgs) ToNotificationProviderSpecOutput() NotificationProviderSpecOutput {
+	return i.ToNotificationProviderSpecOutputWithContext(context.Background())
+}
+
+func (i NotificationProviderSpecArgs) ToNotificationProviderSpecOutputWithContext(ctx context.Context) NotificationProviderSpecOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecOutput)
+}
+
+// Desired state of a Provider.
+type NotificationProviderSpecOutput struct{ *pulumi.OutputState }
+
+func (NotificationProviderSpecOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationProviderSpec)(nil)).Elem()
+}
+
+func (o NotificationProviderSpecOutput) ToNotificationProviderSpecOutput() NotificationProviderSpecOutput {
+	return o
+}
+
+func (o NotificationProviderSpecOutput) ToNotificationProviderSpecOutputWithContext(ctx context.Context) NotificationProviderSpecOutput {
+	return o
+}
+
+// Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+func (o NotificationProviderSpecOutput) Address() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *string { return v.Address }).(pulumi.StringPtrOutput)
+}
+
+// Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+func (o NotificationProviderSpecOutput) CertSecretRef() NotificationProviderSpecCertSecretRefPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *NotificationProviderSpecCertSecretRef { return v.CertSecretRef }).(NotificationProviderSpecCertSecretRefPtrOutput)
+}
+
+// Destination channel, for chat providers.
+func (o NotificationProviderSpecOutput) Channel() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *string { return v.Channel }).(pulumi.StringPtrOutput)
+}
+
+// CEL expression over event, provider and alert giving the commit status text (git providers only).
+func (o NotificationProviderSpecOutput) CommitStatusExpr() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *string { return v.CommitStatusExpr }).(pulumi.StringPtrOutput)
+}
+
+// Deprecated and unused in v1beta3.
+func (o NotificationProviderSpecOutput) Interval() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *string { return v.Interval }).(pulumi.StringPtrOutput)
+}
+
+// Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+func (o NotificationProviderSpecOutput) Proxy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *string { return v.Proxy }).(pulumi.StringPtrOutput)
+}
+
+// Secret with the proxy's `address` and optional `username` and `password`.
+func (o NotificationProviderSpecOutput) ProxySecretRef() NotificationProviderSpecProxySecretRefPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *NotificationProviderSpecProxySecretRef { return v.ProxySecretRef }).(NotificationProviderSpecProxySecretRefPtrOutput)
+}
+
+// Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+func (o NotificationProviderSpecOutput) SecretRef() NotificationProviderSpecSecretRefPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *NotificationProviderSpecSecretRef { return v.SecretRef }).(NotificationProviderSpecSecretRefPtrOutput)
+}
+
+// ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+func (o NotificationProviderSpecOutput) ServiceAccountName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *string { return v.ServiceAccountName }).(pulumi.StringPtrOutput)
+}
+
+// Stop sending events to this Provider.
+func (o NotificationProviderSpecOutput) Suspend() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *bool { return v.Suspend }).(pulumi.BoolPtrOutput)
+}
+
+// Timeout for sending an event; 15s when unset.
+func (o NotificationProviderSpecOutput) Timeout() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *string { return v.Timeout }).(pulumi.StringPtrOutput)
+}
+
+// Which Provider implementation sends the events.
+func (o NotificationProviderSpecOutput) Type() pulumi.StringOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) string { return v.Type }).(pulumi.StringOutput)
+}
+
+// Name the events are posted under.
+func (o NotificationProviderSpecOutput) Username() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NotificationProviderSpec) *string { return v.Username }).(pulumi.StringPtrOutput)
+}
+
+// Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+type NotificationProviderSpecCertSecretRef struct {
+	// Name of the referenced object.
+	Name string `pulumi:"name"`
+}
+
+// NotificationProviderSpecCertSecretRefInput is an input type that accepts NotificationProviderSpecCertSecretRefArgs and NotificationProviderSpecCertSecretRefOutput values.
+// You can construct a concrete instance of `NotificationProviderSpecCertSecretRefInput` via:
+//
+//	NotificationProviderSpecCertSecretRefArgs{...}
+type NotificationProviderSpecCertSecretRefInput interface {
+	pulumi.Input
+
+	ToNotificationProviderSpecCertSecretRefOutput() NotificationProviderSpecCertSecretRefOutput
+	ToNotificationProviderSpecCertSecretRefOutputWithContext(context.Context) NotificationProviderSpecCertSecretRefOutput
+}
+
+// Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+type NotificationProviderSpecCertSecretRefArgs struct {
+	// Name of the referenced object.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (NotificationProviderSpecCertSecretRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationProviderSpecCertSecretRef)(nil)).Elem()
+}
+
+func (i NotificationProviderSpecCertSecretRefArgs) ToNotificationProviderSpecCertSecretRefOutput() NotificationProviderSpecCertSecretRefOutput {
+	return i.ToNotificationProviderSpecCertSecretRefOutputWithContext(context.Background())
+}
+
+func (i NotificationProviderSpecCertSecretRefArgs) ToNotificationProviderSpecCertSecretRefOutputWithContext(ctx context.Context) NotificationProviderSpecCertSecretRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecCertSecretRefOutput)
+}
+
+func (i NotificationProviderSpecCertSecretRefArgs) ToNotificationProviderSpecCertSecretRefPtrOutput() NotificationProviderSpecCertSecretRefPtrOutput {
+	return i.ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i NotificationProviderSpecCertSecretRefArgs) ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecCertSecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecCertSecretRefOutput).ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(ctx)
+}
+
+// NotificationProviderSpecCertSecretRefPtrInput is an input type that accepts NotificationProviderSpecCertSecretRefArgs, NotificationProviderSpecCertSecretRefPtr and NotificationProviderSpecCertSecretRefPtrOutput values.
+// You can construct a concrete instance of `NotificationProviderSpecCertSecretRefPtrInput` via:
+//
+//	        NotificationProviderSpecCertSecretRefArgs{...}
+//
+//	or:
+//
+//	        nil
+type NotificationProviderSpecCertSecretRefPtrInput interface {
+	pulumi.Input
+
+	ToNotificationProviderSpecCertSecretRefPtrOutput() NotificationProviderSpecCertSecretRefPtrOutput
+	ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(context.Context) NotificationProviderSpecCertSecretRefPtrOutput
+}
+
+type notificationProviderSpecCertSecretRefPtrType NotificationProviderSpecCertSecretRefArgs
+
+func NotificationProviderSpecCertSecretRefPtr(v *NotificationProviderSpecCertSecretRefArgs) NotificationProviderSpecCertSecretRefPtrInput {
+	return (*notificationProviderSpecCertSecretRefPtrType)(v)
+}
+
+func (*notificationProviderSpecCertSecretRefPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**NotificationProviderSpecCertSecretRef)(nil)).Elem()
+}
+
+func (i *notificationProviderSpecCertSecretRefPtrType) ToNotificationProviderSpecCertSecretRefPtrOutput() NotificationProviderSpecCertSecretRefPtrOutput {
+	return i.ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i *notificationProviderSpecCertSecretRefPtrType) ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecCertSecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecCertSecretRefPtrOutput)
+}
+
+// Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+type NotificationProviderSpecCertSecretRefOutput struct{ *pulumi.OutputState }
+
+func (NotificationProviderSpecCertSecretRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationProviderSpecCertSecretRef)(nil)).Elem()
+}
+
+func (o NotificationProviderSpecCertSecretRefOutput) ToNotificationProviderSpecCertSecretRefOutput() NotificationProviderSpecCertSecretRefOutput {
+	return o
+}
+
+func (o NotificationProviderSpecCertSecretRefOutput) ToNotificationProviderSpecCertSecretRefOutputWithContext(ctx context.Context) NotificationProviderSpecCertSecretRefOutput {
+	return o
+}
+
+func (o NotificationProviderSpecCertSecretRefOutput) ToNotificationProviderSpecCertSecretRefPtrOutput() NotificationProviderSpecCertSecretRefPtrOutput {
+	return o.ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (o NotificationProviderSpecCertSecretRefOutput) ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecCertSecretRefPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v NotificationProviderSpecCertSecretRef) *NotificationProviderSpecCertSecretRef {
+		return &v
+	}).(NotificationProviderSpecCertSecretRefPtrOutput)
+}
+
+// Name of the referenced object.
+func (o NotificationProviderSpecCertSecretRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v NotificationProviderSpecCertSecretRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type NotificationProviderSpecCertSecretRefPtrOutput struct{ *pulumi.OutputState }
+
+func (NotificationProviderSpecCertSecretRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**NotificationProviderSpecCertSecretRef)(nil)).Elem()
+}
+
+func (o NotificationProviderSpecCertSecretRefPtrOutput) ToNotificationProviderSpecCertSecretRefPtrOutput() NotificationProviderSpecCertSecretRefPtrOutput {
+	return o
+}
+
+func (o NotificationProviderSpecCertSecretRefPtrOutput) ToNotificationProviderSpecCertSecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecCertSecretRefPtrOutput {
+	return o
+}
+
+func (o NotificationProviderSpecCertSecretRefPtrOutput) Elem() NotificationProviderSpecCertSecretRefOutput {
+	return o.ApplyT(func(v *NotificationProviderSpecCertSecretRef) NotificationProviderSpecCertSecretRef {
+		if v != nil {
+			return *v
+		}
+		var ret NotificationProviderSpecCertSecretRef
+		return ret
+	}).(NotificationProviderSpecCertSecretRefOutput)
+}
+
+// Name of the referenced object.
+func (o NotificationProviderSpecCertSecretRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *NotificationProviderSpecCertSecretRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// Secret with the proxy's `address` and optional `username` and `password`.
+type NotificationProviderSpecProxySecretRef struct {
+	// Name of the referenced object.
+	Name string `pulumi:"name"`
+}
+
+// NotificationProviderSpecProxySecretRefInput is an input type that accepts NotificationProviderSpecProxySecretRefArgs and NotificationProviderSpecProxySecretRefOutput values.
+// You can construct a concrete instance of `NotificationProviderSpecProxySecretRefInput` via:
+//
+//	NotificationProviderSpecProxySecretRefArgs{...}
+type NotificationProviderSpecProxySecretRefInput interface {
+	pulumi.Input
+
+	ToNotificationProviderSpecProxySecretRefOutput() NotificationProviderSpecProxySecretRefOutput
+	ToNotificationProviderSpecProxySecretRefOutputWithContext(context.Context) NotificationProviderSpecProxySecretRefOutput
+}
+
+// Secret with the proxy's `address` and optional `username` and `password`.
+type NotificationProviderSpecProxySecretRefArgs struct {
+	// Name of the referenced object.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (NotificationProviderSpecProxySecretRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationProviderSpecProxySecretRef)(nil)).Elem()
+}
+
+func (i NotificationProviderSpecProxySecretRefArgs) ToNotificationProviderSpecProxySecretRefOutput() NotificationProviderSpecProxySecretRefOutput {
+	return i.ToNotificationProviderSpecProxySecretRefOutputWithContext(context.Background())
+}
+
+func (i NotificationProviderSpecProxySecretRefArgs) ToNotificationProviderSpecProxySecretRefOutputWithContext(ctx context.Context) NotificationProviderSpecProxySecretRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecProxySecretRefOutput)
+}
+
+func (i NotificationProviderSpecProxySecretRefArgs) ToNotificationProviderSpecProxySecretRefPtrOutput() NotificationProviderSpecProxySecretRefPtrOutput {
+	return i.ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i NotificationProviderSpecProxySecretRefArgs) ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecProxySecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecProxySecretRefOutput).ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(ctx)
+}
+
+// NotificationProviderSpecProxySecretRefPtrInput is an input type that accepts NotificationProviderSpecProxySecretRefArgs, NotificationProviderSpecProxySecretRefPtr and NotificationProviderSpecProxySecretRefPtrOutput values.
+// You can construct a concrete instance of `NotificationProviderSpecProxySecretRefPtrInput` via:
+//
+//	        NotificationProviderSpecProxySecretRefArgs{...}
+//
+//	or:
+//
+//	        nil
+type NotificationProviderSpecProxySecretRefPtrInput interface {
+	pulumi.Input
+
+	ToNotificationProviderSpecProxySecretRefPtrOutput() NotificationProviderSpecProxySecretRefPtrOutput
+	ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(context.Context) NotificationProviderSpecProxySecretRefPtrOutput
+}
+
+type notificationProviderSpecProxySecretRefPtrType NotificationProviderSpecProxySecretRefArgs
+
+func NotificationProviderSpecProxySecretRefPtr(v *NotificationProviderSpecProxySecretRefArgs) NotificationProviderSpecProxySecretRefPtrInput {
+	return (*notificationProviderSpecProxySecretRefPtrType)(v)
+}
+
+func (*notificationProviderSpecProxySecretRefPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**NotificationProviderSpecProxySecretRef)(nil)).Elem()
+}
+
+func (i *notificationProviderSpecProxySecretRefPtrType) ToNotificationProviderSpecProxySecretRefPtrOutput() NotificationProviderSpecProxySecretRefPtrOutput {
+	return i.ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i *notificationProviderSpecProxySecretRefPtrType) ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecProxySecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecProxySecretRefPtrOutput)
+}
+
+// Secret with the proxy's `address` and optional `username` and `password`.
+type NotificationProviderSpecProxySecretRefOutput struct{ *pulumi.OutputState }
+
+func (NotificationProviderSpecProxySecretRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationProviderSpecProxySecretRef)(nil)).Elem()
+}
+
+func (o NotificationProviderSpecProxySecretRefOutput) ToNotificationProviderSpecProxySecretRefOutput() NotificationProviderSpecProxySecretRefOutput {
+	return o
+}
+
+func (o NotificationProviderSpecProxySecretRefOutput) ToNotificationProviderSpecProxySecretRefOutputWithContext(ctx context.Context) NotificationProviderSpecProxySecretRefOutput {
+	return o
+}
+
+func (o NotificationProviderSpecProxySecretRefOutput) ToNotificationProviderSpecProxySecretRefPtrOutput() NotificationProviderSpecProxySecretRefPtrOutput {
+	return o.ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (o NotificationProviderSpecProxySecretRefOutput) ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecProxySecretRefPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v NotificationProviderSpecProxySecretRef) *NotificationProviderSpecProxySecretRef {
+		return &v
+	}).(NotificationProviderSpecProxySecretRefPtrOutput)
+}
+
+// Name of the referenced object.
+func (o NotificationProviderSpecProxySecretRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v NotificationProviderSpecProxySecretRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type NotificationProviderSpecProxySecretRefPtrOutput struct{ *pulumi.OutputState }
+
+func (NotificationProviderSpecProxySecretRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**NotificationProviderSpecProxySecretRef)(nil)).Elem()
+}
+
+func (o NotificationProviderSpecProxySecretRefPtrOutput) ToNotificationProviderSpecProxySecretRefPtrOutput() NotificationProviderSpecProxySecretRefPtrOutput {
+	return o
+}
+
+func (o NotificationProviderSpecProxySecretRefPtrOutput) ToNotificationProviderSpecProxySecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecProxySecretRefPtrOutput {
+	return o
+}
+
+func (o NotificationProviderSpecProxySecretRefPtrOutput) Elem() NotificationProviderSpecProxySecretRefOutput {
+	return o.ApplyT(func(v *NotificationProviderSpecProxySecretRef) NotificationProviderSpecProxySecretRef {
+		if v != nil {
+			return *v
+		}
+		var ret NotificationProviderSpecProxySecretRef
+		return ret
+	}).(NotificationProviderSpecProxySecretRefOutput)
+}
+
+// Name of the referenced object.
+func (o NotificationProviderSpecProxySecretRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *NotificationProviderSpecProxySecretRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+type NotificationProviderSpecSecretRef struct {
+	// Name of the referenced object.
+	Name string `pulumi:"name"`
+}
+
+// NotificationProviderSpecSecretRefInput is an input type that accepts NotificationProviderSpecSecretRefArgs and NotificationProviderSpecSecretRefOutput values.
+// You can construct a concrete instance of `NotificationProviderSpecSecretRefInput` via:
+//
+//	NotificationProviderSpecSecretRefArgs{...}
+type NotificationProviderSpecSecretRefInput interface {
+	pulumi.Input
+
+	ToNotificationProviderSpecSecretRefOutput() NotificationProviderSpecSecretRefOutput
+	ToNotificationProviderSpecSecretRefOutputWithContext(context.Context) NotificationProviderSpecSecretRefOutput
+}
+
+// Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+type NotificationProviderSpecSecretRefArgs struct {
+	// Name of the referenced object.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (NotificationProviderSpecSecretRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationProviderSpecSecretRef)(nil)).Elem()
+}
+
+func (i NotificationProviderSpecSecretRefArgs) ToNotificationProviderSpecSecretRefOutput() NotificationProviderSpecSecretRefOutput {
+	return i.ToNotificationProviderSpecSecretRefOutputWithContext(context.Background())
+}
+
+func (i NotificationProviderSpecSecretRefArgs) ToNotificationProviderSpecSecretRefOutputWithContext(ctx context.Context) NotificationProviderSpecSecretRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecSecretRefOutput)
+}
+
+func (i NotificationProviderSpecSecretRefArgs) ToNotificationProviderSpecSecretRefPtrOutput() NotificationProviderSpecSecretRefPtrOutput {
+	return i.ToNotificationProviderSpecSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i NotificationProviderSpecSecretRefArgs) ToNotificationProviderSpecSecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecSecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecSecretRefOutput).ToNotificationProviderSpecSecretRefPtrOutputWithContext(ctx)
+}
+
+// NotificationProviderSpecSecretRefPtrInput is an input type that accepts NotificationProviderSpecSecretRefArgs, NotificationProviderSpecSecretRefPtr and NotificationProviderSpecSecretRefPtrOutput values.
+// You can construct a concrete instance of `NotificationProviderSpecSecretRefPtrInput` via:
+//
+//	        NotificationProviderSpecSecretRefArgs{...}
+//
+//	or:
+//
+//	        nil
+type NotificationProviderSpecSecretRefPtrInput interface {
+	pulumi.Input
+
+	ToNotificationProviderSpecSecretRefPtrOutput() NotificationProviderSpecSecretRefPtrOutput
+	ToNotificationProviderSpecSecretRefPtrOutputWithContext(context.Context) NotificationProviderSpecSecretRefPtrOutput
+}
+
+type notificationProviderSpecSecretRefPtrType NotificationProviderSpecSecretRefArgs
+
+func NotificationProviderSpecSecretRefPtr(v *NotificationProviderSpecSecretRefArgs) NotificationProviderSpecSecretRefPtrInput {
+	return (*notificationProviderSpecSecretRefPtrType)(v)
+}
+
+func (*notificationProviderSpecSecretRefPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**NotificationProviderSpecSecretRef)(nil)).Elem()
+}
+
+func (i *notificationProviderSpecSecretRefPtrType) ToNotificationProviderSpecSecretRefPtrOutput() NotificationProviderSpecSecretRefPtrOutput {
+	return i.ToNotificationProviderSpecSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i *notificationProviderSpecSecretRefPtrType) ToNotificationProviderSpecSecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecSecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationProviderSpecSecretRefPtrOutput)
+}
+
+// Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+type NotificationProviderSpecSecretRefOutput struct{ *pulumi.OutputState }
+
+func (NotificationProviderSpecSecretRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationProviderSpecSecretRef)(nil)).Elem()
+}
+
+func (o NotificationProviderSpecSecretRefOutput) ToNotificationProviderSpecSecretRefOutput() NotificationProviderSpecSecretRefOutput {
+	return o
+}
+
+func (o NotificationProviderSpecSecretRefOutput) ToNotificationProviderSpecSecretRefOutputWithContext(ctx context.Context) NotificationProviderSpecSecretRefOutput {
+	return o
+}
+
+func (o NotificationProviderSpecSecretRefOutput) ToNotificationProviderSpecSecretRefPtrOutput() NotificationProviderSpecSecretRefPtrOutput {
+	return o.ToNotificationProviderSpecSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (o NotificationProviderSpecSecretRefOutput) ToNotificationProviderSpecSecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecSecretRefPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v NotificationProviderSpecSecretRef) *NotificationProviderSpecSecretRef {
+		return &v
+	}).(NotificationProviderSpecSecretRefPtrOutput)
+}
+
+// Name of the referenced object.
+func (o NotificationProviderSpecSecretRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v NotificationProviderSpecSecretRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type NotificationProviderSpecSecretRefPtrOutput struct{ *pulumi.OutputState }
+
+func (NotificationProviderSpecSecretRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**NotificationProviderSpecSecretRef)(nil)).Elem()
+}
+
+func (o NotificationProviderSpecSecretRefPtrOutput) ToNotificationProviderSpecSecretRefPtrOutput() NotificationProviderSpecSecretRefPtrOutput {
+	return o
+}
+
+func (o NotificationProviderSpecSecretRefPtrOutput) ToNotificationProviderSpecSecretRefPtrOutputWithContext(ctx context.Context) NotificationProviderSpecSecretRefPtrOutput {
+	return o
+}
+
+func (o NotificationProviderSpecSecretRefPtrOutput) Elem() NotificationProviderSpecSecretRefOutput {
+	return o.ApplyT(func(v *NotificationProviderSpecSecretRef) NotificationProviderSpecSecretRef {
+		if v != nil {
+			return *v
+		}
+		var ret NotificationProviderSpecSecretRef
+		return ret
+	}).(NotificationProviderSpecSecretRefOutput)
+}
+
+// Name of the referenced object.
+func (o NotificationProviderSpecSecretRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *NotificationProviderSpecSecretRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
 // Desired state of an OCIRepository.
 type OCIRepositorySpec struct {
 	// Secret with a client certificate (`tls.crt`, `tls.key`) and/or CA (`ca.crt`) for TLS.
@@ -16328,7 +17220,870 @@ func (o OCIRepositoryStatusObservedLayerSelectorPtrOutput) Operation() pulumi.St
 	}).(pulumi.StringPtrOutput)
 }
 
+// Desired state of a Receiver.
+type ReceiverSpec struct {
+	// Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+	Events []string `pulumi:"events"`
+	// How often to re-check the Secret.
+	Interval *string `pulumi:"interval"`
+	// Trusted OIDC issuers of a `generic-oidc` Receiver.
+	OidcProviders []ReceiverSpecOidcProviders `pulumi:"oidcProviders"`
+	// CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+	ResourceFilter *string `pulumi:"resourceFilter"`
+	// Objects to reconcile when the webhook is called.
+	Resources []ReceiverSpecResources `pulumi:"resources"`
+	// Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+	SecretRef *ReceiverSpecSecretRef `pulumi:"secretRef"`
+	// Stop handling requests for this Receiver.
+	Suspend *bool `pulumi:"suspend"`
+	// Webhook sender: decides how requests are validated.
+	Type string `pulumi:"type"`
+}
+
+// ReceiverSpecInput is an input type that accepts ReceiverSpecArgs and ReceiverSpecOutput values.
+// You can construct a concrete instance of `ReceiverSpecInput` via:
+//
+//	ReceiverSpecArgs{...}
+type ReceiverSpecInput interface {
+	pulumi.Input
+
+	ToReceiverSpecOutput() ReceiverSpecOutput
+	ToReceiverSpecOutputWithContext(context.Context) ReceiverSpecOutput
+}
+
+// Desired state of a Receiver.
+type ReceiverSpecArgs struct {
+	// Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+	Events pulumi.StringArrayInput `pulumi:"events"`
+	// How often to re-check the Secret.
+	Interval pulumi.StringPtrInput `pulumi:"interval"`
+	// Trusted OIDC issuers of a `generic-oidc` Receiver.
+	OidcProviders ReceiverSpecOidcProvidersArrayInput `pulumi:"oidcProviders"`
+	// CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+	ResourceFilter pulumi.StringPtrInput `pulumi:"resourceFilter"`
+	// Objects to reconcile when the webhook is called.
+	Resources ReceiverSpecResourcesArrayInput `pulumi:"resources"`
+	// Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+	SecretRef ReceiverSpecSecretRefPtrInput `pulumi:"secretRef"`
+	// Stop handling requests for this Receiver.
+	Suspend pulumi.BoolPtrInput `pulumi:"suspend"`
+	// Webhook sender: decides how requests are validated.
+	Type pulumi.StringInput `pulumi:"type"`
+}
+
+func (ReceiverSpecArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpec)(nil)).Elem()
+}
+
+func (i ReceiverSpecArgs) ToReceiverSpecOutput() ReceiverSpecOutput {
+	return i.ToReceiverSpecOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecArgs) ToReceiverSpecOutputWithContext(ctx context.Context) ReceiverSpecOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecOutput)
+}
+
+// Desired state of a Receiver.
+type ReceiverSpecOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpec)(nil)).Elem()
+}
+
+func (o ReceiverSpecOutput) ToReceiverSpecOutput() ReceiverSpecOutput {
+	return o
+}
+
+func (o ReceiverSpecOutput) ToReceiverSpecOutputWithContext(ctx context.Context) ReceiverSpecOutput {
+	return o
+}
+
+// Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+func (o ReceiverSpecOutput) Events() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v ReceiverSpec) []string { return v.Events }).(pulumi.StringArrayOutput)
+}
+
+// How often to re-check the Secret.
+func (o ReceiverSpecOutput) Interval() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ReceiverSpec) *string { return v.Interval }).(pulumi.StringPtrOutput)
+}
+
+// Trusted OIDC issuers of a `generic-oidc` Receiver.
+func (o ReceiverSpecOutput) OidcProviders() ReceiverSpecOidcProvidersArrayOutput {
+	return o.ApplyT(func(v ReceiverSpec) []ReceiverSpecOidcProviders { return v.OidcProviders }).(ReceiverSpecOidcProvidersArrayOutput)
+}
+
+// CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+func (o ReceiverSpecOutput) ResourceFilter() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ReceiverSpec) *string { return v.ResourceFilter }).(pulumi.StringPtrOutput)
+}
+
+// Objects to reconcile when the webhook is called.
+func (o ReceiverSpecOutput) Resources() ReceiverSpecResourcesArrayOutput {
+	return o.ApplyT(func(v ReceiverSpec) []ReceiverSpecResources { return v.Resources }).(ReceiverSpecResourcesArrayOutput)
+}
+
+// Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+func (o ReceiverSpecOutput) SecretRef() ReceiverSpecSecretRefPtrOutput {
+	return o.ApplyT(func(v ReceiverSpec) *ReceiverSpecSecretRef { return v.SecretRef }).(ReceiverSpecSecretRefPtrOutput)
+}
+
+// Stop handling requests for this Receiver.
+func (o ReceiverSpecOutput) Suspend() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v ReceiverSpec) *bool { return v.Suspend }).(pulumi.BoolPtrOutput)
+}
+
+// Webhook sender: decides how requests are validated.
+func (o ReceiverSpecOutput) Type() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpec) string { return v.Type }).(pulumi.StringOutput)
+}
+
+// An OIDC issuer trusted by a `generic-oidc` Receiver.
+type ReceiverSpecOidcProviders struct {
+	// Expected `aud` claim; `notification-controller` by default.
+	Audience *string `pulumi:"audience"`
+	// OIDC issuer; must equal the token's `iss` claim.
+	IssuerURL string `pulumi:"issuerURL"`
+	// Checks the claims must all pass.
+	Validations []ReceiverSpecOidcProvidersValidations `pulumi:"validations"`
+	// Named CEL expressions, evaluated in order.
+	Variables []ReceiverSpecOidcProvidersVariables `pulumi:"variables"`
+}
+
+// ReceiverSpecOidcProvidersInput is an input type that accepts ReceiverSpecOidcProvidersArgs and ReceiverSpecOidcProvidersOutput values.
+// You can construct a concrete instance of `ReceiverSpecOidcProvidersInput` via:
+//
+//	ReceiverSpecOidcProvidersArgs{...}
+type ReceiverSpecOidcProvidersInput interface {
+	pulumi.Input
+
+	ToReceiverSpecOidcProvidersOutput() ReceiverSpecOidcProvidersOutput
+	ToReceiverSpecOidcProvidersOutputWithContext(context.Context) ReceiverSpecOidcProvidersOutput
+}
+
+// An OIDC issuer trusted by a `generic-oidc` Receiver.
+type ReceiverSpecOidcProvidersArgs struct {
+	// Expected `aud` claim; `notification-controller` by default.
+	Audience pulumi.StringPtrInput `pulumi:"audience"`
+	// OIDC issuer; must equal the token's `iss` claim.
+	IssuerURL pulumi.StringInput `pulumi:"issuerURL"`
+	// Checks the claims must all pass.
+	Validations ReceiverSpecOidcProvidersValidationsArrayInput `pulumi:"validations"`
+	// Named CEL expressions, evaluated in order.
+	Variables ReceiverSpecOidcProvidersVariablesArrayInput `pulumi:"variables"`
+}
+
+func (ReceiverSpecOidcProvidersArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecOidcProviders)(nil)).Elem()
+}
+
+func (i ReceiverSpecOidcProvidersArgs) ToReceiverSpecOidcProvidersOutput() ReceiverSpecOidcProvidersOutput {
+	return i.ToReceiverSpecOidcProvidersOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecOidcProvidersArgs) ToReceiverSpecOidcProvidersOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecOidcProvidersOutput)
+}
+
+// ReceiverSpecOidcProvidersArrayInput is an input type that accepts ReceiverSpecOidcProvidersArray and ReceiverSpecOidcProvidersArrayOutput values.
+// You can construct a concrete instance of `ReceiverSpecOidcProvidersArrayInput` via:
+//
+//	ReceiverSpecOidcProvidersArray{ ReceiverSpecOidcProvidersArgs{...} }
+type ReceiverSpecOidcProvidersArrayInput interface {
+	pulumi.Input
+
+	ToReceiverSpecOidcProvidersArrayOutput() ReceiverSpecOidcProvidersArrayOutput
+	ToReceiverSpecOidcProvidersArrayOutputWithContext(context.Context) ReceiverSpecOidcProvidersArrayOutput
+}
+
+type ReceiverSpecOidcProvidersArray []ReceiverSpecOidcProvidersInput
+
+func (ReceiverSpecOidcProvidersArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ReceiverSpecOidcProviders)(nil)).Elem()
+}
+
+func (i ReceiverSpecOidcProvidersArray) ToReceiverSpecOidcProvidersArrayOutput() ReceiverSpecOidcProvidersArrayOutput {
+	return i.ToReceiverSpecOidcProvidersArrayOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecOidcProvidersArray) ToReceiverSpecOidcProvidersArrayOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecOidcProvidersArrayOutput)
+}
+
+// An OIDC issuer trusted by a `generic-oidc` Receiver.
+type ReceiverSpecOidcProvidersOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecOidcProvidersOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecOidcProviders)(nil)).Elem()
+}
+
+func (o ReceiverSpecOidcProvidersOutput) ToReceiverSpecOidcProvidersOutput() ReceiverSpecOidcProvidersOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersOutput) ToReceiverSpecOidcProvidersOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersOutput {
+	return o
+}
+
+// Expected `aud` claim; `notification-controller` by default.
+func (o ReceiverSpecOidcProvidersOutput) Audience() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ReceiverSpecOidcProviders) *string { return v.Audience }).(pulumi.StringPtrOutput)
+}
+
+// OIDC issuer; must equal the token's `iss` claim.
+func (o ReceiverSpecOidcProvidersOutput) IssuerURL() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpecOidcProviders) string { return v.IssuerURL }).(pulumi.StringOutput)
+}
+
+// Checks the claims must all pass.
+func (o ReceiverSpecOidcProvidersOutput) Validations() ReceiverSpecOidcProvidersValidationsArrayOutput {
+	return o.ApplyT(func(v ReceiverSpecOidcProviders) []ReceiverSpecOidcProvidersValidations { return v.Validations }).(ReceiverSpecOidcProvidersValidationsArrayOutput)
+}
+
+// Named CEL expressions, evaluated in order.
+func (o ReceiverSpecOidcProvidersOutput) Variables() ReceiverSpecOidcProvidersVariablesArrayOutput {
+	return o.ApplyT(func(v ReceiverSpecOidcProviders) []ReceiverSpecOidcProvidersVariables { return v.Variables }).(ReceiverSpecOidcProvidersVariablesArrayOutput)
+}
+
+type ReceiverSpecOidcProvidersArrayOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecOidcProvidersArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ReceiverSpecOidcProviders)(nil)).Elem()
+}
+
+func (o ReceiverSpecOidcProvidersArrayOutput) ToReceiverSpecOidcProvidersArrayOutput() ReceiverSpecOidcProvidersArrayOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersArrayOutput) ToReceiverSpecOidcProvidersArrayOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersArrayOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersArrayOutput) Index(i pulumi.IntInput) ReceiverSpecOidcProvidersOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ReceiverSpecOidcProviders {
+		return vs[0].([]ReceiverSpecOidcProviders)[vs[1].(int)]
+	}).(ReceiverSpecOidcProvidersOutput)
+}
+
+// A check on the token claims.
+type ReceiverSpecOidcProvidersValidations struct {
+	// CEL boolean expression over `claims` and `vars`.
+	Expression string `pulumi:"expression"`
+	// Returned to the caller when the expression is false.
+	Message string `pulumi:"message"`
+}
+
+// ReceiverSpecOidcProvidersValidationsInput is an input type that accepts ReceiverSpecOidcProvidersValidationsArgs and ReceiverSpecOidcProvidersValidationsOutput values.
+// You can construct a concrete instance of `ReceiverSpecOidcProvidersValidationsInput` via:
+//
+//	ReceiverSpecOidcProvidersValidationsArgs{...}
+type ReceiverSpecOidcProvidersValidationsInput interface {
+	pulumi.Input
+
+	ToReceiverSpecOidcProvidersValidationsOutput() ReceiverSpecOidcProvidersValidationsOutput
+	ToReceiverSpecOidcProvidersValidationsOutputWithContext(context.Context) ReceiverSpecOidcProvidersValidationsOutput
+}
+
+// A check on the token claims.
+type ReceiverSpecOidcProvidersValidationsArgs struct {
+	// CEL boolean expression over `claims` and `vars`.
+	Expression pulumi.StringInput `pulumi:"expression"`
+	// Returned to the caller when the expression is false.
+	Message pulumi.StringInput `pulumi:"message"`
+}
+
+func (ReceiverSpecOidcProvidersValidationsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecOidcProvidersValidations)(nil)).Elem()
+}
+
+func (i ReceiverSpecOidcProvidersValidationsArgs) ToReceiverSpecOidcProvidersValidationsOutput() ReceiverSpecOidcProvidersValidationsOutput {
+	return i.ToReceiverSpecOidcProvidersValidationsOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecOidcProvidersValidationsArgs) ToReceiverSpecOidcProvidersValidationsOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersValidationsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecOidcProvidersValidationsOutput)
+}
+
+// ReceiverSpecOidcProvidersValidationsArrayInput is an input type that accepts ReceiverSpecOidcProvidersValidationsArray and ReceiverSpecOidcProvidersValidationsArrayOutput values.
+// You can construct a concrete instance of `ReceiverSpecOidcProvidersValidationsArrayInput` via:
+//
+//	ReceiverSpecOidcProvidersValidationsArray{ ReceiverSpecOidcProvidersValidationsArgs{...} }
+type ReceiverSpecOidcProvidersValidationsArrayInput interface {
+	pulumi.Input
+
+	ToReceiverSpecOidcProvidersValidationsArrayOutput() ReceiverSpecOidcProvidersValidationsArrayOutput
+	ToReceiverSpecOidcProvidersValidationsArrayOutputWithContext(context.Context) ReceiverSpecOidcProvidersValidationsArrayOutput
+}
+
+type ReceiverSpecOidcProvidersValidationsArray []ReceiverSpecOidcProvidersValidationsInput
+
+func (ReceiverSpecOidcProvidersValidationsArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ReceiverSpecOidcProvidersValidations)(nil)).Elem()
+}
+
+func (i ReceiverSpecOidcProvidersValidationsArray) ToReceiverSpecOidcProvidersValidationsArrayOutput() ReceiverSpecOidcProvidersValidationsArrayOutput {
+	return i.ToReceiverSpecOidcProvidersValidationsArrayOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecOidcProvidersValidationsArray) ToReceiverSpecOidcProvidersValidationsArrayOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersValidationsArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecOidcProvidersValidationsArrayOutput)
+}
+
+// A check on the token claims.
+type ReceiverSpecOidcProvidersValidationsOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecOidcProvidersValidationsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecOidcProvidersValidations)(nil)).Elem()
+}
+
+func (o ReceiverSpecOidcProvidersValidationsOutput) ToReceiverSpecOidcProvidersValidationsOutput() ReceiverSpecOidcProvidersValidationsOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersValidationsOutput) ToReceiverSpecOidcProvidersValidationsOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersValidationsOutput {
+	return o
+}
+
+// CEL boolean expression over `claims` and `vars`.
+func (o ReceiverSpecOidcProvidersValidationsOutput) Expression() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpecOidcProvidersValidations) string { return v.Expression }).(pulumi.StringOutput)
+}
+
+// Returned to the caller when the expression is false.
+func (o ReceiverSpecOidcProvidersValidationsOutput) Message() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpecOidcProvidersValidations) string { return v.Message }).(pulumi.StringOutput)
+}
+
+type ReceiverSpecOidcProvidersValidationsArrayOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecOidcProvidersValidationsArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ReceiverSpecOidcProvidersValidations)(nil)).Elem()
+}
+
+func (o ReceiverSpecOidcProvidersValidationsArrayOutput) ToReceiverSpecOidcProvidersValidationsArrayOutput() ReceiverSpecOidcProvidersValidationsArrayOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersValidationsArrayOutput) ToReceiverSpecOidcProvidersValidationsArrayOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersValidationsArrayOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersValidationsArrayOutput) Index(i pulumi.IntInput) ReceiverSpecOidcProvidersValidationsOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ReceiverSpecOidcProvidersValidations {
+		return vs[0].([]ReceiverSpecOidcProvidersValidations)[vs[1].(int)]
+	}).(ReceiverSpecOidcProvidersValidationsOutput)
+}
+
+// A named CEL expression over the token claims.
+type ReceiverSpecOidcProvidersVariables struct {
+	// CEL expression giving the value of `vars.<name>`.
+	Expression string `pulumi:"expression"`
+	// Variable name, a CEL identifier.
+	Name string `pulumi:"name"`
+}
+
+// ReceiverSpecOidcProvidersVariablesInput is an input type that accepts ReceiverSpecOidcProvidersVariablesArgs and ReceiverSpecOidcProvidersVariablesOutput values.
+// You can construct a concrete instance of `ReceiverSpecOidcProvidersVariablesInput` via:
+//
+//	ReceiverSpecOidcProvidersVariablesArgs{...}
+type ReceiverSpecOidcProvidersVariablesInput interface {
+	pulumi.Input
+
+	ToReceiverSpecOidcProvidersVariablesOutput() ReceiverSpecOidcProvidersVariablesOutput
+	ToReceiverSpecOidcProvidersVariablesOutputWithContext(context.Context) ReceiverSpecOidcProvidersVariablesOutput
+}
+
+// A named CEL expression over the token claims.
+type ReceiverSpecOidcProvidersVariablesArgs struct {
+	// CEL expression giving the value of `vars.<name>`.
+	Expression pulumi.StringInput `pulumi:"expression"`
+	// Variable name, a CEL identifier.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (ReceiverSpecOidcProvidersVariablesArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecOidcProvidersVariables)(nil)).Elem()
+}
+
+func (i ReceiverSpecOidcProvidersVariablesArgs) ToReceiverSpecOidcProvidersVariablesOutput() ReceiverSpecOidcProvidersVariablesOutput {
+	return i.ToReceiverSpecOidcProvidersVariablesOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecOidcProvidersVariablesArgs) ToReceiverSpecOidcProvidersVariablesOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersVariablesOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecOidcProvidersVariablesOutput)
+}
+
+// ReceiverSpecOidcProvidersVariablesArrayInput is an input type that accepts ReceiverSpecOidcProvidersVariablesArray and ReceiverSpecOidcProvidersVariablesArrayOutput values.
+// You can construct a concrete instance of `ReceiverSpecOidcProvidersVariablesArrayInput` via:
+//
+//	ReceiverSpecOidcProvidersVariablesArray{ ReceiverSpecOidcProvidersVariablesArgs{...} }
+type ReceiverSpecOidcProvidersVariablesArrayInput interface {
+	pulumi.Input
+
+	ToReceiverSpecOidcProvidersVariablesArrayOutput() ReceiverSpecOidcProvidersVariablesArrayOutput
+	ToReceiverSpecOidcProvidersVariablesArrayOutputWithContext(context.Context) ReceiverSpecOidcProvidersVariablesArrayOutput
+}
+
+type ReceiverSpecOidcProvidersVariablesArray []ReceiverSpecOidcProvidersVariablesInput
+
+func (ReceiverSpecOidcProvidersVariablesArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ReceiverSpecOidcProvidersVariables)(nil)).Elem()
+}
+
+func (i ReceiverSpecOidcProvidersVariablesArray) ToReceiverSpecOidcProvidersVariablesArrayOutput() ReceiverSpecOidcProvidersVariablesArrayOutput {
+	return i.ToReceiverSpecOidcProvidersVariablesArrayOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecOidcProvidersVariablesArray) ToReceiverSpecOidcProvidersVariablesArrayOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersVariablesArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecOidcProvidersVariablesArrayOutput)
+}
+
+// A named CEL expression over the token claims.
+type ReceiverSpecOidcProvidersVariablesOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecOidcProvidersVariablesOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecOidcProvidersVariables)(nil)).Elem()
+}
+
+func (o ReceiverSpecOidcProvidersVariablesOutput) ToReceiverSpecOidcProvidersVariablesOutput() ReceiverSpecOidcProvidersVariablesOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersVariablesOutput) ToReceiverSpecOidcProvidersVariablesOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersVariablesOutput {
+	return o
+}
+
+// CEL expression giving the value of `vars.<name>`.
+func (o ReceiverSpecOidcProvidersVariablesOutput) Expression() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpecOidcProvidersVariables) string { return v.Expression }).(pulumi.StringOutput)
+}
+
+// Variable name, a CEL identifier.
+func (o ReceiverSpecOidcProvidersVariablesOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpecOidcProvidersVariables) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type ReceiverSpecOidcProvidersVariablesArrayOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecOidcProvidersVariablesArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ReceiverSpecOidcProvidersVariables)(nil)).Elem()
+}
+
+func (o ReceiverSpecOidcProvidersVariablesArrayOutput) ToReceiverSpecOidcProvidersVariablesArrayOutput() ReceiverSpecOidcProvidersVariablesArrayOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersVariablesArrayOutput) ToReceiverSpecOidcProvidersVariablesArrayOutputWithContext(ctx context.Context) ReceiverSpecOidcProvidersVariablesArrayOutput {
+	return o
+}
+
+func (o ReceiverSpecOidcProvidersVariablesArrayOutput) Index(i pulumi.IntInput) ReceiverSpecOidcProvidersVariablesOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ReceiverSpecOidcProvidersVariables {
+		return vs[0].([]ReceiverSpecOidcProvidersVariables)[vs[1].(int)]
+	}).(ReceiverSpecOidcProvidersVariablesOutput)
+}
+
+// A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+type ReceiverSpecResources struct {
+	// API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+	ApiVersion *string `pulumi:"apiVersion"`
+	// CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+	Filter *string `pulumi:"filter"`
+	// Kind of the referent.
+	Kind string `pulumi:"kind"`
+	// Labels the referents must all have (ANDed); requires `name: "*"`.
+	MatchLabels map[string]string `pulumi:"matchLabels"`
+	// Name of the referent, or `*` to select by matchLabels.
+	Name string `pulumi:"name"`
+	// Namespace of the referent; the referrer's by default.
+	Namespace *string `pulumi:"namespace"`
+}
+
+// ReceiverSpecResourcesInput is an input type that accepts ReceiverSpecResourcesArgs and ReceiverSpecResourcesOutput values.
+// You can construct a concrete instance of `ReceiverSpecResourcesInput` via:
+//
+//	ReceiverSpecResourcesArgs{...}
+type ReceiverSpecResourcesInput interface {
+	pulumi.Input
+
+	ToReceiverSpecResourcesOutput() ReceiverSpecResourcesOutput
+	ToReceiverSpecResourcesOutputWithContext(context.Context) ReceiverSpecResourcesOutput
+}
+
+// A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+type ReceiverSpecResourcesArgs struct {
+	// API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+	ApiVersion pulumi.StringPtrInput `pulumi:"apiVersion"`
+	// CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+	Filter pulumi.StringPtrInput `pulumi:"filter"`
+	// Kind of the referent.
+	Kind pulumi.StringInput `pulumi:"kind"`
+	// Labels the referents must all have (ANDed); requires `name: "*"`.
+	MatchLabels pulumi.StringMapInput `pulumi:"matchLabels"`
+	// Name of the referent, or `*` to select by matchLabels.
+	Name pulumi.StringInput `pulumi:"name"`
+	// Namespace of the referent; the referrer's by default.
+	Namespace pulumi.StringPtrInput `pulumi:"namespace"`
+}
+
+func (ReceiverSpecResourcesArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecResources)(nil)).Elem()
+}
+
+func (i ReceiverSpecResourcesArgs) ToReceiverSpecResourcesOutput() ReceiverSpecResourcesOutput {
+	return i.ToReceiverSpecResourcesOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecResourcesArgs) ToReceiverSpecResourcesOutputWithContext(ctx context.Context) ReceiverSpecResourcesOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecResourcesOutput)
+}
+
+// ReceiverSpecResourcesArrayInput is an input type that accepts ReceiverSpecResourcesArray and ReceiverSpecResourcesArrayOutput values.
+// You can construct a concrete instance of `ReceiverSpecResourcesArrayInput` via:
+//
+//	ReceiverSpecResourcesArray{ ReceiverSpecResourcesArgs{...} }
+type ReceiverSpecResourcesArrayInput interface {
+	pulumi.Input
+
+	ToReceiverSpecResourcesArrayOutput() ReceiverSpecResourcesArrayOutput
+	ToReceiverSpecResourcesArrayOutputWithContext(context.Context) ReceiverSpecResourcesArrayOutput
+}
+
+type ReceiverSpecResourcesArray []ReceiverSpecResourcesInput
+
+func (ReceiverSpecResourcesArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ReceiverSpecResources)(nil)).Elem()
+}
+
+func (i ReceiverSpecResourcesArray) ToReceiverSpecResourcesArrayOutput() ReceiverSpecResourcesArrayOutput {
+	return i.ToReceiverSpecResourcesArrayOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecResourcesArray) ToReceiverSpecResourcesArrayOutputWithContext(ctx context.Context) ReceiverSpecResourcesArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecResourcesArrayOutput)
+}
+
+// A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+type ReceiverSpecResourcesOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecResourcesOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecResources)(nil)).Elem()
+}
+
+func (o ReceiverSpecResourcesOutput) ToReceiverSpecResourcesOutput() ReceiverSpecResourcesOutput {
+	return o
+}
+
+func (o ReceiverSpecResourcesOutput) ToReceiverSpecResourcesOutputWithContext(ctx context.Context) ReceiverSpecResourcesOutput {
+	return o
+}
+
+// API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+func (o ReceiverSpecResourcesOutput) ApiVersion() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ReceiverSpecResources) *string { return v.ApiVersion }).(pulumi.StringPtrOutput)
+}
+
+// CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+func (o ReceiverSpecResourcesOutput) Filter() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ReceiverSpecResources) *string { return v.Filter }).(pulumi.StringPtrOutput)
+}
+
+// Kind of the referent.
+func (o ReceiverSpecResourcesOutput) Kind() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpecResources) string { return v.Kind }).(pulumi.StringOutput)
+}
+
+// Labels the referents must all have (ANDed); requires `name: "*"`.
+func (o ReceiverSpecResourcesOutput) MatchLabels() pulumi.StringMapOutput {
+	return o.ApplyT(func(v ReceiverSpecResources) map[string]string { return v.MatchLabels }).(pulumi.StringMapOutput)
+}
+
+// Name of the referent, or `*` to select by matchLabels.
+func (o ReceiverSpecResourcesOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpecResources) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Namespace of the referent; the referrer's by default.
+func (o ReceiverSpecResourcesOutput) Namespace() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ReceiverSpecResources) *string { return v.Namespace }).(pulumi.StringPtrOutput)
+}
+
+type ReceiverSpecResourcesArrayOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecResourcesArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ReceiverSpecResources)(nil)).Elem()
+}
+
+func (o ReceiverSpecResourcesArrayOutput) ToReceiverSpecResourcesArrayOutput() ReceiverSpecResourcesArrayOutput {
+	return o
+}
+
+func (o ReceiverSpecResourcesArrayOutput) ToReceiverSpecResourcesArrayOutputWithContext(ctx context.Context) ReceiverSpecResourcesArrayOutput {
+	return o
+}
+
+func (o ReceiverSpecResourcesArrayOutput) Index(i pulumi.IntInput) ReceiverSpecResourcesOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ReceiverSpecResources {
+		return vs[0].([]ReceiverSpecResources)[vs[1].(int)]
+	}).(ReceiverSpecResourcesOutput)
+}
+
+// Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+type ReceiverSpecSecretRef struct {
+	// Name of the referenced object.
+	Name string `pulumi:"name"`
+}
+
+// ReceiverSpecSecretRefInput is an input type that accepts ReceiverSpecSecretRefArgs and ReceiverSpecSecretRefOutput values.
+// You can construct a concrete instance of `ReceiverSpecSecretRefInput` via:
+//
+//	ReceiverSpecSecretRefArgs{...}
+type ReceiverSpecSecretRefInput interface {
+	pulumi.Input
+
+	ToReceiverSpecSecretRefOutput() ReceiverSpecSecretRefOutput
+	ToReceiverSpecSecretRefOutputWithContext(context.Context) ReceiverSpecSecretRefOutput
+}
+
+// Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+type ReceiverSpecSecretRefArgs struct {
+	// Name of the referenced object.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (ReceiverSpecSecretRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecSecretRef)(nil)).Elem()
+}
+
+func (i ReceiverSpecSecretRefArgs) ToReceiverSpecSecretRefOutput() ReceiverSpecSecretRefOutput {
+	return i.ToReceiverSpecSecretRefOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecSecretRefArgs) ToReceiverSpecSecretRefOutputWithContext(ctx context.Context) ReceiverSpecSecretRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecSecretRefOutput)
+}
+
+func (i ReceiverSpecSecretRefArgs) ToReceiverSpecSecretRefPtrOutput() ReceiverSpecSecretRefPtrOutput {
+	return i.ToReceiverSpecSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i ReceiverSpecSecretRefArgs) ToReceiverSpecSecretRefPtrOutputWithContext(ctx context.Context) ReceiverSpecSecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecSecretRefOutput).ToReceiverSpecSecretRefPtrOutputWithContext(ctx)
+}
+
+// ReceiverSpecSecretRefPtrInput is an input type that accepts ReceiverSpecSecretRefArgs, ReceiverSpecSecretRefPtr and ReceiverSpecSecretRefPtrOutput values.
+// You can construct a concrete instance of `ReceiverSpecSecretRefPtrInput` via:
+//
+//	        ReceiverSpecSecretRefArgs{...}
+//
+//	or:
+//
+//	        nil
+type ReceiverSpecSecretRefPtrInput interface {
+	pulumi.Input
+
+	ToReceiverSpecSecretRefPtrOutput() ReceiverSpecSecretRefPtrOutput
+	ToReceiverSpecSecretRefPtrOutputWithContext(context.Context) ReceiverSpecSecretRefPtrOutput
+}
+
+type receiverSpecSecretRefPtrType ReceiverSpecSecretRefArgs
+
+func ReceiverSpecSecretRefPtr(v *ReceiverSpecSecretRefArgs) ReceiverSpecSecretRefPtrInput {
+	return (*receiverSpecSecretRefPtrType)(v)
+}
+
+func (*receiverSpecSecretRefPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ReceiverSpecSecretRef)(nil)).Elem()
+}
+
+func (i *receiverSpecSecretRefPtrType) ToReceiverSpecSecretRefPtrOutput() ReceiverSpecSecretRefPtrOutput {
+	return i.ToReceiverSpecSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i *receiverSpecSecretRefPtrType) ToReceiverSpecSecretRefPtrOutputWithContext(ctx context.Context) ReceiverSpecSecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ReceiverSpecSecretRefPtrOutput)
+}
+
+// Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+type ReceiverSpecSecretRefOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecSecretRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverSpecSecretRef)(nil)).Elem()
+}
+
+func (o ReceiverSpecSecretRefOutput) ToReceiverSpecSecretRefOutput() ReceiverSpecSecretRefOutput {
+	return o
+}
+
+func (o ReceiverSpecSecretRefOutput) ToReceiverSpecSecretRefOutputWithContext(ctx context.Context) ReceiverSpecSecretRefOutput {
+	return o
+}
+
+func (o ReceiverSpecSecretRefOutput) ToReceiverSpecSecretRefPtrOutput() ReceiverSpecSecretRefPtrOutput {
+	return o.ToReceiverSpecSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (o ReceiverSpecSecretRefOutput) ToReceiverSpecSecretRefPtrOutputWithContext(ctx context.Context) ReceiverSpecSecretRefPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ReceiverSpecSecretRef) *ReceiverSpecSecretRef {
+		return &v
+	}).(ReceiverSpecSecretRefPtrOutput)
+}
+
+// Name of the referenced object.
+func (o ReceiverSpecSecretRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ReceiverSpecSecretRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type ReceiverSpecSecretRefPtrOutput struct{ *pulumi.OutputState }
+
+func (ReceiverSpecSecretRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ReceiverSpecSecretRef)(nil)).Elem()
+}
+
+func (o ReceiverSpecSecretRefPtrOutput) ToReceiverSpecSecretRefPtrOutput() ReceiverSpecSecretRefPtrOutput {
+	return o
+}
+
+func (o ReceiverSpecSecretRefPtrOutput) ToReceiverSpecSecretRefPtrOutputWithContext(ctx context.Context) ReceiverSpecSecretRefPtrOutput {
+	return o
+}
+
+func (o ReceiverSpecSecretRefPtrOutput) Elem() ReceiverSpecSecretRefOutput {
+	return o.ApplyT(func(v *ReceiverSpecSecretRef) ReceiverSpecSecretRef {
+		if v != nil {
+			return *v
+		}
+		var ret ReceiverSpecSecretRef
+		return ret
+	}).(ReceiverSpecSecretRefOutput)
+}
+
+// Name of the referenced object.
+func (o ReceiverSpecSecretRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ReceiverSpecSecretRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// Observed state of a Receiver.
+type ReceiverStatus struct {
+	// Current state of the object.
+	Conditions []GitRepositoryStatusConditions `pulumi:"conditions"`
+	// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+	LastHandledReconcileAt *string `pulumi:"lastHandledReconcileAt"`
+	// Last metadata.generation the controller acted on.
+	ObservedGeneration *int `pulumi:"observedGeneration"`
+	// The webhook path, `/hook/sha256(token+name+namespace)`.
+	WebhookPath *string `pulumi:"webhookPath"`
+}
+
+// Observed state of a Receiver.
+type ReceiverStatusOutput struct{ *pulumi.OutputState }
+
+func (ReceiverStatusOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ReceiverStatus)(nil)).Elem()
+}
+
+func (o ReceiverStatusOutput) ToReceiverStatusOutput() ReceiverStatusOutput {
+	return o
+}
+
+func (o ReceiverStatusOutput) ToReceiverStatusOutputWithContext(ctx context.Context) ReceiverStatusOutput {
+	return o
+}
+
+// Current state of the object.
+func (o ReceiverStatusOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v ReceiverStatus) []GitRepositoryStatusConditions { return v.Conditions }).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ReceiverStatusOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ReceiverStatus) *string { return v.LastHandledReconcileAt }).(pulumi.StringPtrOutput)
+}
+
+// Last metadata.generation the controller acted on.
+func (o ReceiverStatusOutput) ObservedGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v ReceiverStatus) *int { return v.ObservedGeneration }).(pulumi.IntPtrOutput)
+}
+
+// The webhook path, `/hook/sha256(token+name+namespace)`.
+func (o ReceiverStatusOutput) WebhookPath() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ReceiverStatus) *string { return v.WebhookPath }).(pulumi.StringPtrOutput)
+}
+
+type ReceiverStatusPtrOutput struct{ *pulumi.OutputState }
+
+func (ReceiverStatusPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ReceiverStatus)(nil)).Elem()
+}
+
+func (o ReceiverStatusPtrOutput) ToReceiverStatusPtrOutput() ReceiverStatusPtrOutput {
+	return o
+}
+
+func (o ReceiverStatusPtrOutput) ToReceiverStatusPtrOutputWithContext(ctx context.Context) ReceiverStatusPtrOutput {
+	return o
+}
+
+func (o ReceiverStatusPtrOutput) Elem() ReceiverStatusOutput {
+	return o.ApplyT(func(v *ReceiverStatus) ReceiverStatus {
+		if v != nil {
+			return *v
+		}
+		var ret ReceiverStatus
+		return ret
+	}).(ReceiverStatusOutput)
+}
+
+// Current state of the object.
+func (o ReceiverStatusPtrOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v *ReceiverStatus) []GitRepositoryStatusConditions {
+		if v == nil {
+			return nil
+		}
+		return v.Conditions
+	}).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ReceiverStatusPtrOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ReceiverStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.LastHandledReconcileAt
+	}).(pulumi.StringPtrOutput)
+}
+
+// Last metadata.generation the controller acted on.
+func (o ReceiverStatusPtrOutput) ObservedGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ReceiverStatus) *int {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedGeneration
+	}).(pulumi.IntPtrOutput)
+}
+
+// The webhook path, `/hook/sha256(token+name+namespace)`.
+func (o ReceiverStatusPtrOutput) WebhookPath() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ReceiverStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.WebhookPath
+	}).(pulumi.StringPtrOutput)
+}
+
 func init() {
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecInput)(nil)).Elem(), AlertSpecArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecEventSourcesInput)(nil)).Elem(), AlertSpecEventSourcesArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecEventSourcesArrayInput)(nil)).Elem(), AlertSpecEventSourcesArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecProviderRefInput)(nil)).Elem(), AlertSpecProviderRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapCustomisationInput)(nil)).Elem(), BootstrapCustomisationArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapCustomisationPtrInput)(nil)).Elem(), BootstrapCustomisationArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapCustomisationPatchesInput)(nil)).Elem(), BootstrapCustomisationPatchesArgs{})
@@ -16467,6 +18222,13 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecPostBuildSubstituteFromInput)(nil)).Elem(), KustomizationSpecPostBuildSubstituteFromArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecPostBuildSubstituteFromArrayInput)(nil)).Elem(), KustomizationSpecPostBuildSubstituteFromArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecSourceRefInput)(nil)).Elem(), KustomizationSpecSourceRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationProviderSpecInput)(nil)).Elem(), NotificationProviderSpecArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationProviderSpecCertSecretRefInput)(nil)).Elem(), NotificationProviderSpecCertSecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationProviderSpecCertSecretRefPtrInput)(nil)).Elem(), NotificationProviderSpecCertSecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationProviderSpecProxySecretRefInput)(nil)).Elem(), NotificationProviderSpecProxySecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationProviderSpecProxySecretRefPtrInput)(nil)).Elem(), NotificationProviderSpecProxySecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationProviderSpecSecretRefInput)(nil)).Elem(), NotificationProviderSpecSecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationProviderSpecSecretRefPtrInput)(nil)).Elem(), NotificationProviderSpecSecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OCIRepositorySpecInput)(nil)).Elem(), OCIRepositorySpecArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OCIRepositorySpecCertSecretRefInput)(nil)).Elem(), OCIRepositorySpecCertSecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OCIRepositorySpecCertSecretRefPtrInput)(nil)).Elem(), OCIRepositorySpecCertSecretRefArgs{})
@@ -16486,6 +18248,21 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*OCIRepositorySpecVerifySecretRefPtrInput)(nil)).Elem(), OCIRepositorySpecVerifySecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OCIRepositorySpecVerifyTrustedRootSecretRefInput)(nil)).Elem(), OCIRepositorySpecVerifyTrustedRootSecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OCIRepositorySpecVerifyTrustedRootSecretRefPtrInput)(nil)).Elem(), OCIRepositorySpecVerifyTrustedRootSecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecInput)(nil)).Elem(), ReceiverSpecArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecOidcProvidersInput)(nil)).Elem(), ReceiverSpecOidcProvidersArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecOidcProvidersArrayInput)(nil)).Elem(), ReceiverSpecOidcProvidersArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecOidcProvidersValidationsInput)(nil)).Elem(), ReceiverSpecOidcProvidersValidationsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecOidcProvidersValidationsArrayInput)(nil)).Elem(), ReceiverSpecOidcProvidersValidationsArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecOidcProvidersVariablesInput)(nil)).Elem(), ReceiverSpecOidcProvidersVariablesArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecOidcProvidersVariablesArrayInput)(nil)).Elem(), ReceiverSpecOidcProvidersVariablesArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecResourcesInput)(nil)).Elem(), ReceiverSpecResourcesArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecResourcesArrayInput)(nil)).Elem(), ReceiverSpecResourcesArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecSecretRefInput)(nil)).Elem(), ReceiverSpecSecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ReceiverSpecSecretRefPtrInput)(nil)).Elem(), ReceiverSpecSecretRefArgs{})
+	pulumi.RegisterOutputType(AlertSpecOutput{})
+	pulumi.RegisterOutputType(AlertSpecEventSourcesOutput{})
+	pulumi.RegisterOutputType(AlertSpecEventSourcesArrayOutput{})
+	pulumi.RegisterOutputType(AlertSpecProviderRefOutput{})
 	pulumi.RegisterOutputType(BootstrapCustomisationOutput{})
 	pulumi.RegisterOutputType(BootstrapCustomisationPtrOutput{})
 	pulumi.RegisterOutputType(BootstrapCustomisationPatchesOutput{})
@@ -16656,6 +18433,13 @@ func init() {
 	pulumi.RegisterOutputType(KustomizationStatusInventoryPtrOutput{})
 	pulumi.RegisterOutputType(KustomizationStatusInventoryEntriesOutput{})
 	pulumi.RegisterOutputType(KustomizationStatusInventoryEntriesArrayOutput{})
+	pulumi.RegisterOutputType(NotificationProviderSpecOutput{})
+	pulumi.RegisterOutputType(NotificationProviderSpecCertSecretRefOutput{})
+	pulumi.RegisterOutputType(NotificationProviderSpecCertSecretRefPtrOutput{})
+	pulumi.RegisterOutputType(NotificationProviderSpecProxySecretRefOutput{})
+	pulumi.RegisterOutputType(NotificationProviderSpecProxySecretRefPtrOutput{})
+	pulumi.RegisterOutputType(NotificationProviderSpecSecretRefOutput{})
+	pulumi.RegisterOutputType(NotificationProviderSpecSecretRefPtrOutput{})
 	pulumi.RegisterOutputType(OCIRepositorySpecOutput{})
 	pulumi.RegisterOutputType(OCIRepositorySpecCertSecretRefOutput{})
 	pulumi.RegisterOutputType(OCIRepositorySpecCertSecretRefPtrOutput{})
@@ -16679,4 +18463,17 @@ func init() {
 	pulumi.RegisterOutputType(OCIRepositoryStatusPtrOutput{})
 	pulumi.RegisterOutputType(OCIRepositoryStatusObservedLayerSelectorOutput{})
 	pulumi.RegisterOutputType(OCIRepositoryStatusObservedLayerSelectorPtrOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecOidcProvidersOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecOidcProvidersArrayOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecOidcProvidersValidationsOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecOidcProvidersValidationsArrayOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecOidcProvidersVariablesOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecOidcProvidersVariablesArrayOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecResourcesOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecResourcesArrayOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecSecretRefOutput{})
+	pulumi.RegisterOutputType(ReceiverSpecSecretRefPtrOutput{})
+	pulumi.RegisterOutputType(ReceiverStatusOutput{})
+	pulumi.RegisterOutputType(ReceiverStatusPtrOutput{})
 }

@@ -12,10 +12,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// A webhook that asks Flux objects to reconcile now. (notification.toolkit.fluxcd.io/v1 Receiver). Applied with server-side apply; waits for Ready unless waitForReady is false.
+// Receiver is an incoming webhook that asks Flux objects to reconcile now. (notification.toolkit.fluxcd.io/v1 Receiver). Applied with server-side apply; waits for Ready unless waitForReady is false.
 type Receiver struct {
 	pulumi.CustomResourceState
 
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrOutput `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -26,10 +28,10 @@ type Receiver struct {
 	Ready pulumi.BoolOutput `pulumi:"ready"`
 	// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
 	Revision pulumi.StringOutput `pulumi:"revision"`
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec pulumi.MapOutput `pulumi:"spec"`
+	// Desired state of a Receiver.
+	Spec ReceiverSpecOutput `pulumi:"spec"`
 	// Status reported by the controller.
-	Status pulumi.MapOutput `pulumi:"status"`
+	Status ReceiverStatusPtrOutput `pulumi:"status"`
 	// How long to wait for Ready; `2m` by default.
 	Timeout pulumi.StringPtrOutput `pulumi:"timeout"`
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -86,14 +88,16 @@ func (ReceiverState) ElementType() reflect.Type {
 }
 
 type receiverArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
 	Kubeconfig *string `pulumi:"kubeconfig"`
 	// Object metadata.
 	Metadata *GitRepositoryMetadata `pulumi:"metadata"`
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec map[string]interface{} `pulumi:"spec"`
+	// Desired state of a Receiver.
+	Spec ReceiverSpec `pulumi:"spec"`
 	// How long to wait for Ready; `2m` by default.
 	Timeout *string `pulumi:"timeout"`
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -102,14 +106,16 @@ type receiverArgs struct {
 
 // The set of arguments for constructing a Receiver resource.
 type ReceiverArgs struct {
+	// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+	Adopt pulumi.BoolPtrInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput
 	// Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
 	Kubeconfig pulumi.StringPtrInput
 	// Object metadata.
 	Metadata GitRepositoryMetadataPtrInput
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec pulumi.MapInput
+	// Desired state of a Receiver.
+	Spec ReceiverSpecInput
 	// How long to wait for Ready; `2m` by default.
 	Timeout pulumi.StringPtrInput
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -203,6 +209,11 @@ func (o ReceiverOutput) ToReceiverOutputWithContext(ctx context.Context) Receive
 	return o
 }
 
+// Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+func (o ReceiverOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *Receiver) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
+}
+
 // Kubeconfig context; the current context by default.
 func (o ReceiverOutput) Context() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Receiver) pulumi.StringPtrOutput { return v.Context }).(pulumi.StringPtrOutput)
@@ -228,14 +239,14 @@ func (o ReceiverOutput) Revision() pulumi.StringOutput {
 	return o.ApplyT(func(v *Receiver) pulumi.StringOutput { return v.Revision }).(pulumi.StringOutput)
 }
 
-// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-func (o ReceiverOutput) Spec() pulumi.MapOutput {
-	return o.ApplyT(func(v *Receiver) pulumi.MapOutput { return v.Spec }).(pulumi.MapOutput)
+// Desired state of a Receiver.
+func (o ReceiverOutput) Spec() ReceiverSpecOutput {
+	return o.ApplyT(func(v *Receiver) ReceiverSpecOutput { return v.Spec }).(ReceiverSpecOutput)
 }
 
 // Status reported by the controller.
-func (o ReceiverOutput) Status() pulumi.MapOutput {
-	return o.ApplyT(func(v *Receiver) pulumi.MapOutput { return v.Status }).(pulumi.MapOutput)
+func (o ReceiverOutput) Status() ReceiverStatusPtrOutput {
+	return o.ApplyT(func(v *Receiver) ReceiverStatusPtrOutput { return v.Status }).(ReceiverStatusPtrOutput)
 }
 
 // How long to wait for Ready; `2m` by default.

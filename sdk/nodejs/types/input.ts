@@ -2,8 +2,82 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 import * as pulumi from "@pulumi/pulumi";
-import * as inputs from "./input";
-import * as outputs from "./output";
+import * as inputs from "../types/input";
+import * as outputs from "../types/output";
+
+/**
+ * Desired state of an Alert.
+ */
+export interface AlertSpecArgs {
+    /**
+     * Metadata added to each event sent; never overrides the emitter's own keys.
+     */
+    eventMetadata?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Severity filter: `info` sends every event, `error` only errors.
+     */
+    eventSeverity?: pulumi.Input<string | undefined>;
+    /**
+     * Objects whose events this Alert sends.
+     */
+    eventSources: pulumi.Input<pulumi.Input<inputs.AlertSpecEventSourcesArgs>[]>;
+    /**
+     * Regular expressions (Go syntax); messages matching one are dropped.
+     */
+    exclusionList?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Regular expressions (Go syntax); when set, only messages matching one are sent.
+     */
+    inclusionList?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Provider (same namespace) the matching events are sent to.
+     */
+    providerRef: pulumi.Input<inputs.AlertSpecProviderRefArgs>;
+    /**
+     * Deprecated: use eventMetadata.summary. Short impact description.
+     */
+    summary?: pulumi.Input<string | undefined>;
+    /**
+     * Stop sending events for this Alert.
+     */
+    suspend?: pulumi.Input<boolean | undefined>;
+}
+
+/**
+ * A Flux object in any namespace, by name or (with `*`) by labels.
+ */
+export interface AlertSpecEventSourcesArgs {
+    /**
+     * API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+     */
+    apiVersion?: pulumi.Input<string | undefined>;
+    /**
+     * Kind of the referent.
+     */
+    kind: pulumi.Input<string>;
+    /**
+     * Labels the referents must all have (ANDed); requires `name: "*"`.
+     */
+    matchLabels?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Name of the referent, or `*` to select by matchLabels.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * Namespace of the referent; the referrer's by default.
+     */
+    namespace?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Provider (same namespace) the matching events are sent to.
+ */
+export interface AlertSpecProviderRefArgs {
+    /**
+     * Name of the referenced object.
+     */
+    name: pulumi.Input<string>;
+}
 
 /**
  * Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
@@ -1746,6 +1820,94 @@ export interface KustomizationSpecSourceRefArgs {
 }
 
 /**
+ * Desired state of a Provider.
+ */
+export interface NotificationProviderSpecArgs {
+    /**
+     * Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+     */
+    address?: pulumi.Input<string | undefined>;
+    /**
+     * Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+     */
+    certSecretRef?: pulumi.Input<inputs.NotificationProviderSpecCertSecretRefArgs | undefined>;
+    /**
+     * Destination channel, for chat providers.
+     */
+    channel?: pulumi.Input<string | undefined>;
+    /**
+     * CEL expression over event, provider and alert giving the commit status text (git providers only).
+     */
+    commitStatusExpr?: pulumi.Input<string | undefined>;
+    /**
+     * Deprecated and unused in v1beta3.
+     */
+    interval?: pulumi.Input<string | undefined>;
+    /**
+     * Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+     */
+    proxy?: pulumi.Input<string | undefined>;
+    /**
+     * Secret with the proxy's `address` and optional `username` and `password`.
+     */
+    proxySecretRef?: pulumi.Input<inputs.NotificationProviderSpecProxySecretRefArgs | undefined>;
+    /**
+     * Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+     */
+    secretRef?: pulumi.Input<inputs.NotificationProviderSpecSecretRefArgs | undefined>;
+    /**
+     * ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+     */
+    serviceAccountName?: pulumi.Input<string | undefined>;
+    /**
+     * Stop sending events to this Provider.
+     */
+    suspend?: pulumi.Input<boolean | undefined>;
+    /**
+     * Timeout for sending an event; 15s when unset.
+     */
+    timeout?: pulumi.Input<string | undefined>;
+    /**
+     * Which Provider implementation sends the events.
+     */
+    type: pulumi.Input<string>;
+    /**
+     * Name the events are posted under.
+     */
+    username?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+ */
+export interface NotificationProviderSpecCertSecretRefArgs {
+    /**
+     * Name of the referenced object.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
+ * Secret with the proxy's `address` and optional `username` and `password`.
+ */
+export interface NotificationProviderSpecProxySecretRefArgs {
+    /**
+     * Name of the referenced object.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
+ * Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+ */
+export interface NotificationProviderSpecSecretRefArgs {
+    /**
+     * Name of the referenced object.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
  * Desired state of an OCIRepository.
  */
 export interface OCIRepositorySpecArgs {
@@ -1923,6 +2085,134 @@ export interface OCIRepositorySpecVerifySecretRefArgs {
  * Secret with a Sigstore `trusted_root.json`, for self-hosted Sigstore (own Fulcio CA or Rekor).
  */
 export interface OCIRepositorySpecVerifyTrustedRootSecretRefArgs {
+    /**
+     * Name of the referenced object.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
+ * Desired state of a Receiver.
+ */
+export interface ReceiverSpecArgs {
+    /**
+     * Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+     */
+    events?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * How often to re-check the Secret.
+     */
+    interval?: pulumi.Input<string | undefined>;
+    /**
+     * Trusted OIDC issuers of a `generic-oidc` Receiver.
+     */
+    oidcProviders?: pulumi.Input<pulumi.Input<inputs.ReceiverSpecOidcProvidersArgs>[] | undefined>;
+    /**
+     * CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+     */
+    resourceFilter?: pulumi.Input<string | undefined>;
+    /**
+     * Objects to reconcile when the webhook is called.
+     */
+    resources: pulumi.Input<pulumi.Input<inputs.ReceiverSpecResourcesArgs>[]>;
+    /**
+     * Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+     */
+    secretRef?: pulumi.Input<inputs.ReceiverSpecSecretRefArgs | undefined>;
+    /**
+     * Stop handling requests for this Receiver.
+     */
+    suspend?: pulumi.Input<boolean | undefined>;
+    /**
+     * Webhook sender: decides how requests are validated.
+     */
+    type: pulumi.Input<string>;
+}
+
+/**
+ * An OIDC issuer trusted by a `generic-oidc` Receiver.
+ */
+export interface ReceiverSpecOidcProvidersArgs {
+    /**
+     * Expected `aud` claim; `notification-controller` by default.
+     */
+    audience?: pulumi.Input<string | undefined>;
+    /**
+     * OIDC issuer; must equal the token's `iss` claim.
+     */
+    issuerURL: pulumi.Input<string>;
+    /**
+     * Checks the claims must all pass.
+     */
+    validations: pulumi.Input<pulumi.Input<inputs.ReceiverSpecOidcProvidersValidationsArgs>[]>;
+    /**
+     * Named CEL expressions, evaluated in order.
+     */
+    variables?: pulumi.Input<pulumi.Input<inputs.ReceiverSpecOidcProvidersVariablesArgs>[] | undefined>;
+}
+
+/**
+ * A check on the token claims.
+ */
+export interface ReceiverSpecOidcProvidersValidationsArgs {
+    /**
+     * CEL boolean expression over `claims` and `vars`.
+     */
+    expression: pulumi.Input<string>;
+    /**
+     * Returned to the caller when the expression is false.
+     */
+    message: pulumi.Input<string>;
+}
+
+/**
+ * A named CEL expression over the token claims.
+ */
+export interface ReceiverSpecOidcProvidersVariablesArgs {
+    /**
+     * CEL expression giving the value of `vars.<name>`.
+     */
+    expression: pulumi.Input<string>;
+    /**
+     * Variable name, a CEL identifier.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
+ * A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+ */
+export interface ReceiverSpecResourcesArgs {
+    /**
+     * API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+     */
+    apiVersion?: pulumi.Input<string | undefined>;
+    /**
+     * CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+     */
+    filter?: pulumi.Input<string | undefined>;
+    /**
+     * Kind of the referent.
+     */
+    kind: pulumi.Input<string>;
+    /**
+     * Labels the referents must all have (ANDed); requires `name: "*"`.
+     */
+    matchLabels?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Name of the referent, or `*` to select by matchLabels.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * Namespace of the referent; the referrer's by default.
+     */
+    namespace?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+ */
+export interface ReceiverSpecSecretRefArgs {
     /**
      * Name of the referenced object.
      */

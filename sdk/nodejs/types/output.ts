@@ -2,8 +2,82 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 import * as pulumi from "@pulumi/pulumi";
-import * as inputs from "./input";
-import * as outputs from "./output";
+import * as inputs from "../types/input";
+import * as outputs from "../types/output";
+
+/**
+ * Desired state of an Alert.
+ */
+export interface AlertSpec {
+    /**
+     * Metadata added to each event sent; never overrides the emitter's own keys.
+     */
+    eventMetadata?: {[key: string]: string};
+    /**
+     * Severity filter: `info` sends every event, `error` only errors.
+     */
+    eventSeverity?: string;
+    /**
+     * Objects whose events this Alert sends.
+     */
+    eventSources: outputs.AlertSpecEventSources[];
+    /**
+     * Regular expressions (Go syntax); messages matching one are dropped.
+     */
+    exclusionList?: string[];
+    /**
+     * Regular expressions (Go syntax); when set, only messages matching one are sent.
+     */
+    inclusionList?: string[];
+    /**
+     * Provider (same namespace) the matching events are sent to.
+     */
+    providerRef: outputs.AlertSpecProviderRef;
+    /**
+     * Deprecated: use eventMetadata.summary. Short impact description.
+     */
+    summary?: string;
+    /**
+     * Stop sending events for this Alert.
+     */
+    suspend?: boolean;
+}
+
+/**
+ * A Flux object in any namespace, by name or (with `*`) by labels.
+ */
+export interface AlertSpecEventSources {
+    /**
+     * API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+     */
+    apiVersion?: string;
+    /**
+     * Kind of the referent.
+     */
+    kind: string;
+    /**
+     * Labels the referents must all have (ANDed); requires `name: "*"`.
+     */
+    matchLabels?: {[key: string]: string};
+    /**
+     * Name of the referent, or `*` to select by matchLabels.
+     */
+    name: string;
+    /**
+     * Namespace of the referent; the referrer's by default.
+     */
+    namespace?: string;
+}
+
+/**
+ * Provider (same namespace) the matching events are sent to.
+ */
+export interface AlertSpecProviderRef {
+    /**
+     * Name of the referenced object.
+     */
+    name: string;
+}
 
 /**
  * Desired state of a Bucket.
@@ -2146,6 +2220,94 @@ export interface KustomizationStatusInventoryEntries {
 }
 
 /**
+ * Desired state of a Provider.
+ */
+export interface NotificationProviderSpec {
+    /**
+     * Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+     */
+    address?: string;
+    /**
+     * Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+     */
+    certSecretRef?: outputs.NotificationProviderSpecCertSecretRef;
+    /**
+     * Destination channel, for chat providers.
+     */
+    channel?: string;
+    /**
+     * CEL expression over event, provider and alert giving the commit status text (git providers only).
+     */
+    commitStatusExpr?: string;
+    /**
+     * Deprecated and unused in v1beta3.
+     */
+    interval?: string;
+    /**
+     * Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+     */
+    proxy?: string;
+    /**
+     * Secret with the proxy's `address` and optional `username` and `password`.
+     */
+    proxySecretRef?: outputs.NotificationProviderSpecProxySecretRef;
+    /**
+     * Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+     */
+    secretRef?: outputs.NotificationProviderSpecSecretRef;
+    /**
+     * ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+     */
+    serviceAccountName?: string;
+    /**
+     * Stop sending events to this Provider.
+     */
+    suspend?: boolean;
+    /**
+     * Timeout for sending an event; 15s when unset.
+     */
+    timeout?: string;
+    /**
+     * Which Provider implementation sends the events.
+     */
+    type: string;
+    /**
+     * Name the events are posted under.
+     */
+    username?: string;
+}
+
+/**
+ * Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+ */
+export interface NotificationProviderSpecCertSecretRef {
+    /**
+     * Name of the referenced object.
+     */
+    name: string;
+}
+
+/**
+ * Secret with the proxy's `address` and optional `username` and `password`.
+ */
+export interface NotificationProviderSpecProxySecretRef {
+    /**
+     * Name of the referenced object.
+     */
+    name: string;
+}
+
+/**
+ * Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+ */
+export interface NotificationProviderSpecSecretRef {
+    /**
+     * Name of the referenced object.
+     */
+    name: string;
+}
+
+/**
  * Desired state of an OCIRepository.
  */
 export interface OCIRepositorySpec {
@@ -2375,5 +2537,155 @@ export interface OCIRepositoryStatusObservedLayerSelector {
      * `extract` (default) untars the layer; `copy` stores it as is.
      */
     operation?: string;
+}
+
+/**
+ * Desired state of a Receiver.
+ */
+export interface ReceiverSpec {
+    /**
+     * Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+     */
+    events?: string[];
+    /**
+     * How often to re-check the Secret.
+     */
+    interval?: string;
+    /**
+     * Trusted OIDC issuers of a `generic-oidc` Receiver.
+     */
+    oidcProviders?: outputs.ReceiverSpecOidcProviders[];
+    /**
+     * CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+     */
+    resourceFilter?: string;
+    /**
+     * Objects to reconcile when the webhook is called.
+     */
+    resources: outputs.ReceiverSpecResources[];
+    /**
+     * Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+     */
+    secretRef?: outputs.ReceiverSpecSecretRef;
+    /**
+     * Stop handling requests for this Receiver.
+     */
+    suspend?: boolean;
+    /**
+     * Webhook sender: decides how requests are validated.
+     */
+    type: string;
+}
+
+/**
+ * An OIDC issuer trusted by a `generic-oidc` Receiver.
+ */
+export interface ReceiverSpecOidcProviders {
+    /**
+     * Expected `aud` claim; `notification-controller` by default.
+     */
+    audience?: string;
+    /**
+     * OIDC issuer; must equal the token's `iss` claim.
+     */
+    issuerURL: string;
+    /**
+     * Checks the claims must all pass.
+     */
+    validations: outputs.ReceiverSpecOidcProvidersValidations[];
+    /**
+     * Named CEL expressions, evaluated in order.
+     */
+    variables?: outputs.ReceiverSpecOidcProvidersVariables[];
+}
+
+/**
+ * A check on the token claims.
+ */
+export interface ReceiverSpecOidcProvidersValidations {
+    /**
+     * CEL boolean expression over `claims` and `vars`.
+     */
+    expression: string;
+    /**
+     * Returned to the caller when the expression is false.
+     */
+    message: string;
+}
+
+/**
+ * A named CEL expression over the token claims.
+ */
+export interface ReceiverSpecOidcProvidersVariables {
+    /**
+     * CEL expression giving the value of `vars.<name>`.
+     */
+    expression: string;
+    /**
+     * Variable name, a CEL identifier.
+     */
+    name: string;
+}
+
+/**
+ * A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+ */
+export interface ReceiverSpecResources {
+    /**
+     * API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+     */
+    apiVersion?: string;
+    /**
+     * CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+     */
+    filter?: string;
+    /**
+     * Kind of the referent.
+     */
+    kind: string;
+    /**
+     * Labels the referents must all have (ANDed); requires `name: "*"`.
+     */
+    matchLabels?: {[key: string]: string};
+    /**
+     * Name of the referent, or `*` to select by matchLabels.
+     */
+    name: string;
+    /**
+     * Namespace of the referent; the referrer's by default.
+     */
+    namespace?: string;
+}
+
+/**
+ * Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+ */
+export interface ReceiverSpecSecretRef {
+    /**
+     * Name of the referenced object.
+     */
+    name: string;
+}
+
+/**
+ * Observed state of a Receiver.
+ */
+export interface ReceiverStatus {
+    /**
+     * Current state of the object.
+     */
+    conditions?: outputs.GitRepositoryStatusConditions[];
+    /**
+     * Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+     */
+    lastHandledReconcileAt?: string;
+    /**
+     * Last metadata.generation the controller acted on.
+     */
+    observedGeneration?: number;
+    /**
+     * The webhook path, `/hook/sha256(token+name+namespace)`.
+     */
+    webhookPath?: string;
 }
 

@@ -15,6 +15,12 @@ else:
 from . import _utilities
 
 __all__ = [
+    'AlertSpecArgs',
+    'AlertSpecArgsDict',
+    'AlertSpecEventSourcesArgs',
+    'AlertSpecEventSourcesArgsDict',
+    'AlertSpecProviderRefArgs',
+    'AlertSpecProviderRefArgsDict',
     'BootstrapCustomisationArgs',
     'BootstrapCustomisationArgsDict',
     'BootstrapCustomisationPatchesArgs',
@@ -163,6 +169,14 @@ __all__ = [
     'KustomizationSpecPostBuildSubstituteFromArgsDict',
     'KustomizationSpecSourceRefArgs',
     'KustomizationSpecSourceRefArgsDict',
+    'NotificationProviderSpecArgs',
+    'NotificationProviderSpecArgsDict',
+    'NotificationProviderSpecCertSecretRefArgs',
+    'NotificationProviderSpecCertSecretRefArgsDict',
+    'NotificationProviderSpecProxySecretRefArgs',
+    'NotificationProviderSpecProxySecretRefArgsDict',
+    'NotificationProviderSpecSecretRefArgs',
+    'NotificationProviderSpecSecretRefArgsDict',
     'OCIRepositorySpecArgs',
     'OCIRepositorySpecArgsDict',
     'OCIRepositorySpecCertSecretRefArgs',
@@ -183,7 +197,336 @@ __all__ = [
     'OCIRepositorySpecVerifySecretRefArgsDict',
     'OCIRepositorySpecVerifyTrustedRootSecretRefArgs',
     'OCIRepositorySpecVerifyTrustedRootSecretRefArgsDict',
+    'ReceiverSpecArgs',
+    'ReceiverSpecArgsDict',
+    'ReceiverSpecOidcProvidersArgs',
+    'ReceiverSpecOidcProvidersArgsDict',
+    'ReceiverSpecOidcProvidersValidationsArgs',
+    'ReceiverSpecOidcProvidersValidationsArgsDict',
+    'ReceiverSpecOidcProvidersVariablesArgs',
+    'ReceiverSpecOidcProvidersVariablesArgsDict',
+    'ReceiverSpecResourcesArgs',
+    'ReceiverSpecResourcesArgsDict',
+    'ReceiverSpecSecretRefArgs',
+    'ReceiverSpecSecretRefArgsDict',
 ]
+
+class AlertSpecArgsDict(TypedDict):
+    """
+    Desired state of an Alert.
+    """
+    event_sources: pulumi.Input[Sequence[pulumi.Input['AlertSpecEventSourcesArgsDict']]]
+    """
+    Objects whose events this Alert sends.
+    """
+    provider_ref: pulumi.Input['AlertSpecProviderRefArgsDict']
+    """
+    Provider (same namespace) the matching events are sent to.
+    """
+    event_metadata: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Metadata added to each event sent; never overrides the emitter's own keys.
+    """
+    event_severity: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Severity filter: `info` sends every event, `error` only errors.
+    """
+    exclusion_list: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Regular expressions (Go syntax); messages matching one are dropped.
+    """
+    inclusion_list: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Regular expressions (Go syntax); when set, only messages matching one are sent.
+    """
+    summary: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Deprecated: use eventMetadata.summary. Short impact description.
+    """
+    suspend: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Stop sending events for this Alert.
+    """
+
+@pulumi.input_type
+class AlertSpecArgs:
+    def __init__(__self__, *,
+                 event_sources: pulumi.Input[Sequence[pulumi.Input['AlertSpecEventSourcesArgs']]],
+                 provider_ref: pulumi.Input['AlertSpecProviderRefArgs'],
+                 event_metadata: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 event_severity: pulumi.Input[Optional[_builtins.str]] = None,
+                 exclusion_list: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 inclusion_list: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 summary: pulumi.Input[Optional[_builtins.str]] = None,
+                 suspend: pulumi.Input[Optional[_builtins.bool]] = None):
+        """
+        Desired state of an Alert.
+
+        :param pulumi.Input[Sequence[pulumi.Input['AlertSpecEventSourcesArgs']]] event_sources: Objects whose events this Alert sends.
+        :param pulumi.Input['AlertSpecProviderRefArgs'] provider_ref: Provider (same namespace) the matching events are sent to.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] event_metadata: Metadata added to each event sent; never overrides the emitter's own keys.
+        :param pulumi.Input[_builtins.str] event_severity: Severity filter: `info` sends every event, `error` only errors.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclusion_list: Regular expressions (Go syntax); messages matching one are dropped.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] inclusion_list: Regular expressions (Go syntax); when set, only messages matching one are sent.
+        :param pulumi.Input[_builtins.str] summary: Deprecated: use eventMetadata.summary. Short impact description.
+        :param pulumi.Input[_builtins.bool] suspend: Stop sending events for this Alert.
+        """
+        pulumi.set(__self__, "event_sources", event_sources)
+        pulumi.set(__self__, "provider_ref", provider_ref)
+        if event_metadata is not None:
+            pulumi.set(__self__, "event_metadata", event_metadata)
+        if event_severity is not None:
+            pulumi.set(__self__, "event_severity", event_severity)
+        if exclusion_list is not None:
+            pulumi.set(__self__, "exclusion_list", exclusion_list)
+        if inclusion_list is not None:
+            pulumi.set(__self__, "inclusion_list", inclusion_list)
+        if summary is not None:
+            pulumi.set(__self__, "summary", summary)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+
+    @_builtins.property
+    @pulumi.getter(name="eventSources")
+    def event_sources(self) -> pulumi.Input[Sequence[pulumi.Input['AlertSpecEventSourcesArgs']]]:
+        """
+        Objects whose events this Alert sends.
+        """
+        return pulumi.get(self, "event_sources")
+
+    @event_sources.setter
+    def event_sources(self, value: pulumi.Input[Sequence[pulumi.Input['AlertSpecEventSourcesArgs']]]):
+        pulumi.set(self, "event_sources", value)
+
+    @_builtins.property
+    @pulumi.getter(name="providerRef")
+    def provider_ref(self) -> pulumi.Input['AlertSpecProviderRefArgs']:
+        """
+        Provider (same namespace) the matching events are sent to.
+        """
+        return pulumi.get(self, "provider_ref")
+
+    @provider_ref.setter
+    def provider_ref(self, value: pulumi.Input['AlertSpecProviderRefArgs']):
+        pulumi.set(self, "provider_ref", value)
+
+    @_builtins.property
+    @pulumi.getter(name="eventMetadata")
+    def event_metadata(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Metadata added to each event sent; never overrides the emitter's own keys.
+        """
+        return pulumi.get(self, "event_metadata")
+
+    @event_metadata.setter
+    def event_metadata(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "event_metadata", value)
+
+    @_builtins.property
+    @pulumi.getter(name="eventSeverity")
+    def event_severity(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Severity filter: `info` sends every event, `error` only errors.
+        """
+        return pulumi.get(self, "event_severity")
+
+    @event_severity.setter
+    def event_severity(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "event_severity", value)
+
+    @_builtins.property
+    @pulumi.getter(name="exclusionList")
+    def exclusion_list(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Regular expressions (Go syntax); messages matching one are dropped.
+        """
+        return pulumi.get(self, "exclusion_list")
+
+    @exclusion_list.setter
+    def exclusion_list(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "exclusion_list", value)
+
+    @_builtins.property
+    @pulumi.getter(name="inclusionList")
+    def inclusion_list(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Regular expressions (Go syntax); when set, only messages matching one are sent.
+        """
+        return pulumi.get(self, "inclusion_list")
+
+    @inclusion_list.setter
+    def inclusion_list(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "inclusion_list", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def summary(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Deprecated: use eventMetadata.summary. Short impact description.
+        """
+        return pulumi.get(self, "summary")
+
+    @summary.setter
+    def summary(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "summary", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Stop sending events for this Alert.
+        """
+        return pulumi.get(self, "suspend")
+
+    @suspend.setter
+    def suspend(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "suspend", value)
+
+
+class AlertSpecEventSourcesArgsDict(TypedDict):
+    """
+    A Flux object in any namespace, by name or (with `*`) by labels.
+    """
+    kind: pulumi.Input[_builtins.str]
+    """
+    Kind of the referent.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referent, or `*` to select by matchLabels.
+    """
+    api_version: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+    """
+    match_labels: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Labels the referents must all have (ANDed); requires `name: "*"`.
+    """
+    namespace: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Namespace of the referent; the referrer's by default.
+    """
+
+@pulumi.input_type
+class AlertSpecEventSourcesArgs:
+    def __init__(__self__, *,
+                 kind: pulumi.Input[_builtins.str],
+                 name: pulumi.Input[_builtins.str],
+                 api_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 match_labels: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 namespace: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A Flux object in any namespace, by name or (with `*`) by labels.
+
+        :param pulumi.Input[_builtins.str] kind: Kind of the referent.
+        :param pulumi.Input[_builtins.str] name: Name of the referent, or `*` to select by matchLabels.
+        :param pulumi.Input[_builtins.str] api_version: API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] match_labels: Labels the referents must all have (ANDed); requires `name: "*"`.
+        :param pulumi.Input[_builtins.str] namespace: Namespace of the referent; the referrer's by default.
+        """
+        pulumi.set(__self__, "kind", kind)
+        pulumi.set(__self__, "name", name)
+        if api_version is not None:
+            pulumi.set(__self__, "api_version", api_version)
+        if match_labels is not None:
+            pulumi.set(__self__, "match_labels", match_labels)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def kind(self) -> pulumi.Input[_builtins.str]:
+        """
+        Kind of the referent.
+        """
+        return pulumi.get(self, "kind")
+
+    @kind.setter
+    def kind(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "kind", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referent, or `*` to select by matchLabels.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="apiVersion")
+    def api_version(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+        """
+        return pulumi.get(self, "api_version")
+
+    @api_version.setter
+    def api_version(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "api_version", value)
+
+    @_builtins.property
+    @pulumi.getter(name="matchLabels")
+    def match_labels(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Labels the referents must all have (ANDed); requires `name: "*"`.
+        """
+        return pulumi.get(self, "match_labels")
+
+    @match_labels.setter
+    def match_labels(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "match_labels", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Namespace of the referent; the referrer's by default.
+        """
+        return pulumi.get(self, "namespace")
+
+    @namespace.setter
+    def namespace(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "namespace", value)
+
+
+class AlertSpecProviderRefArgsDict(TypedDict):
+    """
+    Provider (same namespace) the matching events are sent to.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referenced object.
+    """
+
+@pulumi.input_type
+class AlertSpecProviderRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str]):
+        """
+        Provider (same namespace) the matching events are sent to.
+
+        :param pulumi.Input[_builtins.str] name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
 
 class BootstrapCustomisationArgsDict(TypedDict):
     """
@@ -7632,6 +7975,378 @@ class KustomizationSpecSourceRefArgs:
         pulumi.set(self, "namespace", value)
 
 
+class NotificationProviderSpecArgsDict(TypedDict):
+    """
+    Desired state of a Provider.
+    """
+    type: pulumi.Input[_builtins.str]
+    """
+    Which Provider implementation sends the events.
+    """
+    address: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+    """
+    cert_secret_ref: NotRequired[pulumi.Input[Optional['NotificationProviderSpecCertSecretRefArgsDict']]]
+    """
+    Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+    """
+    channel: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Destination channel, for chat providers.
+    """
+    commit_status_expr: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    CEL expression over event, provider and alert giving the commit status text (git providers only).
+    """
+    interval: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Deprecated and unused in v1beta3.
+    """
+    proxy: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+    """
+    proxy_secret_ref: NotRequired[pulumi.Input[Optional['NotificationProviderSpecProxySecretRefArgsDict']]]
+    """
+    Secret with the proxy's `address` and optional `username` and `password`.
+    """
+    secret_ref: NotRequired[pulumi.Input[Optional['NotificationProviderSpecSecretRefArgsDict']]]
+    """
+    Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+    """
+    service_account_name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+    """
+    suspend: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Stop sending events to this Provider.
+    """
+    timeout: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Timeout for sending an event; 15s when unset.
+    """
+    username: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Name the events are posted under.
+    """
+
+@pulumi.input_type
+class NotificationProviderSpecArgs:
+    def __init__(__self__, *,
+                 type: pulumi.Input[_builtins.str],
+                 address: pulumi.Input[Optional[_builtins.str]] = None,
+                 cert_secret_ref: pulumi.Input[Optional['NotificationProviderSpecCertSecretRefArgs']] = None,
+                 channel: pulumi.Input[Optional[_builtins.str]] = None,
+                 commit_status_expr: pulumi.Input[Optional[_builtins.str]] = None,
+                 interval: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy_secret_ref: pulumi.Input[Optional['NotificationProviderSpecProxySecretRefArgs']] = None,
+                 secret_ref: pulumi.Input[Optional['NotificationProviderSpecSecretRefArgs']] = None,
+                 service_account_name: pulumi.Input[Optional[_builtins.str]] = None,
+                 suspend: pulumi.Input[Optional[_builtins.bool]] = None,
+                 timeout: pulumi.Input[Optional[_builtins.str]] = None,
+                 username: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Desired state of a Provider.
+
+        :param pulumi.Input[_builtins.str] type: Which Provider implementation sends the events.
+        :param pulumi.Input[_builtins.str] address: Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+        :param pulumi.Input['NotificationProviderSpecCertSecretRefArgs'] cert_secret_ref: Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+        :param pulumi.Input[_builtins.str] channel: Destination channel, for chat providers.
+        :param pulumi.Input[_builtins.str] commit_status_expr: CEL expression over event, provider and alert giving the commit status text (git providers only).
+        :param pulumi.Input[_builtins.str] interval: Deprecated and unused in v1beta3.
+        :param pulumi.Input[_builtins.str] proxy: Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+        :param pulumi.Input['NotificationProviderSpecProxySecretRefArgs'] proxy_secret_ref: Secret with the proxy's `address` and optional `username` and `password`.
+        :param pulumi.Input['NotificationProviderSpecSecretRefArgs'] secret_ref: Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+        :param pulumi.Input[_builtins.str] service_account_name: ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+        :param pulumi.Input[_builtins.bool] suspend: Stop sending events to this Provider.
+        :param pulumi.Input[_builtins.str] timeout: Timeout for sending an event; 15s when unset.
+        :param pulumi.Input[_builtins.str] username: Name the events are posted under.
+        """
+        pulumi.set(__self__, "type", type)
+        if address is not None:
+            pulumi.set(__self__, "address", address)
+        if cert_secret_ref is not None:
+            pulumi.set(__self__, "cert_secret_ref", cert_secret_ref)
+        if channel is not None:
+            pulumi.set(__self__, "channel", channel)
+        if commit_status_expr is not None:
+            pulumi.set(__self__, "commit_status_expr", commit_status_expr)
+        if interval is not None:
+            pulumi.set(__self__, "interval", interval)
+        if proxy is not None:
+            pulumi.set(__self__, "proxy", proxy)
+        if proxy_secret_ref is not None:
+            pulumi.set(__self__, "proxy_secret_ref", proxy_secret_ref)
+        if secret_ref is not None:
+            pulumi.set(__self__, "secret_ref", secret_ref)
+        if service_account_name is not None:
+            pulumi.set(__self__, "service_account_name", service_account_name)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+        if timeout is not None:
+            pulumi.set(__self__, "timeout", timeout)
+        if username is not None:
+            pulumi.set(__self__, "username", username)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[_builtins.str]:
+        """
+        Which Provider implementation sends the events.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "type", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def address(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+        """
+        return pulumi.get(self, "address")
+
+    @address.setter
+    def address(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "address", value)
+
+    @_builtins.property
+    @pulumi.getter(name="certSecretRef")
+    def cert_secret_ref(self) -> pulumi.Input[Optional['NotificationProviderSpecCertSecretRefArgs']]:
+        """
+        Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+        """
+        return pulumi.get(self, "cert_secret_ref")
+
+    @cert_secret_ref.setter
+    def cert_secret_ref(self, value: pulumi.Input[Optional['NotificationProviderSpecCertSecretRefArgs']]):
+        pulumi.set(self, "cert_secret_ref", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def channel(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Destination channel, for chat providers.
+        """
+        return pulumi.get(self, "channel")
+
+    @channel.setter
+    def channel(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "channel", value)
+
+    @_builtins.property
+    @pulumi.getter(name="commitStatusExpr")
+    def commit_status_expr(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        CEL expression over event, provider and alert giving the commit status text (git providers only).
+        """
+        return pulumi.get(self, "commit_status_expr")
+
+    @commit_status_expr.setter
+    def commit_status_expr(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "commit_status_expr", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Deprecated and unused in v1beta3.
+        """
+        return pulumi.get(self, "interval")
+
+    @interval.setter
+    def interval(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "interval", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def proxy(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+        """
+        return pulumi.get(self, "proxy")
+
+    @proxy.setter
+    def proxy(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "proxy", value)
+
+    @_builtins.property
+    @pulumi.getter(name="proxySecretRef")
+    def proxy_secret_ref(self) -> pulumi.Input[Optional['NotificationProviderSpecProxySecretRefArgs']]:
+        """
+        Secret with the proxy's `address` and optional `username` and `password`.
+        """
+        return pulumi.get(self, "proxy_secret_ref")
+
+    @proxy_secret_ref.setter
+    def proxy_secret_ref(self, value: pulumi.Input[Optional['NotificationProviderSpecProxySecretRefArgs']]):
+        pulumi.set(self, "proxy_secret_ref", value)
+
+    @_builtins.property
+    @pulumi.getter(name="secretRef")
+    def secret_ref(self) -> pulumi.Input[Optional['NotificationProviderSpecSecretRefArgs']]:
+        """
+        Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+        """
+        return pulumi.get(self, "secret_ref")
+
+    @secret_ref.setter
+    def secret_ref(self, value: pulumi.Input[Optional['NotificationProviderSpecSecretRefArgs']]):
+        pulumi.set(self, "secret_ref", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serviceAccountName")
+    def service_account_name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+        """
+        return pulumi.get(self, "service_account_name")
+
+    @service_account_name.setter
+    def service_account_name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "service_account_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Stop sending events to this Provider.
+        """
+        return pulumi.get(self, "suspend")
+
+    @suspend.setter
+    def suspend(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "suspend", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def timeout(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Timeout for sending an event; 15s when unset.
+        """
+        return pulumi.get(self, "timeout")
+
+    @timeout.setter
+    def timeout(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "timeout", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def username(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Name the events are posted under.
+        """
+        return pulumi.get(self, "username")
+
+    @username.setter
+    def username(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "username", value)
+
+
+class NotificationProviderSpecCertSecretRefArgsDict(TypedDict):
+    """
+    Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referenced object.
+    """
+
+@pulumi.input_type
+class NotificationProviderSpecCertSecretRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str]):
+        """
+        Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+
+        :param pulumi.Input[_builtins.str] name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+
+class NotificationProviderSpecProxySecretRefArgsDict(TypedDict):
+    """
+    Secret with the proxy's `address` and optional `username` and `password`.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referenced object.
+    """
+
+@pulumi.input_type
+class NotificationProviderSpecProxySecretRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str]):
+        """
+        Secret with the proxy's `address` and optional `username` and `password`.
+
+        :param pulumi.Input[_builtins.str] name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+
+class NotificationProviderSpecSecretRefArgsDict(TypedDict):
+    """
+    Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referenced object.
+    """
+
+@pulumi.input_type
+class NotificationProviderSpecSecretRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str]):
+        """
+        Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+
+        :param pulumi.Input[_builtins.str] name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+
 class OCIRepositorySpecArgsDict(TypedDict):
     """
     Desired state of an OCIRepository.
@@ -8364,6 +9079,539 @@ class OCIRepositorySpecVerifyTrustedRootSecretRefArgs:
                  name: pulumi.Input[_builtins.str]):
         """
         Secret with a Sigstore `trusted_root.json`, for self-hosted Sigstore (own Fulcio CA or Rekor).
+
+        :param pulumi.Input[_builtins.str] name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+
+class ReceiverSpecArgsDict(TypedDict):
+    """
+    Desired state of a Receiver.
+    """
+    resources: pulumi.Input[Sequence[pulumi.Input['ReceiverSpecResourcesArgsDict']]]
+    """
+    Objects to reconcile when the webhook is called.
+    """
+    type: pulumi.Input[_builtins.str]
+    """
+    Webhook sender: decides how requests are validated.
+    """
+    events: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+    """
+    interval: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    How often to re-check the Secret.
+    """
+    oidc_providers: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['ReceiverSpecOidcProvidersArgsDict']]]]]
+    """
+    Trusted OIDC issuers of a `generic-oidc` Receiver.
+    """
+    resource_filter: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+    """
+    secret_ref: NotRequired[pulumi.Input[Optional['ReceiverSpecSecretRefArgsDict']]]
+    """
+    Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+    """
+    suspend: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Stop handling requests for this Receiver.
+    """
+
+@pulumi.input_type
+class ReceiverSpecArgs:
+    def __init__(__self__, *,
+                 resources: pulumi.Input[Sequence[pulumi.Input['ReceiverSpecResourcesArgs']]],
+                 type: pulumi.Input[_builtins.str],
+                 events: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 interval: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_providers: pulumi.Input[Optional[Sequence[pulumi.Input['ReceiverSpecOidcProvidersArgs']]]] = None,
+                 resource_filter: pulumi.Input[Optional[_builtins.str]] = None,
+                 secret_ref: pulumi.Input[Optional['ReceiverSpecSecretRefArgs']] = None,
+                 suspend: pulumi.Input[Optional[_builtins.bool]] = None):
+        """
+        Desired state of a Receiver.
+
+        :param pulumi.Input[Sequence[pulumi.Input['ReceiverSpecResourcesArgs']]] resources: Objects to reconcile when the webhook is called.
+        :param pulumi.Input[_builtins.str] type: Webhook sender: decides how requests are validated.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] events: Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+        :param pulumi.Input[_builtins.str] interval: How often to re-check the Secret.
+        :param pulumi.Input[Sequence[pulumi.Input['ReceiverSpecOidcProvidersArgs']]] oidc_providers: Trusted OIDC issuers of a `generic-oidc` Receiver.
+        :param pulumi.Input[_builtins.str] resource_filter: CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+        :param pulumi.Input['ReceiverSpecSecretRefArgs'] secret_ref: Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+        :param pulumi.Input[_builtins.bool] suspend: Stop handling requests for this Receiver.
+        """
+        pulumi.set(__self__, "resources", resources)
+        pulumi.set(__self__, "type", type)
+        if events is not None:
+            pulumi.set(__self__, "events", events)
+        if interval is not None:
+            pulumi.set(__self__, "interval", interval)
+        if oidc_providers is not None:
+            pulumi.set(__self__, "oidc_providers", oidc_providers)
+        if resource_filter is not None:
+            pulumi.set(__self__, "resource_filter", resource_filter)
+        if secret_ref is not None:
+            pulumi.set(__self__, "secret_ref", secret_ref)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+
+    @_builtins.property
+    @pulumi.getter
+    def resources(self) -> pulumi.Input[Sequence[pulumi.Input['ReceiverSpecResourcesArgs']]]:
+        """
+        Objects to reconcile when the webhook is called.
+        """
+        return pulumi.get(self, "resources")
+
+    @resources.setter
+    def resources(self, value: pulumi.Input[Sequence[pulumi.Input['ReceiverSpecResourcesArgs']]]):
+        pulumi.set(self, "resources", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[_builtins.str]:
+        """
+        Webhook sender: decides how requests are validated.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "type", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def events(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+        """
+        return pulumi.get(self, "events")
+
+    @events.setter
+    def events(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "events", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        How often to re-check the Secret.
+        """
+        return pulumi.get(self, "interval")
+
+    @interval.setter
+    def interval(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "interval", value)
+
+    @_builtins.property
+    @pulumi.getter(name="oidcProviders")
+    def oidc_providers(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['ReceiverSpecOidcProvidersArgs']]]]:
+        """
+        Trusted OIDC issuers of a `generic-oidc` Receiver.
+        """
+        return pulumi.get(self, "oidc_providers")
+
+    @oidc_providers.setter
+    def oidc_providers(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['ReceiverSpecOidcProvidersArgs']]]]):
+        pulumi.set(self, "oidc_providers", value)
+
+    @_builtins.property
+    @pulumi.getter(name="resourceFilter")
+    def resource_filter(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+        """
+        return pulumi.get(self, "resource_filter")
+
+    @resource_filter.setter
+    def resource_filter(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "resource_filter", value)
+
+    @_builtins.property
+    @pulumi.getter(name="secretRef")
+    def secret_ref(self) -> pulumi.Input[Optional['ReceiverSpecSecretRefArgs']]:
+        """
+        Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+        """
+        return pulumi.get(self, "secret_ref")
+
+    @secret_ref.setter
+    def secret_ref(self, value: pulumi.Input[Optional['ReceiverSpecSecretRefArgs']]):
+        pulumi.set(self, "secret_ref", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Stop handling requests for this Receiver.
+        """
+        return pulumi.get(self, "suspend")
+
+    @suspend.setter
+    def suspend(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "suspend", value)
+
+
+class ReceiverSpecOidcProvidersArgsDict(TypedDict):
+    """
+    An OIDC issuer trusted by a `generic-oidc` Receiver.
+    """
+    issuer_url: pulumi.Input[_builtins.str]
+    """
+    OIDC issuer; must equal the token's `iss` claim.
+    """
+    validations: pulumi.Input[Sequence[pulumi.Input['ReceiverSpecOidcProvidersValidationsArgsDict']]]
+    """
+    Checks the claims must all pass.
+    """
+    audience: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Expected `aud` claim; `notification-controller` by default.
+    """
+    variables: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['ReceiverSpecOidcProvidersVariablesArgsDict']]]]]
+    """
+    Named CEL expressions, evaluated in order.
+    """
+
+@pulumi.input_type
+class ReceiverSpecOidcProvidersArgs:
+    def __init__(__self__, *,
+                 issuer_url: pulumi.Input[_builtins.str],
+                 validations: pulumi.Input[Sequence[pulumi.Input['ReceiverSpecOidcProvidersValidationsArgs']]],
+                 audience: pulumi.Input[Optional[_builtins.str]] = None,
+                 variables: pulumi.Input[Optional[Sequence[pulumi.Input['ReceiverSpecOidcProvidersVariablesArgs']]]] = None):
+        """
+        An OIDC issuer trusted by a `generic-oidc` Receiver.
+
+        :param pulumi.Input[_builtins.str] issuer_url: OIDC issuer; must equal the token's `iss` claim.
+        :param pulumi.Input[Sequence[pulumi.Input['ReceiverSpecOidcProvidersValidationsArgs']]] validations: Checks the claims must all pass.
+        :param pulumi.Input[_builtins.str] audience: Expected `aud` claim; `notification-controller` by default.
+        :param pulumi.Input[Sequence[pulumi.Input['ReceiverSpecOidcProvidersVariablesArgs']]] variables: Named CEL expressions, evaluated in order.
+        """
+        pulumi.set(__self__, "issuer_url", issuer_url)
+        pulumi.set(__self__, "validations", validations)
+        if audience is not None:
+            pulumi.set(__self__, "audience", audience)
+        if variables is not None:
+            pulumi.set(__self__, "variables", variables)
+
+    @_builtins.property
+    @pulumi.getter(name="issuerURL")
+    def issuer_url(self) -> pulumi.Input[_builtins.str]:
+        """
+        OIDC issuer; must equal the token's `iss` claim.
+        """
+        return pulumi.get(self, "issuer_url")
+
+    @issuer_url.setter
+    def issuer_url(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "issuer_url", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def validations(self) -> pulumi.Input[Sequence[pulumi.Input['ReceiverSpecOidcProvidersValidationsArgs']]]:
+        """
+        Checks the claims must all pass.
+        """
+        return pulumi.get(self, "validations")
+
+    @validations.setter
+    def validations(self, value: pulumi.Input[Sequence[pulumi.Input['ReceiverSpecOidcProvidersValidationsArgs']]]):
+        pulumi.set(self, "validations", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def audience(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Expected `aud` claim; `notification-controller` by default.
+        """
+        return pulumi.get(self, "audience")
+
+    @audience.setter
+    def audience(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "audience", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def variables(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['ReceiverSpecOidcProvidersVariablesArgs']]]]:
+        """
+        Named CEL expressions, evaluated in order.
+        """
+        return pulumi.get(self, "variables")
+
+    @variables.setter
+    def variables(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['ReceiverSpecOidcProvidersVariablesArgs']]]]):
+        pulumi.set(self, "variables", value)
+
+
+class ReceiverSpecOidcProvidersValidationsArgsDict(TypedDict):
+    """
+    A check on the token claims.
+    """
+    expression: pulumi.Input[_builtins.str]
+    """
+    CEL boolean expression over `claims` and `vars`.
+    """
+    message: pulumi.Input[_builtins.str]
+    """
+    Returned to the caller when the expression is false.
+    """
+
+@pulumi.input_type
+class ReceiverSpecOidcProvidersValidationsArgs:
+    def __init__(__self__, *,
+                 expression: pulumi.Input[_builtins.str],
+                 message: pulumi.Input[_builtins.str]):
+        """
+        A check on the token claims.
+
+        :param pulumi.Input[_builtins.str] expression: CEL boolean expression over `claims` and `vars`.
+        :param pulumi.Input[_builtins.str] message: Returned to the caller when the expression is false.
+        """
+        pulumi.set(__self__, "expression", expression)
+        pulumi.set(__self__, "message", message)
+
+    @_builtins.property
+    @pulumi.getter
+    def expression(self) -> pulumi.Input[_builtins.str]:
+        """
+        CEL boolean expression over `claims` and `vars`.
+        """
+        return pulumi.get(self, "expression")
+
+    @expression.setter
+    def expression(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "expression", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def message(self) -> pulumi.Input[_builtins.str]:
+        """
+        Returned to the caller when the expression is false.
+        """
+        return pulumi.get(self, "message")
+
+    @message.setter
+    def message(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "message", value)
+
+
+class ReceiverSpecOidcProvidersVariablesArgsDict(TypedDict):
+    """
+    A named CEL expression over the token claims.
+    """
+    expression: pulumi.Input[_builtins.str]
+    """
+    CEL expression giving the value of `vars.<name>`.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Variable name, a CEL identifier.
+    """
+
+@pulumi.input_type
+class ReceiverSpecOidcProvidersVariablesArgs:
+    def __init__(__self__, *,
+                 expression: pulumi.Input[_builtins.str],
+                 name: pulumi.Input[_builtins.str]):
+        """
+        A named CEL expression over the token claims.
+
+        :param pulumi.Input[_builtins.str] expression: CEL expression giving the value of `vars.<name>`.
+        :param pulumi.Input[_builtins.str] name: Variable name, a CEL identifier.
+        """
+        pulumi.set(__self__, "expression", expression)
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def expression(self) -> pulumi.Input[_builtins.str]:
+        """
+        CEL expression giving the value of `vars.<name>`.
+        """
+        return pulumi.get(self, "expression")
+
+    @expression.setter
+    def expression(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "expression", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Variable name, a CEL identifier.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+
+class ReceiverSpecResourcesArgsDict(TypedDict):
+    """
+    A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+    """
+    kind: pulumi.Input[_builtins.str]
+    """
+    Kind of the referent.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referent, or `*` to select by matchLabels.
+    """
+    api_version: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+    """
+    filter: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+    """
+    match_labels: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Labels the referents must all have (ANDed); requires `name: "*"`.
+    """
+    namespace: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Namespace of the referent; the referrer's by default.
+    """
+
+@pulumi.input_type
+class ReceiverSpecResourcesArgs:
+    def __init__(__self__, *,
+                 kind: pulumi.Input[_builtins.str],
+                 name: pulumi.Input[_builtins.str],
+                 api_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 filter: pulumi.Input[Optional[_builtins.str]] = None,
+                 match_labels: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 namespace: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+
+        :param pulumi.Input[_builtins.str] kind: Kind of the referent.
+        :param pulumi.Input[_builtins.str] name: Name of the referent, or `*` to select by matchLabels.
+        :param pulumi.Input[_builtins.str] api_version: API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+        :param pulumi.Input[_builtins.str] filter: CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] match_labels: Labels the referents must all have (ANDed); requires `name: "*"`.
+        :param pulumi.Input[_builtins.str] namespace: Namespace of the referent; the referrer's by default.
+        """
+        pulumi.set(__self__, "kind", kind)
+        pulumi.set(__self__, "name", name)
+        if api_version is not None:
+            pulumi.set(__self__, "api_version", api_version)
+        if filter is not None:
+            pulumi.set(__self__, "filter", filter)
+        if match_labels is not None:
+            pulumi.set(__self__, "match_labels", match_labels)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def kind(self) -> pulumi.Input[_builtins.str]:
+        """
+        Kind of the referent.
+        """
+        return pulumi.get(self, "kind")
+
+    @kind.setter
+    def kind(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "kind", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referent, or `*` to select by matchLabels.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="apiVersion")
+    def api_version(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+        """
+        return pulumi.get(self, "api_version")
+
+    @api_version.setter
+    def api_version(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "api_version", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def filter(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+        """
+        return pulumi.get(self, "filter")
+
+    @filter.setter
+    def filter(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "filter", value)
+
+    @_builtins.property
+    @pulumi.getter(name="matchLabels")
+    def match_labels(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Labels the referents must all have (ANDed); requires `name: "*"`.
+        """
+        return pulumi.get(self, "match_labels")
+
+    @match_labels.setter
+    def match_labels(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "match_labels", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Namespace of the referent; the referrer's by default.
+        """
+        return pulumi.get(self, "namespace")
+
+    @namespace.setter
+    def namespace(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "namespace", value)
+
+
+class ReceiverSpecSecretRefArgsDict(TypedDict):
+    """
+    Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referenced object.
+    """
+
+@pulumi.input_type
+class ReceiverSpecSecretRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str]):
+        """
+        Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
 
         :param pulumi.Input[_builtins.str] name: Name of the referenced object.
         """

@@ -21,7 +21,8 @@ __all__ = ['NotificationProviderArgs', 'NotificationProvider']
 @pulumi.input_type
 class NotificationProviderArgs:
     def __init__(__self__, *,
-                 spec: pulumi.Input[Mapping[str, Any]],
+                 spec: pulumi.Input['NotificationProviderSpecArgs'],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional['GitRepositoryMetadataArgs']] = None,
@@ -30,7 +31,8 @@ class NotificationProviderArgs:
         """
         The set of arguments for constructing a NotificationProvider resource.
 
-        :param pulumi.Input[Mapping[str, Any]] spec: Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+        :param pulumi.Input['NotificationProviderSpecArgs'] spec: Desired state of a Provider.
+        :param pulumi.Input[_builtins.bool] adopt: Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
         :param pulumi.Input['GitRepositoryMetadataArgs'] metadata: Object metadata.
@@ -38,6 +40,8 @@ class NotificationProviderArgs:
         :param pulumi.Input[_builtins.bool] wait_for_ready: Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
         """
         pulumi.set(__self__, "spec", spec)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if context is not None:
             pulumi.set(__self__, "context", context)
         if kubeconfig is not None:
@@ -51,15 +55,27 @@ class NotificationProviderArgs:
 
     @_builtins.property
     @pulumi.getter
-    def spec(self) -> pulumi.Input[Mapping[str, Any]]:
+    def spec(self) -> pulumi.Input['NotificationProviderSpecArgs']:
         """
-        Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+        Desired state of a Provider.
         """
         return pulumi.get(self, "spec")
 
     @spec.setter
-    def spec(self, value: pulumi.Input[Mapping[str, Any]]):
+    def spec(self, value: pulumi.Input['NotificationProviderSpecArgs']):
         pulumi.set(self, "spec", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
 
     @_builtins.property
     @pulumi.getter
@@ -128,22 +144,24 @@ class NotificationProvider(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']]] = None,
-                 spec: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 spec: pulumi.Input[Optional[Union['NotificationProviderSpecArgs', 'NotificationProviderSpecArgsDict']]] = None,
                  timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  wait_for_ready: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
         """
-        Where notification-controller sends events (Slack, webhooks, git commit status...). (notification.toolkit.fluxcd.io/v1beta3 Provider). Applied with server-side apply; waits for Ready unless waitForReady is false.
+        Provider is where notification-controller sends the events Alerts select. (notification.toolkit.fluxcd.io/v1beta3 Provider). Applied with server-side apply; waits for Ready unless waitForReady is false.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] adopt: Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
         :param pulumi.Input[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']] metadata: Object metadata.
-        :param pulumi.Input[Mapping[str, Any]] spec: Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+        :param pulumi.Input[Union['NotificationProviderSpecArgs', 'NotificationProviderSpecArgsDict']] spec: Desired state of a Provider.
         :param pulumi.Input[_builtins.str] timeout: How long to wait for Ready; `2m` by default.
         :param pulumi.Input[_builtins.bool] wait_for_ready: Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
         """
@@ -154,7 +172,7 @@ class NotificationProvider(pulumi.CustomResource):
                  args: NotificationProviderArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        Where notification-controller sends events (Slack, webhooks, git commit status...). (notification.toolkit.fluxcd.io/v1beta3 Provider). Applied with server-side apply; waits for Ready unless waitForReady is false.
+        Provider is where notification-controller sends the events Alerts select. (notification.toolkit.fluxcd.io/v1beta3 Provider). Applied with server-side apply; waits for Ready unless waitForReady is false.
 
         :param str resource_name: The name of the resource.
         :param NotificationProviderArgs args: The arguments to use to populate this resource's properties.
@@ -171,10 +189,11 @@ class NotificationProvider(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']]] = None,
-                 spec: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 spec: pulumi.Input[Optional[Union['NotificationProviderSpecArgs', 'NotificationProviderSpecArgsDict']]] = None,
                  timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  wait_for_ready: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
@@ -186,6 +205,7 @@ class NotificationProvider(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = NotificationProviderArgs.__new__(NotificationProviderArgs)
 
+            __props__.__dict__["adopt"] = adopt
             __props__.__dict__["context"] = context
             __props__.__dict__["kubeconfig"] = None if kubeconfig is None else pulumi.Output.secret(kubeconfig)
             __props__.__dict__["metadata"] = metadata
@@ -221,6 +241,7 @@ class NotificationProvider(pulumi.CustomResource):
 
         __props__ = NotificationProviderArgs.__new__(NotificationProviderArgs)
 
+        __props__.__dict__["adopt"] = None
         __props__.__dict__["context"] = None
         __props__.__dict__["kubeconfig"] = None
         __props__.__dict__["metadata"] = None
@@ -231,6 +252,14 @@ class NotificationProvider(pulumi.CustomResource):
         __props__.__dict__["timeout"] = None
         __props__.__dict__["wait_for_ready"] = None
         return NotificationProvider(resource_name, opts=opts, __props__=__props__)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+        """
+        return pulumi.get(self, "adopt")
 
     @_builtins.property
     @pulumi.getter
@@ -274,9 +303,9 @@ class NotificationProvider(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
-    def spec(self) -> pulumi.Output[Mapping[str, Any]]:
+    def spec(self) -> pulumi.Output['outputs.NotificationProviderSpec']:
         """
-        Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+        Desired state of a Provider.
         """
         return pulumi.get(self, "spec")
 

@@ -22,6 +22,7 @@ __all__ = ['OCIRepositoryArgs', 'OCIRepository']
 class OCIRepositoryArgs:
     def __init__(__self__, *,
                  spec: pulumi.Input['OCIRepositorySpecArgs'],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional['GitRepositoryMetadataArgs']] = None,
@@ -31,6 +32,7 @@ class OCIRepositoryArgs:
         The set of arguments for constructing a OCIRepository resource.
 
         :param pulumi.Input['OCIRepositorySpecArgs'] spec: Desired state of an OCIRepository.
+        :param pulumi.Input[_builtins.bool] adopt: Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
         :param pulumi.Input['GitRepositoryMetadataArgs'] metadata: Object metadata.
@@ -38,6 +40,8 @@ class OCIRepositoryArgs:
         :param pulumi.Input[_builtins.bool] wait_for_ready: Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
         """
         pulumi.set(__self__, "spec", spec)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if context is not None:
             pulumi.set(__self__, "context", context)
         if kubeconfig is not None:
@@ -60,6 +64,18 @@ class OCIRepositoryArgs:
     @spec.setter
     def spec(self, value: pulumi.Input['OCIRepositorySpecArgs']):
         pulumi.set(self, "spec", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
 
     @_builtins.property
     @pulumi.getter
@@ -128,6 +144,7 @@ class OCIRepository(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']]] = None,
@@ -140,6 +157,7 @@ class OCIRepository(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] adopt: Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
         :param pulumi.Input[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']] metadata: Object metadata.
@@ -171,6 +189,7 @@ class OCIRepository(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']]] = None,
@@ -186,6 +205,7 @@ class OCIRepository(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = OCIRepositoryArgs.__new__(OCIRepositoryArgs)
 
+            __props__.__dict__["adopt"] = adopt
             __props__.__dict__["context"] = context
             __props__.__dict__["kubeconfig"] = None if kubeconfig is None else pulumi.Output.secret(kubeconfig)
             __props__.__dict__["metadata"] = metadata
@@ -221,6 +241,7 @@ class OCIRepository(pulumi.CustomResource):
 
         __props__ = OCIRepositoryArgs.__new__(OCIRepositoryArgs)
 
+        __props__.__dict__["adopt"] = None
         __props__.__dict__["context"] = None
         __props__.__dict__["kubeconfig"] = None
         __props__.__dict__["metadata"] = None
@@ -231,6 +252,14 @@ class OCIRepository(pulumi.CustomResource):
         __props__.__dict__["timeout"] = None
         __props__.__dict__["wait_for_ready"] = None
         return OCIRepository(resource_name, opts=opts, __props__=__props__)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
+        """
+        return pulumi.get(self, "adopt")
 
     @_builtins.property
     @pulumi.getter

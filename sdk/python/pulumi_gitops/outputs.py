@@ -16,6 +16,9 @@ from . import _utilities
 from . import outputs
 
 __all__ = [
+    'AlertSpec',
+    'AlertSpecEventSources',
+    'AlertSpecProviderRef',
     'BucketSpec',
     'BucketSpecCertSecretRef',
     'BucketSpecProxySecretRef',
@@ -98,6 +101,10 @@ __all__ = [
     'KustomizationStatusHistory',
     'KustomizationStatusInventory',
     'KustomizationStatusInventoryEntries',
+    'NotificationProviderSpec',
+    'NotificationProviderSpecCertSecretRef',
+    'NotificationProviderSpecProxySecretRef',
+    'NotificationProviderSpecSecretRef',
     'OCIRepositorySpec',
     'OCIRepositorySpecCertSecretRef',
     'OCIRepositorySpecLayerSelector',
@@ -110,7 +117,259 @@ __all__ = [
     'OCIRepositorySpecVerifyTrustedRootSecretRef',
     'OCIRepositoryStatus',
     'OCIRepositoryStatusObservedLayerSelector',
+    'ReceiverSpec',
+    'ReceiverSpecOidcProviders',
+    'ReceiverSpecOidcProvidersValidations',
+    'ReceiverSpecOidcProvidersVariables',
+    'ReceiverSpecResources',
+    'ReceiverSpecSecretRef',
+    'ReceiverStatus',
 ]
+
+@pulumi.output_type
+class AlertSpec(dict):
+    """
+    Desired state of an Alert.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "eventSources":
+            suggest = "event_sources"
+        elif key == "providerRef":
+            suggest = "provider_ref"
+        elif key == "eventMetadata":
+            suggest = "event_metadata"
+        elif key == "eventSeverity":
+            suggest = "event_severity"
+        elif key == "exclusionList":
+            suggest = "exclusion_list"
+        elif key == "inclusionList":
+            suggest = "inclusion_list"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in AlertSpec. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        AlertSpec.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        AlertSpec.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 event_sources: Sequence['outputs.AlertSpecEventSources'],
+                 provider_ref: 'outputs.AlertSpecProviderRef',
+                 event_metadata: Optional[Mapping[str, _builtins.str]] = None,
+                 event_severity: Optional[_builtins.str] = None,
+                 exclusion_list: Optional[Sequence[_builtins.str]] = None,
+                 inclusion_list: Optional[Sequence[_builtins.str]] = None,
+                 summary: Optional[_builtins.str] = None,
+                 suspend: Optional[_builtins.bool] = None):
+        """
+        Desired state of an Alert.
+
+        :param Sequence['AlertSpecEventSources'] event_sources: Objects whose events this Alert sends.
+        :param 'AlertSpecProviderRef' provider_ref: Provider (same namespace) the matching events are sent to.
+        :param Mapping[str, _builtins.str] event_metadata: Metadata added to each event sent; never overrides the emitter's own keys.
+        :param _builtins.str event_severity: Severity filter: `info` sends every event, `error` only errors.
+        :param Sequence[_builtins.str] exclusion_list: Regular expressions (Go syntax); messages matching one are dropped.
+        :param Sequence[_builtins.str] inclusion_list: Regular expressions (Go syntax); when set, only messages matching one are sent.
+        :param _builtins.str summary: Deprecated: use eventMetadata.summary. Short impact description.
+        :param _builtins.bool suspend: Stop sending events for this Alert.
+        """
+        pulumi.set(__self__, "event_sources", event_sources)
+        pulumi.set(__self__, "provider_ref", provider_ref)
+        if event_metadata is not None:
+            pulumi.set(__self__, "event_metadata", event_metadata)
+        if event_severity is not None:
+            pulumi.set(__self__, "event_severity", event_severity)
+        if exclusion_list is not None:
+            pulumi.set(__self__, "exclusion_list", exclusion_list)
+        if inclusion_list is not None:
+            pulumi.set(__self__, "inclusion_list", inclusion_list)
+        if summary is not None:
+            pulumi.set(__self__, "summary", summary)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+
+    @_builtins.property
+    @pulumi.getter(name="eventSources")
+    def event_sources(self) -> Sequence['outputs.AlertSpecEventSources']:
+        """
+        Objects whose events this Alert sends.
+        """
+        return pulumi.get(self, "event_sources")
+
+    @_builtins.property
+    @pulumi.getter(name="providerRef")
+    def provider_ref(self) -> 'outputs.AlertSpecProviderRef':
+        """
+        Provider (same namespace) the matching events are sent to.
+        """
+        return pulumi.get(self, "provider_ref")
+
+    @_builtins.property
+    @pulumi.getter(name="eventMetadata")
+    def event_metadata(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Metadata added to each event sent; never overrides the emitter's own keys.
+        """
+        return pulumi.get(self, "event_metadata")
+
+    @_builtins.property
+    @pulumi.getter(name="eventSeverity")
+    def event_severity(self) -> Optional[_builtins.str]:
+        """
+        Severity filter: `info` sends every event, `error` only errors.
+        """
+        return pulumi.get(self, "event_severity")
+
+    @_builtins.property
+    @pulumi.getter(name="exclusionList")
+    def exclusion_list(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Regular expressions (Go syntax); messages matching one are dropped.
+        """
+        return pulumi.get(self, "exclusion_list")
+
+    @_builtins.property
+    @pulumi.getter(name="inclusionList")
+    def inclusion_list(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Regular expressions (Go syntax); when set, only messages matching one are sent.
+        """
+        return pulumi.get(self, "inclusion_list")
+
+    @_builtins.property
+    @pulumi.getter
+    def summary(self) -> Optional[_builtins.str]:
+        """
+        Deprecated: use eventMetadata.summary. Short impact description.
+        """
+        return pulumi.get(self, "summary")
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> Optional[_builtins.bool]:
+        """
+        Stop sending events for this Alert.
+        """
+        return pulumi.get(self, "suspend")
+
+
+@pulumi.output_type
+class AlertSpecEventSources(dict):
+    """
+    A Flux object in any namespace, by name or (with `*`) by labels.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "apiVersion":
+            suggest = "api_version"
+        elif key == "matchLabels":
+            suggest = "match_labels"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in AlertSpecEventSources. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        AlertSpecEventSources.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        AlertSpecEventSources.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 kind: _builtins.str,
+                 name: _builtins.str,
+                 api_version: Optional[_builtins.str] = None,
+                 match_labels: Optional[Mapping[str, _builtins.str]] = None,
+                 namespace: Optional[_builtins.str] = None):
+        """
+        A Flux object in any namespace, by name or (with `*`) by labels.
+
+        :param _builtins.str kind: Kind of the referent.
+        :param _builtins.str name: Name of the referent, or `*` to select by matchLabels.
+        :param _builtins.str api_version: API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+        :param Mapping[str, _builtins.str] match_labels: Labels the referents must all have (ANDed); requires `name: "*"`.
+        :param _builtins.str namespace: Namespace of the referent; the referrer's by default.
+        """
+        pulumi.set(__self__, "kind", kind)
+        pulumi.set(__self__, "name", name)
+        if api_version is not None:
+            pulumi.set(__self__, "api_version", api_version)
+        if match_labels is not None:
+            pulumi.set(__self__, "match_labels", match_labels)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def kind(self) -> _builtins.str:
+        """
+        Kind of the referent.
+        """
+        return pulumi.get(self, "kind")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referent, or `*` to select by matchLabels.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter(name="apiVersion")
+    def api_version(self) -> Optional[_builtins.str]:
+        """
+        API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+        """
+        return pulumi.get(self, "api_version")
+
+    @_builtins.property
+    @pulumi.getter(name="matchLabels")
+    def match_labels(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Labels the referents must all have (ANDed); requires `name: "*"`.
+        """
+        return pulumi.get(self, "match_labels")
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> Optional[_builtins.str]:
+        """
+        Namespace of the referent; the referrer's by default.
+        """
+        return pulumi.get(self, "namespace")
+
+
+@pulumi.output_type
+class AlertSpecProviderRef(dict):
+    """
+    Provider (same namespace) the matching events are sent to.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str):
+        """
+        Provider (same namespace) the matching events are sent to.
+
+        :param _builtins.str name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
 
 @pulumi.output_type
 class BucketSpec(dict):
@@ -7064,6 +7323,267 @@ class KustomizationStatusInventoryEntries(dict):
 
 
 @pulumi.output_type
+class NotificationProviderSpec(dict):
+    """
+    Desired state of a Provider.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "certSecretRef":
+            suggest = "cert_secret_ref"
+        elif key == "commitStatusExpr":
+            suggest = "commit_status_expr"
+        elif key == "proxySecretRef":
+            suggest = "proxy_secret_ref"
+        elif key == "secretRef":
+            suggest = "secret_ref"
+        elif key == "serviceAccountName":
+            suggest = "service_account_name"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in NotificationProviderSpec. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        NotificationProviderSpec.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        NotificationProviderSpec.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 type: _builtins.str,
+                 address: Optional[_builtins.str] = None,
+                 cert_secret_ref: Optional['outputs.NotificationProviderSpecCertSecretRef'] = None,
+                 channel: Optional[_builtins.str] = None,
+                 commit_status_expr: Optional[_builtins.str] = None,
+                 interval: Optional[_builtins.str] = None,
+                 proxy: Optional[_builtins.str] = None,
+                 proxy_secret_ref: Optional['outputs.NotificationProviderSpecProxySecretRef'] = None,
+                 secret_ref: Optional['outputs.NotificationProviderSpecSecretRef'] = None,
+                 service_account_name: Optional[_builtins.str] = None,
+                 suspend: Optional[_builtins.bool] = None,
+                 timeout: Optional[_builtins.str] = None,
+                 username: Optional[_builtins.str] = None):
+        """
+        Desired state of a Provider.
+
+        :param _builtins.str type: Which Provider implementation sends the events.
+        :param _builtins.str address: Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+        :param 'NotificationProviderSpecCertSecretRef' cert_secret_ref: Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+        :param _builtins.str channel: Destination channel, for chat providers.
+        :param _builtins.str commit_status_expr: CEL expression over event, provider and alert giving the commit status text (git providers only).
+        :param _builtins.str interval: Deprecated and unused in v1beta3.
+        :param _builtins.str proxy: Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+        :param 'NotificationProviderSpecProxySecretRef' proxy_secret_ref: Secret with the proxy's `address` and optional `username` and `password`.
+        :param 'NotificationProviderSpecSecretRef' secret_ref: Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+        :param _builtins.str service_account_name: ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+        :param _builtins.bool suspend: Stop sending events to this Provider.
+        :param _builtins.str timeout: Timeout for sending an event; 15s when unset.
+        :param _builtins.str username: Name the events are posted under.
+        """
+        pulumi.set(__self__, "type", type)
+        if address is not None:
+            pulumi.set(__self__, "address", address)
+        if cert_secret_ref is not None:
+            pulumi.set(__self__, "cert_secret_ref", cert_secret_ref)
+        if channel is not None:
+            pulumi.set(__self__, "channel", channel)
+        if commit_status_expr is not None:
+            pulumi.set(__self__, "commit_status_expr", commit_status_expr)
+        if interval is not None:
+            pulumi.set(__self__, "interval", interval)
+        if proxy is not None:
+            pulumi.set(__self__, "proxy", proxy)
+        if proxy_secret_ref is not None:
+            pulumi.set(__self__, "proxy_secret_ref", proxy_secret_ref)
+        if secret_ref is not None:
+            pulumi.set(__self__, "secret_ref", secret_ref)
+        if service_account_name is not None:
+            pulumi.set(__self__, "service_account_name", service_account_name)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+        if timeout is not None:
+            pulumi.set(__self__, "timeout", timeout)
+        if username is not None:
+            pulumi.set(__self__, "username", username)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> _builtins.str:
+        """
+        Which Provider implementation sends the events.
+        """
+        return pulumi.get(self, "type")
+
+    @_builtins.property
+    @pulumi.getter
+    def address(self) -> Optional[_builtins.str]:
+        """
+        Where events are sent: an HTTP/S URL for webhook types (overridden by the Secret's `address`).
+        """
+        return pulumi.get(self, "address")
+
+    @_builtins.property
+    @pulumi.getter(name="certSecretRef")
+    def cert_secret_ref(self) -> Optional['outputs.NotificationProviderSpecCertSecretRef']:
+        """
+        Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+        """
+        return pulumi.get(self, "cert_secret_ref")
+
+    @_builtins.property
+    @pulumi.getter
+    def channel(self) -> Optional[_builtins.str]:
+        """
+        Destination channel, for chat providers.
+        """
+        return pulumi.get(self, "channel")
+
+    @_builtins.property
+    @pulumi.getter(name="commitStatusExpr")
+    def commit_status_expr(self) -> Optional[_builtins.str]:
+        """
+        CEL expression over event, provider and alert giving the commit status text (git providers only).
+        """
+        return pulumi.get(self, "commit_status_expr")
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> Optional[_builtins.str]:
+        """
+        Deprecated and unused in v1beta3.
+        """
+        return pulumi.get(self, "interval")
+
+    @_builtins.property
+    @pulumi.getter
+    def proxy(self) -> Optional[_builtins.str]:
+        """
+        Deprecated: use proxySecretRef. HTTP/S address of a proxy.
+        """
+        return pulumi.get(self, "proxy")
+
+    @_builtins.property
+    @pulumi.getter(name="proxySecretRef")
+    def proxy_secret_ref(self) -> Optional['outputs.NotificationProviderSpecProxySecretRef']:
+        """
+        Secret with the proxy's `address` and optional `username` and `password`.
+        """
+        return pulumi.get(self, "proxy_secret_ref")
+
+    @_builtins.property
+    @pulumi.getter(name="secretRef")
+    def secret_ref(self) -> Optional['outputs.NotificationProviderSpecSecretRef']:
+        """
+        Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+        """
+        return pulumi.get(self, "secret_ref")
+
+    @_builtins.property
+    @pulumi.getter(name="serviceAccountName")
+    def service_account_name(self) -> Optional[_builtins.str]:
+        """
+        ServiceAccount for workload identity (azureeventhub, azuredevops, googlepubsub).
+        """
+        return pulumi.get(self, "service_account_name")
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> Optional[_builtins.bool]:
+        """
+        Stop sending events to this Provider.
+        """
+        return pulumi.get(self, "suspend")
+
+    @_builtins.property
+    @pulumi.getter
+    def timeout(self) -> Optional[_builtins.str]:
+        """
+        Timeout for sending an event; 15s when unset.
+        """
+        return pulumi.get(self, "timeout")
+
+    @_builtins.property
+    @pulumi.getter
+    def username(self) -> Optional[_builtins.str]:
+        """
+        Name the events are posted under.
+        """
+        return pulumi.get(self, "username")
+
+
+@pulumi.output_type
+class NotificationProviderSpecCertSecretRef(dict):
+    """
+    Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str):
+        """
+        Secret with TLS material: `ca.crt`, and `tls.crt` + `tls.key` for mutual TLS.
+
+        :param _builtins.str name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class NotificationProviderSpecProxySecretRef(dict):
+    """
+    Secret with the proxy's `address` and optional `username` and `password`.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str):
+        """
+        Secret with the proxy's `address` and optional `username` and `password`.
+
+        :param _builtins.str name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class NotificationProviderSpecSecretRef(dict):
+    """
+    Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str):
+        """
+        Secret with credentials: `address`, `token`, `username`, `password`, `headers` (YAML map), `proxy`.
+
+        :param _builtins.str name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
 class OCIRepositorySpec(dict):
     """
     Desired state of an OCIRepository.
@@ -7795,5 +8315,480 @@ class OCIRepositoryStatusObservedLayerSelector(dict):
         `extract` (default) untars the layer; `copy` stores it as is.
         """
         return pulumi.get(self, "operation")
+
+
+@pulumi.output_type
+class ReceiverSpec(dict):
+    """
+    Desired state of a Receiver.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "oidcProviders":
+            suggest = "oidc_providers"
+        elif key == "resourceFilter":
+            suggest = "resource_filter"
+        elif key == "secretRef":
+            suggest = "secret_ref"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ReceiverSpec. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ReceiverSpec.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ReceiverSpec.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 resources: Sequence['outputs.ReceiverSpecResources'],
+                 type: _builtins.str,
+                 events: Optional[Sequence[_builtins.str]] = None,
+                 interval: Optional[_builtins.str] = None,
+                 oidc_providers: Optional[Sequence['outputs.ReceiverSpecOidcProviders']] = None,
+                 resource_filter: Optional[_builtins.str] = None,
+                 secret_ref: Optional['outputs.ReceiverSpecSecretRef'] = None,
+                 suspend: Optional[_builtins.bool] = None):
+        """
+        Desired state of a Receiver.
+
+        :param Sequence['ReceiverSpecResources'] resources: Objects to reconcile when the webhook is called.
+        :param _builtins.str type: Webhook sender: decides how requests are validated.
+        :param Sequence[_builtins.str] events: Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+        :param _builtins.str interval: How often to re-check the Secret.
+        :param Sequence['ReceiverSpecOidcProviders'] oidc_providers: Trusted OIDC issuers of a `generic-oidc` Receiver.
+        :param _builtins.str resource_filter: CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+        :param 'ReceiverSpecSecretRef' secret_ref: Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+        :param _builtins.bool suspend: Stop handling requests for this Receiver.
+        """
+        pulumi.set(__self__, "resources", resources)
+        pulumi.set(__self__, "type", type)
+        if events is not None:
+            pulumi.set(__self__, "events", events)
+        if interval is not None:
+            pulumi.set(__self__, "interval", interval)
+        if oidc_providers is not None:
+            pulumi.set(__self__, "oidc_providers", oidc_providers)
+        if resource_filter is not None:
+            pulumi.set(__self__, "resource_filter", resource_filter)
+        if secret_ref is not None:
+            pulumi.set(__self__, "secret_ref", secret_ref)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+
+    @_builtins.property
+    @pulumi.getter
+    def resources(self) -> Sequence['outputs.ReceiverSpecResources']:
+        """
+        Objects to reconcile when the webhook is called.
+        """
+        return pulumi.get(self, "resources")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> _builtins.str:
+        """
+        Webhook sender: decides how requests are validated.
+        """
+        return pulumi.get(self, "type")
+
+    @_builtins.property
+    @pulumi.getter
+    def events(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Event types to act on, e.g. `push` (GitHub) or `Push Hook` (GitLab).
+        """
+        return pulumi.get(self, "events")
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> Optional[_builtins.str]:
+        """
+        How often to re-check the Secret.
+        """
+        return pulumi.get(self, "interval")
+
+    @_builtins.property
+    @pulumi.getter(name="oidcProviders")
+    def oidc_providers(self) -> Optional[Sequence['outputs.ReceiverSpecOidcProviders']]:
+        """
+        Trusted OIDC issuers of a `generic-oidc` Receiver.
+        """
+        return pulumi.get(self, "oidc_providers")
+
+    @_builtins.property
+    @pulumi.getter(name="resourceFilter")
+    def resource_filter(self) -> Optional[_builtins.str]:
+        """
+        CEL expression over `res` and `req` (and `claims`) deciding which resources are reconciled.
+        """
+        return pulumi.get(self, "resource_filter")
+
+    @_builtins.property
+    @pulumi.getter(name="secretRef")
+    def secret_ref(self) -> Optional['outputs.ReceiverSpecSecretRef']:
+        """
+        Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+        """
+        return pulumi.get(self, "secret_ref")
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> Optional[_builtins.bool]:
+        """
+        Stop handling requests for this Receiver.
+        """
+        return pulumi.get(self, "suspend")
+
+
+@pulumi.output_type
+class ReceiverSpecOidcProviders(dict):
+    """
+    An OIDC issuer trusted by a `generic-oidc` Receiver.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "issuerURL":
+            suggest = "issuer_url"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ReceiverSpecOidcProviders. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ReceiverSpecOidcProviders.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ReceiverSpecOidcProviders.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 issuer_url: _builtins.str,
+                 validations: Sequence['outputs.ReceiverSpecOidcProvidersValidations'],
+                 audience: Optional[_builtins.str] = None,
+                 variables: Optional[Sequence['outputs.ReceiverSpecOidcProvidersVariables']] = None):
+        """
+        An OIDC issuer trusted by a `generic-oidc` Receiver.
+
+        :param _builtins.str issuer_url: OIDC issuer; must equal the token's `iss` claim.
+        :param Sequence['ReceiverSpecOidcProvidersValidations'] validations: Checks the claims must all pass.
+        :param _builtins.str audience: Expected `aud` claim; `notification-controller` by default.
+        :param Sequence['ReceiverSpecOidcProvidersVariables'] variables: Named CEL expressions, evaluated in order.
+        """
+        pulumi.set(__self__, "issuer_url", issuer_url)
+        pulumi.set(__self__, "validations", validations)
+        if audience is not None:
+            pulumi.set(__self__, "audience", audience)
+        if variables is not None:
+            pulumi.set(__self__, "variables", variables)
+
+    @_builtins.property
+    @pulumi.getter(name="issuerURL")
+    def issuer_url(self) -> _builtins.str:
+        """
+        OIDC issuer; must equal the token's `iss` claim.
+        """
+        return pulumi.get(self, "issuer_url")
+
+    @_builtins.property
+    @pulumi.getter
+    def validations(self) -> Sequence['outputs.ReceiverSpecOidcProvidersValidations']:
+        """
+        Checks the claims must all pass.
+        """
+        return pulumi.get(self, "validations")
+
+    @_builtins.property
+    @pulumi.getter
+    def audience(self) -> Optional[_builtins.str]:
+        """
+        Expected `aud` claim; `notification-controller` by default.
+        """
+        return pulumi.get(self, "audience")
+
+    @_builtins.property
+    @pulumi.getter
+    def variables(self) -> Optional[Sequence['outputs.ReceiverSpecOidcProvidersVariables']]:
+        """
+        Named CEL expressions, evaluated in order.
+        """
+        return pulumi.get(self, "variables")
+
+
+@pulumi.output_type
+class ReceiverSpecOidcProvidersValidations(dict):
+    """
+    A check on the token claims.
+    """
+    def __init__(__self__, *,
+                 expression: _builtins.str,
+                 message: _builtins.str):
+        """
+        A check on the token claims.
+
+        :param _builtins.str expression: CEL boolean expression over `claims` and `vars`.
+        :param _builtins.str message: Returned to the caller when the expression is false.
+        """
+        pulumi.set(__self__, "expression", expression)
+        pulumi.set(__self__, "message", message)
+
+    @_builtins.property
+    @pulumi.getter
+    def expression(self) -> _builtins.str:
+        """
+        CEL boolean expression over `claims` and `vars`.
+        """
+        return pulumi.get(self, "expression")
+
+    @_builtins.property
+    @pulumi.getter
+    def message(self) -> _builtins.str:
+        """
+        Returned to the caller when the expression is false.
+        """
+        return pulumi.get(self, "message")
+
+
+@pulumi.output_type
+class ReceiverSpecOidcProvidersVariables(dict):
+    """
+    A named CEL expression over the token claims.
+    """
+    def __init__(__self__, *,
+                 expression: _builtins.str,
+                 name: _builtins.str):
+        """
+        A named CEL expression over the token claims.
+
+        :param _builtins.str expression: CEL expression giving the value of `vars.<name>`.
+        :param _builtins.str name: Variable name, a CEL identifier.
+        """
+        pulumi.set(__self__, "expression", expression)
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def expression(self) -> _builtins.str:
+        """
+        CEL expression giving the value of `vars.<name>`.
+        """
+        return pulumi.get(self, "expression")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Variable name, a CEL identifier.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class ReceiverSpecResources(dict):
+    """
+    A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "apiVersion":
+            suggest = "api_version"
+        elif key == "matchLabels":
+            suggest = "match_labels"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ReceiverSpecResources. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ReceiverSpecResources.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ReceiverSpecResources.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 kind: _builtins.str,
+                 name: _builtins.str,
+                 api_version: Optional[_builtins.str] = None,
+                 filter: Optional[_builtins.str] = None,
+                 match_labels: Optional[Mapping[str, _builtins.str]] = None,
+                 namespace: Optional[_builtins.str] = None):
+        """
+        A Flux object (or, with `*`, objects by label) to reconcile when the webhook is called.
+
+        :param _builtins.str kind: Kind of the referent.
+        :param _builtins.str name: Name of the referent, or `*` to select by matchLabels.
+        :param _builtins.str api_version: API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+        :param _builtins.str filter: CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+        :param Mapping[str, _builtins.str] match_labels: Labels the referents must all have (ANDed); requires `name: "*"`.
+        :param _builtins.str namespace: Namespace of the referent; the referrer's by default.
+        """
+        pulumi.set(__self__, "kind", kind)
+        pulumi.set(__self__, "name", name)
+        if api_version is not None:
+            pulumi.set(__self__, "api_version", api_version)
+        if filter is not None:
+            pulumi.set(__self__, "filter", filter)
+        if match_labels is not None:
+            pulumi.set(__self__, "match_labels", match_labels)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def kind(self) -> _builtins.str:
+        """
+        Kind of the referent.
+        """
+        return pulumi.get(self, "kind")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referent, or `*` to select by matchLabels.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter(name="apiVersion")
+    def api_version(self) -> Optional[_builtins.str]:
+        """
+        API version of the referent, e.g. `source.toolkit.fluxcd.io/v1`.
+        """
+        return pulumi.get(self, "api_version")
+
+    @_builtins.property
+    @pulumi.getter
+    def filter(self) -> Optional[_builtins.str]:
+        """
+        CEL expression over `res` and `req` (and `claims`); the object is reconciled only when it returns true.
+        """
+        return pulumi.get(self, "filter")
+
+    @_builtins.property
+    @pulumi.getter(name="matchLabels")
+    def match_labels(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Labels the referents must all have (ANDed); requires `name: "*"`.
+        """
+        return pulumi.get(self, "match_labels")
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> Optional[_builtins.str]:
+        """
+        Namespace of the referent; the referrer's by default.
+        """
+        return pulumi.get(self, "namespace")
+
+
+@pulumi.output_type
+class ReceiverSpecSecretRef(dict):
+    """
+    Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str):
+        """
+        Secret whose `token` salts the webhook path and validates requests (not for generic-oidc).
+
+        :param _builtins.str name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class ReceiverStatus(dict):
+    """
+    Observed state of a Receiver.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "lastHandledReconcileAt":
+            suggest = "last_handled_reconcile_at"
+        elif key == "observedGeneration":
+            suggest = "observed_generation"
+        elif key == "webhookPath":
+            suggest = "webhook_path"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ReceiverStatus. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ReceiverStatus.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ReceiverStatus.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 conditions: Optional[Sequence['outputs.GitRepositoryStatusConditions']] = None,
+                 last_handled_reconcile_at: Optional[_builtins.str] = None,
+                 observed_generation: Optional[_builtins.int] = None,
+                 webhook_path: Optional[_builtins.str] = None):
+        """
+        Observed state of a Receiver.
+
+        :param Sequence['GitRepositoryStatusConditions'] conditions: Current state of the object.
+        :param _builtins.str last_handled_reconcile_at: Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        :param _builtins.int observed_generation: Last metadata.generation the controller acted on.
+        :param _builtins.str webhook_path: The webhook path, `/hook/sha256(token+name+namespace)`.
+        """
+        if conditions is not None:
+            pulumi.set(__self__, "conditions", conditions)
+        if last_handled_reconcile_at is not None:
+            pulumi.set(__self__, "last_handled_reconcile_at", last_handled_reconcile_at)
+        if observed_generation is not None:
+            pulumi.set(__self__, "observed_generation", observed_generation)
+        if webhook_path is not None:
+            pulumi.set(__self__, "webhook_path", webhook_path)
+
+    @_builtins.property
+    @pulumi.getter
+    def conditions(self) -> Optional[Sequence['outputs.GitRepositoryStatusConditions']]:
+        """
+        Current state of the object.
+        """
+        return pulumi.get(self, "conditions")
+
+    @_builtins.property
+    @pulumi.getter(name="lastHandledReconcileAt")
+    def last_handled_reconcile_at(self) -> Optional[_builtins.str]:
+        """
+        Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        """
+        return pulumi.get(self, "last_handled_reconcile_at")
+
+    @_builtins.property
+    @pulumi.getter(name="observedGeneration")
+    def observed_generation(self) -> Optional[_builtins.int]:
+        """
+        Last metadata.generation the controller acted on.
+        """
+        return pulumi.get(self, "observed_generation")
+
+    @_builtins.property
+    @pulumi.getter(name="webhookPath")
+    def webhook_path(self) -> Optional[_builtins.str]:
+        """
+        The webhook path, `/hook/sha256(token+name+namespace)`.
+        """
+        return pulumi.get(self, "webhook_path")
 
 

@@ -105,6 +105,22 @@ describe("Alert: events from our controllers reach Providers", function () {
     expect(req.json.metadata).to.deep.equal({ revision: "main@sha1:abc" });
   });
 
+  it("formats Slack incoming-webhook messages (channel, username, colour by severity, metadata as fields)", async function () {
+    const ns = await newNamespace();
+    await createProvider(stack, ns, "slack", { type: "slack", address: sink.url(`/slack-${ns}`), channel: "#ops", username: "flux" });
+    await createAlert(stack, ns, "a", { providerRef: { name: "slack" }, eventSources: gitSource() });
+    await waitForAlertCached(stack, ns, "a");
+    const ev = gitRepositoryEvent(ns, "repo", { severity: "error", reason: "GitOperationFailed", message: "failed to checkout",
+      metadata: { "source.toolkit.fluxcd.io/revision": "main@sha1:abc" } });
+    expect(await postEvent(stack.eventsUrl, ev)).to.equal(202);
+    const req = await eventually(() => sink.at(`/slack-${ns}`)[0], { what: "the Slack message" });
+    expect(req.json).to.deep.equal({
+      channel: "#ops", username: "flux",
+      attachments: [{ color: "danger", author_name: `GitRepository/repo.${ns}`, text: "failed to checkout", mrkdwn_in: ["text"],
+        fields: [{ title: "revision", value: "main@sha1:abc", short: false }] }],
+    });
+  });
+
   it("answers 429 to a duplicate event within the rate-limit interval, and 202 to a new revision", async function () {
     const ns = await newNamespace();
     const ev = gitRepositoryEvent(ns, "dup", { metadata: { "source.toolkit.fluxcd.io/revision": "main@sha1:1111" } });

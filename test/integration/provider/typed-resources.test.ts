@@ -3,7 +3,7 @@
 // message on failure, schema validation at preview, and delete after the finalizer.
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { GitRepository, Install } from "../../../provider";
+import { Alert, GitRepository, Install, NotificationProvider } from "../../../provider";
 import { getCluster, newNamespace } from "../../support/cluster";
 import * as k8s from "@kubernetes/client-node";
 import { startControllers, type RunningControllers } from "./controllers";
@@ -77,6 +77,24 @@ describe("typed GitRepository resource", function () {
     if (process.env.SHOW_ERRORS) console.log(err!.message);
     expect(err!.message).to.match(/GitRepository .*app is not Ready after \d+s: Ready=False/);
     expect(err!.message).to.match(/auth|401|credentials/i);
+  });
+
+  it("applies notification Provider and Alert (static objects: no Ready to wait for)", async () => {
+    const ns = await newNamespace("typed");
+    const stack = await inlineStack("typed-notification", async () => {
+      const p = new NotificationProvider("hook", { metadata: { namespace: ns }, spec: { type: "generic", address: "http://127.0.0.1:9/hook" }, kubeconfig: pulumi.secret(kubeconfig) });
+      const a = new Alert("all", {
+        metadata: { namespace: ns },
+        spec: { providerRef: { name: p.metadata.name }, eventSources: [{ kind: "GitRepository", name: "*" }], eventSeverity: "info" },
+        kubeconfig: pulumi.secret(kubeconfig),
+      });
+      return { ready: a.ready };
+    });
+    const res = await stack.up();
+    expect(res.outputs.ready).to.equal(true);
+    expect(await getObject("notification.toolkit.fluxcd.io/v1beta3", "Alert", "all", ns)).to.not.equal(undefined);
+    expect(changed((await stack.up()).changes)).to.equal(0);
+    await stack.destroy();
   });
 
   it("rejects an invalid spec at preview, naming the field", async () => {

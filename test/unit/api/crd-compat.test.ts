@@ -54,7 +54,9 @@ function diffCrds(upstream: Record<string, any>, ours: CustomResourceDefinition)
 describe("Flux CRD compatibility (schema oracle)", function () {
   this.timeout(120_000);
 
-  for (const crd of allCrds()) {
+  // notification.toolkit.fluxcd.io: the proxy serves only its Go API module, no CRD YAML;
+  // notification-types.test.ts compares those kinds with the Go types' markers instead.
+  for (const crd of allCrds().filter((c) => fluxModules[c.spec.group])) {
     const file = crdFileName(crd);
     it(`${crd.spec.names.kind} (${crd.spec.group}) matches Flux's ${file} field by field`, () => {
       const upstream = loadFluxCrd(crd.spec.group, file);

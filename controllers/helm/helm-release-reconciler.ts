@@ -1,0 +1,134 @@
+// HelmRelease reconciler: the fixed order of reconcileObject (get, finalizer, suspend, one
+// status patch), then: chart source (HelmChart from spec.chart, or spec.chartRef), its
+// artifact, values, and one Helm action (release-action.ts) mapped to conditions and a requeue.
+import type { HelmRelease } from "../api/helm/v2/helm-release";
+import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
+import { getCondition, isTrue, markFalse, markStalled, markTrue, removeCondition } from "../runtime/conditions";
+import { ReconcileContext } from "../runtime/controller";
+import { parseDuration } from "../runtime/duration";
+import { ObjectKey } from "../runtime/keys";
+import { reconcileObject } from "../runtime/reconcile-object";
+import { requeueAtInterval } from "../runtime/reconcile-steps";
+import { Result } from "../runtime/result";
+import { ChartFetchError, ChartNotFoundError } from "./chart-fetcher";
+import { ChartSourceNotReadyError, InvalidChartSourceError, applyHelmChart, chartSourceRefOf, readyChartSource } from "./chart-source";
+import type { HelmDeps } from "./deps";
+import { finalizeHelmRelease } from "./helm-release-finalizer";
+import { HelmError, showChart } from "./helm-cli";
+import { HelmReason, RetriesExceededReason } from "./names";
+import { ActionOutcome, releaseNameOf, retriesOf, runRelease } from "./release-action";
+import { ProgressWriter } from "./release-status";
+import { ValuesError, composeValues } from "./values";
+
+export function reconcileHelmRelease(deps: HelmDeps) {
+  return (key: ObjectKey, ctx: ReconcileContext<HelmRelease>): Promise<Result> =>
+    reconcileObject(key, ctx as never as ReconcileContext<HelmRelease & { status?: Record<string, unknown> }>, {
+      fieldManager: FieldManager.Helm,
+      finalize: (obj) => finalizeHelmRelease(obj as HelmRelease, ctx, deps),
+      reconcile: async (o) => {
+        const hr = o as HelmRelease;
+        const progress = new ProgressWriter(hr, ctx);
+        const result = await steps(hr, ctx, deps, progress);
+        if (isTrue(hr, CT.Ready)) {
+          removeCondition(hr, CT.Reconciling);
+          removeCondition(hr, CT.Stalled);
+        } else if (!isTrue(hr, CT.Stalled)) {
+          const rc = getCondition(hr, CT.Reconciling);
+          if (rc) rc.reason = Reason.ProgressingWithRetry;
+        }
+        await progress.flush(hr);
+        return result;
+      },
+    });
+}
+
+async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, progress: ProgressWriter): Promise<Result> {
+  const interval = parseDuration(hr.spec.interval);
+  let ref;
+  try {
+    ref = chartSourceRefOf(hr);
+    if (hr.spec.chart) {
+      await applyHelmChart(hr, ctx.client, deps.noCrossNamespaceRefs, ctx.signal);
+      (hr.status ??= {}).helmChart = `${ref.namespace}/${ref.name}`;
+    }
+  } catch (e) {
+    if (e instanceof InvalidChartSourceError) return stall(hr, HelmReason.InvalidChartReference, e.message);
+    throw e;
+  }
+
+  let artifact;
+  try {
+    ({ artifact } = await readyChartSource(ref, ctx.client, ctx.signal));
+  } catch (e) {
+    if (!(e instanceof ChartSourceNotReadyError)) throw e;
+    markFalse(hr, CT.Ready, Reason.SourceNotReady, e.message);
+    return notReady(hr, Result.requeueAfter(deps.requeueDependencyMs));
+  }
+
+  let values;
+  try {
+    values = await composeValues(hr, ctx.client, ctx.signal);
+  } catch (e) {
+    if (!(e instanceof ValuesError)) throw e;
+    markFalse(hr, CT.Ready, HelmReason.InitFailed, e.message);
+    return notReady(hr, Result.requeueAfter(interval));
+  }
+
+  let chartPath, chart;
+  try {
+    chartPath = await deps.fetcher.fetch(artifact, ctx.signal);
+    chart = await showChart(deps, chartPath, ctx.signal);
+  } catch (e) {
+    if (!(e instanceof ChartFetchError || e instanceof ChartNotFoundError || e instanceof HelmError)) throw e;
+    markFalse(hr, CT.Ready, Reason.ArtifactFailed, `could not load chart: ${e.message}`);
+    return notReady(hr, Result.requeueAfter(deps.requeueDependencyMs));
+  }
+
+  const namespace = hr.spec.targetNamespace || hr.metadata.namespace!;
+  const outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, chartPath, chart, values }, ctx, deps, progress);
+  return outcomeResult(hr, outcome, interval, ctx);
+}
+
+async function outcomeResult(hr: HelmRelease, o: ActionOutcome, interval: number, ctx: ReconcileContext<HelmRelease>): Promise<Result> {
+  const jittered = () => requeueAtInterval(interval, ctx.intervalJitter);
+  switch (o.type) {
+    case "in-sync": {
+      if (!isTrue(hr, CT.Ready)) {
+        const released = getCondition(hr, CT.Released);
+        const snap = hr.status?.history?.[0];
+        const msg = released?.status === "True" ? released.message : `Helm release ${snap?.namespace}/${snap?.name}.v${snap?.version} is in sync`;
+        if (released?.status !== "True") markTrue(hr, CT.Released, Reason.InstallSucceeded, msg);
+        markTrue(hr, CT.Ready, released?.status === "True" ? released.reason : Reason.InstallSucceeded, msg);
+      }
+      return jittered();
+    }
+    case "succeeded":
+      ctx.log.info(getCondition(hr, CT.Ready)?.message ?? "release succeeded");
+      return jittered();
+    case "skipped-failed":
+      return Result.terminal(new Error(getCondition(hr, CT.Ready)?.message ?? "release failed"));
+    case "failed": {
+      ctx.log.error({ error: o.message }, `${o.action} failed`);
+      const failures = hr.status?.failures ?? 0;
+      if (failures > retriesOf(hr, o.action)) {
+        return stall(hr, RetriesExceededReason, `Failed to ${o.action} after ${failures} attempt(s)`, getCondition(hr, CT.Ready)?.reason);
+      }
+      return notReady(hr, jittered());
+    }
+  }
+}
+
+/** Ready=False and Stalled=True; not retried until the object changes. */
+function stall(hr: HelmRelease, reason: string, message: string, readyReason?: string): Result {
+  if (!readyReason) markFalse(hr, CT.Ready, reason, message);
+  removeCondition(hr, CT.Reconciling);
+  markStalled(hr, reason, message);
+  (hr.status ??= {}).observedGeneration = hr.metadata.generation;
+  return Result.terminal(new Error(message));
+}
+
+/** A requeue while not Ready: observedGeneration stays (reconcileObject stamps it on success). */
+function notReady(hr: HelmRelease, r: Result): Result {
+  delete hr.metadata.generation;
+  return r;
+}

@@ -1,0 +1,100 @@
+// helm-controller: the HelmRelease controller, its watches and its dependencies, wired from
+// flags read once at startup. helm runs with a kubeconfig file written here (mode 0600) from
+// the controller's own KubeConfig.
+import type { KubeConfig } from "@kubernetes/client-node";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { HelmRelease } from "../api/helm/v2/helm-release";
+import { HelmReleaseNames } from "../api/helm/v2/helm-release";
+import { Label, LabelValueWatchEnabled } from "../api/meta";
+import { ControllerDefinition, KindRef, SecondaryWatch } from "../runtime/controller";
+import { EventRecorder } from "../runtime/events";
+import { KubeClient } from "../runtime/kube";
+import { ObjectKey } from "../runtime/keys";
+import { Logger } from "../runtime/logger";
+import { ChartFetcher } from "./chart-fetcher";
+import { ChartSourceObject, chartSourceRefOf, chartSourceResources } from "./chart-source";
+import type { HelmDeps } from "./deps";
+import { reconcileHelmRelease } from "./helm-release-reconciler";
+
+export const helmReleases: KindRef = { group: HelmReleaseNames.group, version: HelmReleaseNames.version, plural: HelmReleaseNames.plural, kind: HelmReleaseNames.kind };
+
+export interface HelmControllerOptions {
+  kubeConfig: KubeConfig;
+  /** The manager's client: events. */
+  client: KubeClient;
+  logger?: Logger;
+  helmPath: string;
+  noCrossNamespaceRefs?: boolean;
+  requeueDependencyMs?: number;
+  /** Where helm's homes, the kubeconfig and fetched charts go; a temp dir by default. */
+  workDir?: string;
+}
+
+export interface HelmController {
+  definitions: ControllerDefinition<never>[];
+  close(): Promise<void>;
+}
+
+const byKey = (o: { metadata?: { namespace?: string; name?: string } }): ObjectKey => ({ namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "" });
+
+export function startHelmController(o: HelmControllerOptions): HelmController {
+  const owned = !o.workDir;
+  const workDir = o.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "helm-controller-"));
+  const kubeconfigPath = path.join(workDir, "kubeconfig");
+  fs.writeFileSync(kubeconfigPath, o.kubeConfig.exportConfig(), { mode: 0o600 });
+  const deps: HelmDeps = {
+    helm: o.helmPath,
+    kubeconfigPath,
+    workDir,
+    fetcher: new ChartFetcher(path.join(workDir, "charts"), process.env.SOURCE_CONTROLLER_LOCALHOST || undefined),
+    events: new EventRecorder(o.client, { reportingController: "helm-controller", reportingInstance: os.hostname(), logger: o.logger }),
+    noCrossNamespaceRefs: o.noCrossNamespaceRefs ?? false,
+    requeueDependencyMs: o.requeueDependencyMs ?? 5_000,
+  };
+  const watches: SecondaryWatch<HelmRelease>[] = Object.keys(chartSourceResources).map(sourceWatch);
+  watches.push(configWatch("configmaps", "ConfigMap"), configWatch("secrets", "Secret"));
+  const def: ControllerDefinition<HelmRelease> = { name: "helmrelease", kind: helmReleases, reconcile: reconcileHelmRelease(deps), watches };
+  return {
+    definitions: [def as unknown as ControllerDefinition<never>],
+    close: async () => {
+      deps.fetcher.close();
+      if (owned) fs.rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A chart source with a new artifact enqueues the HelmReleases that use it. */
+function sourceWatch(kind: string): SecondaryWatch<HelmRelease> {
+  return {
+    resource: chartSourceResources[kind],
+    map: (ev, primary) => {
+      if (ev.type === "deleted") return [];
+      const src = ev.object as ChartSourceObject;
+      const prev = ev.previous as ChartSourceObject | undefined;
+      const now = src.status?.artifact;
+      if (!now || (prev?.status?.artifact?.digest === now.digest && prev?.status?.artifact?.revision === now.revision)) return [];
+      return primary.list().filter((hr) => {
+        try {
+          const r = chartSourceRefOf(hr);
+          return r.kind === kind && r.name === src.metadata?.name && r.namespace === src.metadata?.namespace;
+        } catch { return false; }
+      }).map(byKey);
+    },
+  };
+}
+
+/** ConfigMaps and Secrets labelled reconcile.fluxcd.io/watch=Enabled enqueue the releases reading values from them. */
+function configWatch(plural: string, kind: "ConfigMap" | "Secret"): SecondaryWatch<HelmRelease> {
+  return {
+    resource: { group: "", version: "v1", plural, kind },
+    labelSelector: `${Label.Watch}=${LabelValueWatchEnabled}`,
+    map: (ev, primary) => {
+      if (ev.type === "added") return [];
+      const name = ev.object.metadata?.name;
+      return primary.list(ev.object.metadata?.namespace)
+        .filter((hr) => (hr.spec.valuesFrom ?? []).some((r) => r.kind === kind && r.name === name)).map(byKey);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// The helm-controller next to the test source-controller: a second Manager watching the same
+// instance label, and small helpers to create and wait for HelmReleases.
+import { expect } from "chai";
+import { HelmRelease } from "../../../controllers/api/helm/v2/helm-release";
+import { startHelmController, helmReleases } from "../../../controllers/helm/setup";
+import { KubeClient } from "../../../controllers/runtime/kube";
+import { KubeObject } from "../../../controllers/runtime/keys";
+import { createLogger } from "../../../controllers/runtime/logger";
+import { Manager } from "../../../controllers/runtime/manager";
+import { tool } from "../../../cli/tools";
+import { eventually, getCluster } from "../../support/cluster";
+import { INSTANCE_LABEL, RunningControllers } from "../../support/controllers";
+import { onTeardown } from "../../support/teardown";
+
+export { helmReleases };
+
+export async function startHelm(ctl: RunningControllers): Promise<{ stop(): Promise<void> }> {
+  const { kc } = await getCluster();
+  const manager = new Manager({
+    name: "gitops-test-helm-controller", kubeConfig: kc, handleSignals: false,
+    logger: createLogger({ level: process.env.GITOPS_TEST_LOG_LEVEL ?? "silent" }),
+    flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: 4, kubeApiQps: 200, kubeApiBurst: 400,
+      watchLabelSelector: `${INSTANCE_LABEL}=${ctl.labels[INSTANCE_LABEL]}`, gracefulShutdownTimeoutMs: 5000, requeueDependencyMs: 1000 },
+  });
+  const hc = startHelmController({ kubeConfig: kc, client: manager.client, helmPath: tool("helm"), requeueDependencyMs: 1000 });
+  for (const d of hc.definitions) manager.add(d);
+  await manager.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await manager.stop();
+    await hc.close();
+  };
+  onTeardown(stop);
+  return { stop };
+}
+
+export async function createRelease(ctl: RunningControllers, namespace: string, name: string, spec: Record<string, unknown>): Promise<HelmRelease> {
+  return ctl.client.create(helmReleases, {
+    apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease",
+    metadata: { name, namespace, labels: ctl.labels }, spec: { interval: "10m", timeout: "2m", ...spec },
+  } as never) as Promise<HelmRelease>;
+}
+
+export const cond = (hr: HelmRelease | undefined, type: string) => hr?.status?.conditions?.find((c) => c.type === type);
+
+/** Waits until Ready has `status` (and `reason`, and `check` holds), for the current generation. */
+export async function waitForRelease(client: KubeClient, namespace: string, name: string,
+  want: { ready: "True" | "False"; reason?: string; check?: (hr: HelmRelease) => boolean }, timeoutMs = 90000): Promise<HelmRelease> {
+  let last: HelmRelease | undefined;
+  return eventually(async () => {
+    last = await client.get<HelmRelease>(helmReleases, { namespace, name });
+    const ready = cond(last, "Ready");
+    if (ready?.status !== want.ready || (want.reason && ready.reason !== want.reason)) return undefined;
+    if (want.check && !want.check(last!)) return undefined;
+    return last;
+  }, { timeoutMs, intervalMs: 250, what: `HelmRelease ${namespace}/${name} Ready=${want.ready} ${want.reason ?? ""}` })
+    .catch((e) => { throw new Error(`${(e as Error).message}; last status: ${JSON.stringify(last?.status)}`); });
+}
+
+/** kstatus-style check: Ready=True, no Reconciling/Stalled, observedGeneration current. */
+export function expectSettled(hr: HelmRelease): void {
+  expect(cond(hr, "Ready")?.status).to.equal("True");
+  expect(cond(hr, "Reconciling"), "Reconciling").to.equal(undefined);
+  expect(cond(hr, "Stalled"), "Stalled").to.equal(undefined);
+  expect(hr.status?.observedGeneration).to.equal(hr.metadata.generation);
+}
+
+export const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment" };
+export const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
+export const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap" };
+
+export type Deployment = KubeObject & { spec?: { replicas?: number }; status?: { conditions?: Array<{ type: string; status: string }> } };
+
+export async function waitForAvailable(client: KubeClient, namespace: string, name: string): Promise<Deployment> {
+  return eventually(async () => {
+    const d = await client.get<Deployment>(deployments, { namespace, name });
+    return d?.status?.conditions?.some((c) => c.type === "Available" && c.status === "True") ? d : undefined;
+  }, { timeoutMs: 60000, what: `Deployment ${namespace}/${name} Available` });
+}
+
+/** Names of Helm's release Secrets (`sh.helm.release.v1.<release>.v<N>`) in a namespace. */
+export async function releaseSecrets(client: KubeClient, namespace: string, release: string): Promise<string[]> {
+  const list = await client.list<KubeObject>(secrets, { namespace, labelSelector: `owner=helm,name=${release}` });
+  return list.items.map((s) => s.metadata!.name!).sort();
+}
