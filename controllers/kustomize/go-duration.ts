@@ -7,9 +7,10 @@ export function goDuration(ms: number): string {
   const neg = ns < 0;
   let u = Math.abs(ns);
   let out: string;
-  if (u < 1e6) {
-    out = u < 1e3 ? `${u}ns` : `${trim(u / 1e3)}µs`;
-    if (u >= 1e3 && u < 1e6) out = `${trim(u / 1e3)}µs`;
+  if (u < 1e3) {
+    out = `${u}ns`;
+  } else if (u < 1e6) {
+    out = `${trim(u / 1e3)}µs`;
   } else if (u < 1e9) {
     out = `${trim(u / 1e6)}ms`;
   } else {

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import type { KustomizationSpec } from "../api/kustomize/v1/kustomization";
 import { FileTree } from "./tar-reader";
-import { isDir, isInside, isRemote, join, kustomizationFileIn } from "./file-tree";
+import { isDir, isRemote, join, kustomizationFileIn } from "./file-tree";
 import { parseDoc, parseKustomizationFile, splitDocs, toYaml } from "./yaml-docs";
 
 export class GenerateError extends Error {
@@ -57,7 +57,7 @@ function parseExisting(files: FileTree, file: string): Kus {
 
 function generate(files: FileTree, dir: string): Kus {
   const resources: string[] = [];
-  walk(files, dir, (rel, isKustomizationDir) => { resources.push(`./${rel}`); return isKustomizationDir; });
+  walk(files, dir, (rel) => { resources.push(`./${rel}`); });
   return resources.length ? { resources } : { namespace: "_placeholder" };
 }
 
@@ -65,7 +65,7 @@ function generate(files: FileTree, dir: string): Kus {
  * Visits, in directory-walk order, every .yaml/.yml file below `dir` and every sub-directory
  * that holds a kustomization (whose contents are then skipped). Files must parse as YAML.
  */
-function walk(files: FileTree, dir: string, visit: (rel: string, isKustomizationDir: boolean) => boolean): void {
+function walk(files: FileTree, dir: string, visit: (rel: string) => void): void {
   const prefix = dir ? `${dir}/` : "";
   const children = new Map<string, boolean>();
   for (const k of files.keys()) {
@@ -77,18 +77,18 @@ function walk(files: FileTree, dir: string, visit: (rel: string, isKustomization
   for (const name of [...children.keys()].sort()) {
     const full = prefix + name;
     if (children.get(name)) {
-      if (kustomizationFileIn(files, full)) visit(full.slice(rootLen(dir)), true);
+      if (kustomizationFileIn(files, full)) visit(full.slice(rootLen(dir)));
       else walkFrom(files, dir, full, visit);
       continue;
     }
     if (!/\.ya?ml$/.test(name)) continue;
     validateManifest(files, full);
-    visit(full.slice(rootLen(dir)), false);
+    visit(full.slice(rootLen(dir)));
   }
 }
 
-function walkFrom(files: FileTree, root: string, sub: string, visit: (rel: string, k: boolean) => boolean): void {
-  walk(files, sub, (rel, k) => visit(`${sub.slice(rootLen(root))}/${rel}`, k));
+function walkFrom(files: FileTree, root: string, sub: string, visit: (rel: string) => void): void {
+  walk(files, sub, (rel) => visit(`${sub.slice(rootLen(root))}/${rel}`));
 }
 
 const rootLen = (dir: string) => (dir ? dir.length + 1 : 0);
@@ -120,5 +120,3 @@ function mergeImages(current: Kus[], images: NonNullable<KustomizationSpec["imag
   }
   return out;
 }
-
-export { isInside };

@@ -11,7 +11,7 @@ import type { ResourceManager } from "./manager";
 import { Desired, existingKey, fetchExisting, getExisting, hasDrifted } from "./manager-existing";
 import { anyInMetadata } from "./metadata";
 import { ObjMetadata, Unstructured, formatObjMetadata, groupOf, objMetadataOf } from "./object-id";
-import { NoKindMatchError, ResourceMapping } from "./rest-mapper";
+import { NoKindMatchError } from "./rest-mapper";
 import { sortForApply } from "./sort";
 import { recreate } from "./manager-recreate";
 import { JsonPatchOp, cleanupPatch } from "./manager-cleanup";

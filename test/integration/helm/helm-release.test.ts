@@ -11,7 +11,6 @@ import {
   Deployment, cond, configMaps, createRelease, deployments, expectSettled, helmReleases, releaseSecrets, startHelm, waitForAvailable, waitForRelease,
 } from "./support";
 
-const VALUES = "replicaCount: 1\nimage:\n  repository: nginx\n  tag: \"1.0\"\nservice:\n  type: ClusterIP\n  port: 80\n";
 
 describe("HelmRelease: install, upgrade and uninstall with the real helm", function () {
   let ctl: RunningControllers;
@@ -22,7 +21,7 @@ describe("HelmRelease: install, upgrade and uninstall with the real helm", funct
     ctl = await startControllers();
     helm = await startHelm(ctl);
     repo = await HelmRepoServer.start();
-    await repo.addChart("app", "1.0.0", VALUES);
+    await repo.addChart("app", "1.0.0");
   });
   after(async () => { await helm?.stop(); await ctl?.stop(); await repo?.close(); });
 
