@@ -60,7 +60,13 @@ export function upgradeInstall(deps: HelmDeps, a: UpgradeArgs, signal?: AbortSig
 /** The latest stored revision of a release; undefined when helm has none. */
 export async function releaseStatus(deps: HelmDeps, release: string, namespace: string, signal?: AbortSignal): Promise<StoredRelease | undefined> {
   try {
-    return JSON.parse(await run(deps, ["status", release, "--namespace", namespace, "--output", "json", "--show-resources=false"], signal)) as StoredRelease;
+    const r = JSON.parse(await run(deps, ["status", release, "--namespace", namespace, "--output", "json"], signal)) as StoredRelease;
+    // `helm status` prints neither the chart nor (always) the values: ask `get metadata` and `get values`.
+    const meta = JSON.parse(await run(deps, ["get", "metadata", release, "--namespace", namespace, "--output", "json"], signal)) as
+      { chart: string; version: string; appVersion?: string };
+    r.chart = { metadata: { name: meta.chart, version: String(meta.version), appVersion: meta.appVersion || undefined } };
+    r.config = JSON.parse(await run(deps, ["get", "values", release, "--namespace", namespace, "--output", "json"], signal)) ?? {};
+    return r;
   } catch (e) {
     if (e instanceof HelmError && /release: not found/.test(e.message)) return undefined;
     throw e;

@@ -40,6 +40,8 @@ export function recordSnapshot(hr: HelmRelease, snap: ReleaseSnapshot): void {
   const st = (hr.status ??= {});
   const rest = (st.history ?? []).filter((h) => !(h.name === snap.name && h.namespace === snap.namespace && h.version === snap.version));
   const max = hr.spec.maxHistory && hr.spec.maxHistory > 0 ? Math.min(hr.spec.maxHistory, DefaultMaxHistory) : DefaultMaxHistory;
+  // Helm supersedes the previous deployed revision when a newer one is released.
+  for (const h of rest) if (h.version < snap.version && h.status === "deployed") h.status = "superseded";
   st.history = [snap, ...rest.filter((h) => h.name === snap.name && h.namespace === snap.namespace)].slice(0, max);
 }
 

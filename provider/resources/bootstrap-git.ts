@@ -20,7 +20,7 @@ import { NotReadyError, readiness, refName, requestReconcile, waitReady, type Fl
 import { scanHostKeys } from "../git/hostkeys";
 import { publicKeyOf } from "../git/keys";
 import { GitError, GitSession, isAncestor, readFiles, writeFiles, type GitTarget } from "../git/session";
-import { describe, type KubeManifest } from "../manifests/objects";
+import type { KubeManifest } from "../manifests/objects";
 import { SyncFile } from "../manifests/sync";
 import { containsUnknown, UnknownValue, type Failure } from "../schema/validate";
 import type { ResourceHandler } from "./handler";
@@ -363,4 +363,3 @@ function planTimeout(s: BootstrapState): number {
   }
 }
 
-export { describe };
