@@ -9,7 +9,7 @@ import { parseDuration } from "../runtime/duration";
 import { ObjectKey } from "../runtime/keys";
 import { reconcileObject } from "../runtime/reconcile-object";
 import { requeueAtInterval } from "../runtime/reconcile-steps";
-import { Result } from "../runtime/result";
+import { isSuccess, Result } from "../runtime/result";
 import { ChartFetchError, ChartNotFoundError } from "./chart-fetcher";
 import { ChartSourceNotReadyError, InvalidChartSourceError, applyHelmChart, chartSourceRefOf, readyChartSource } from "./chart-source";
 import type { HelmDeps } from "./deps";
@@ -32,6 +32,8 @@ export function reconcileHelmRelease(deps: HelmDeps) {
         if (isTrue(hr, CT.Ready)) {
           removeCondition(hr, CT.Reconciling);
           removeCondition(hr, CT.Stalled);
+          // In the same write as Ready: a reader must never see Ready=True for an older generation.
+          if (isSuccess(result)) (hr.status ??= {}).observedGeneration = hr.metadata.generation;
         } else if (!isTrue(hr, CT.Stalled)) {
           const rc = getCondition(hr, CT.Reconciling);
           if (rc) rc.reason = Reason.ProgressingWithRetry;

@@ -140,8 +140,9 @@ describe("HelmRelease: install, upgrade and uninstall with the real helm", funct
     await ctl.client.delete(helmReleases, { namespace: ns, name: "kept" });
     for (const name of ["gone", "kept"]) {
       await eventually(async () => !(await ctl.client.get(helmReleases, { namespace: ns, name })), { what: `${name} deleted`, timeoutMs: 60000 });
-      expect(await ctl.client.get(deployments, { namespace: ns, name: `${name}-app` })).to.equal(undefined);
-      expect(await ctl.client.get(helmCharts, { namespace: ns, name: `${ns}-${name}` })).to.equal(undefined);
+      // The HelmChart carries the source-controller's finalizer: it goes once that controller has run.
+      await eventually(async () => !(await ctl.client.get(deployments, { namespace: ns, name: `${name}-app` })), { what: `${name}-app uninstalled`, timeoutMs: 60000 });
+      await eventually(async () => !(await ctl.client.get(helmCharts, { namespace: ns, name: `${ns}-${name}` })), { what: `HelmChart of ${name} deleted`, timeoutMs: 60000 });
     }
     expect(await releaseSecrets(ctl.client, ns, "gone")).to.deep.equal([]);
     expect(await releaseSecrets(ctl.client, ns, "kept")).to.deep.equal(["sh.helm.release.v1.kept.v1"]);

@@ -53,6 +53,8 @@ export async function waitForRelease(client: KubeClient, namespace: string, name
     last = await client.get<HelmRelease>(helmReleases, { namespace, name });
     const ready = cond(last, "Ready");
     if (ready?.status !== want.ready || (want.reason && ready.reason !== want.reason)) return undefined;
+    // kstatus: Ready=True counts only for the current generation.
+    if (want.ready === "True" && last!.status?.observedGeneration !== last!.metadata.generation) return undefined;
     if (want.check && !want.check(last!)) return undefined;
     return last;
   }, { timeoutMs, intervalMs: 250, what: `HelmRelease ${namespace}/${name} Ready=${want.ready} ${want.reason ?? ""}` })
