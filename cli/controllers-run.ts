@@ -112,7 +112,7 @@ export function parseControllersArgs(argv: string[]) {
 }
 
 export async function controllersRun(argv: string[]): Promise<number> {
-  if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source] [flags]");
+  if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source,kustomize] [flags]");
   const args = parseControllersArgs(argv.slice(1));
   if (!fs.existsSync(args.kubeconfig)) throw new Error(`kubeconfig ${args.kubeconfig} does not exist`);
   const kc = new k8s.KubeConfig();
