@@ -34,6 +34,11 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-bench-"));
   const cluster = await devCluster.up({ dir: path.join(work, "cluster"), log: () => undefined });
   const procs: Proc[] = [];
+  onSignal = async () => {
+    for (const p of procs) await stop(p).catch(() => undefined);
+    await devCluster.down(cluster.dir);
+    fs.rmSync(work, { recursive: true, force: true });
+  };
   const results: Record<string, unknown> = { count, per, limits, tmpdir, cpus: os.cpus().length, node: process.version, date: new Date().toISOString() };
   try {
     const kc = new k8s.KubeConfig();
@@ -101,6 +106,12 @@ async function waitArtifact(client: KubeClient): Promise<void> {
   throw new Error("the GitRepository produced no artifact");
 }
 
-let stopping = false;
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => { stopping = true; console.error(`${sig}: stopping`); });
-main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(stopping ? 130 : 1); });
+/** Stops the controllers and the cluster when the run is interrupted. */
+let onSignal: (() => Promise<void>) | undefined;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    console.error(`${sig}: stopping the controllers and the cluster`);
+    void (onSignal?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });

@@ -11,7 +11,7 @@ import { newNamespace } from "../../support/cluster";
 import { Env, core, createKustomization, expectCurrent, gitSource, hasBin, readyCondition, sharedControllers, waitForReady } from "./support";
 
 function ageKey(): { secret: string; recipient: string } {
-  const out = execFileSync(tool("age-keygen"), [], { encoding: "utf8" });
+  const out = execFileSync(tool("age-keygen"), [], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   return { secret: out.split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-"))!, recipient: /public key: (age1\w+)/.exec(out)![1] };
 }
 

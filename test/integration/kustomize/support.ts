@@ -67,7 +67,7 @@ export async function startControllers(o: StartOptions = {}): Promise<Env> {
   const selector = o.instance ? `${INSTANCE_LABEL}=${o.instance}` : `!${INSTANCE_LABEL}`;
   const manager = new Manager({
     name: `test-${o.instance ?? "shared"}`, kubeConfig: kc, handleSignals: false,
-    logger: createLogger({ level: process.env.GITOPS_TEST_LOG ?? "silent", destination: process.env.GITOPS_TEST_LOG ? undefined : undefined }),
+    logger: createLogger({ level: process.env.GITOPS_TEST_LOG_LEVEL ?? process.env.GITOPS_TEST_LOG ?? "silent" }),
     flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: 4, kubeApiQps: 0, watchLabelSelector: selector, gracefulShutdownTimeoutMs: 5000 },
   });
   const closers: Array<() => Promise<void>> = [];
