@@ -2,26 +2,14 @@
 // `flux reconcile kustomization --with-source`, `flux suspend/resume kustomization` and
 // `flux tree kustomization` (which reads the inventory).
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { tool } from "../../../cli/tools";
+import { fluxCli } from "../../support/flux-cli";
 import { newNamespace } from "../../support/cluster";
 import { Env, configMap, core, createKustomization, getKustomization, gitSource, sharedControllers, waitForReady } from "./support";
-
-const exec = promisify(execFile);
 
 describe("Kustomization: driven by the upstream flux CLI", function () {
   this.timeout(120_000);
   let env: Env;
-  const flux = async (...args: string[]): Promise<string> => {
-    try {
-      const { stdout, stderr } = await exec(tool("flux"), [...args, "--kubeconfig", env.kubeconfigPath], { timeout: 90_000 });
-      return stdout + stderr;
-    } catch (e) {
-      const x = e as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`flux ${args.join(" ")} failed: ${x.stderr || x.stdout || x.message}`);
-    }
-  };
+  const flux = (...args: string[]): Promise<string> => fluxCli(env.kubeconfigPath)(...args);
   before(async () => { env = await sharedControllers(); });
 
   it("lists Kustomizations with revision, suspension and readiness (flux get kustomizations)", async () => {

@@ -1,13 +1,9 @@
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { tool } from "../../../cli/tools";
+import { fluxCli } from "../../support/flux-cli";
 import type { Receiver } from "../../../controllers/api/notification/v1/receiver";
 import { getCluster, newNamespace } from "../../support/cluster";
 import { createGitRepository } from "../source/support";
 import { NotificationStack, createAlert, createProvider, createReceiver, createSecret, receivers, startNotificationStack, waitForReceiver } from "./support";
-
-const exec = promisify(execFile);
 
 describe("Provider, Alert and Receiver: driven by the upstream flux CLI", function () {
   let stack: NotificationStack;
@@ -16,15 +12,7 @@ describe("Provider, Alert and Receiver: driven by the upstream flux CLI", functi
     this.timeout(120000);
     stack = await startNotificationStack();
     const { kubeconfigPath } = await getCluster();
-    flux = async (...args) => {
-      try {
-        const { stdout, stderr } = await exec(tool("flux"), [...args, "--kubeconfig", kubeconfigPath], { timeout: 90000 });
-        return stdout + stderr;
-      } catch (e) {
-        const x = e as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`flux ${args.join(" ")} failed: ${x.stderr || x.stdout || x.message}`);
-      }
-    };
+    flux = fluxCli(kubeconfigPath);
   });
   after(async () => { await stack?.stop(); });
 

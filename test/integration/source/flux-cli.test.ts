@@ -1,14 +1,10 @@
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { tool } from "../../../cli/tools";
+import { fluxCli } from "../../support/flux-cli";
 import { GitRepository } from "../../../controllers/api/source/v1/git-repository";
 import { getCluster, newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { startGitServers, GitServers } from "../../support/git-server";
 import { createGitRepository, gitRepos, waitFor } from "./support";
-
-const exec = promisify(execFile);
 
 describe("GitRepository: driven by the upstream flux CLI", function () {
   let ctl: RunningControllers;
@@ -19,15 +15,7 @@ describe("GitRepository: driven by the upstream flux CLI", function () {
     ctl = await startControllers();
     git = await startGitServers({ http: {}, files: { "a.yaml": "a: 1\n" } });
     const { kubeconfigPath } = await getCluster();
-    flux = async (...args) => {
-      try {
-        const { stdout, stderr } = await exec(tool("flux"), [...args, "--kubeconfig", kubeconfigPath], { timeout: 90000 });
-        return stdout + stderr;
-      } catch (e) {
-        const x = e as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`flux ${args.join(" ")} failed: ${x.stderr || x.stdout || x.message}`);
-      }
-    };
+    flux = fluxCli(kubeconfigPath);
   });
   after(async () => { await ctl?.stop(); await git?.close(); });
 

@@ -1,15 +1,11 @@
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { tool } from "../../../cli/tools";
+import { fluxCli } from "../../support/flux-cli";
 import { helmCharts } from "../../../controllers/source/helm/helmchart-reconciler";
 import { helmRepositories } from "../../../controllers/source/helm/helmrepository-reconciler";
 import { getCluster, newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { HelmRepoServer } from "../../support/helm-repo";
 import { createSource, waitForSource } from "../../support/oci-registry";
-
-const exec = promisify(execFile);
 
 describe("HelmRepository and HelmChart: driven by the upstream flux CLI", function () {
   let ctl: RunningControllers;
@@ -21,15 +17,7 @@ describe("HelmRepository and HelmChart: driven by the upstream flux CLI", functi
     repo = await HelmRepoServer.start();
     await repo.addChart("app", "1.0.0");
     const { kubeconfigPath } = await getCluster();
-    flux = async (...args) => {
-      try {
-        const { stdout, stderr } = await exec(tool("flux"), [...args, "--kubeconfig", kubeconfigPath], { timeout: 90000 });
-        return stdout + stderr;
-      } catch (e) {
-        const x = e as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`flux ${args.join(" ")} failed: ${x.stderr || x.stdout || x.message}`);
-      }
-    };
+    flux = fluxCli(kubeconfigPath);
   });
   after(async () => { await ctl?.stop(); await repo?.close(); });
 

@@ -1,16 +1,12 @@
 import { expect } from "chai";
-import { execFile } from "node:child_process";
+import { fluxCli } from "../../support/flux-cli";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
-import { tool } from "../../../cli/tools";
 import { ociRepositories } from "../../../controllers/source/oci/ocirepository-reconciler";
 import { getCluster, newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
 import { OciRegistry, createSource, waitForSource } from "../../support/oci-registry";
-
-const exec = promisify(execFile);
 
 describe("OCIRepository: driven by the upstream flux CLI", function () {
   let ctl: RunningControllers;
@@ -26,15 +22,7 @@ describe("OCIRepository: driven by the upstream flux CLI", function () {
     ctl = await startControllers();
     reg = await OciRegistry.start();
     const { kubeconfigPath } = await getCluster();
-    flux = async (...args) => {
-      try {
-        const { stdout, stderr } = await exec(tool("flux"), [...args, "--kubeconfig", kubeconfigPath], { timeout: 90000 });
-        return stdout + stderr;
-      } catch (e) {
-        const x = e as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`flux ${args.join(" ")} failed: ${x.stderr || x.stdout || x.message}`);
-      }
-    };
+    flux = fluxCli(kubeconfigPath);
   });
   after(async () => { await ctl?.stop(); await reg?.close(); });
 
