@@ -8,7 +8,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { allCrds } from "../../../controllers/api/registry";
 import type { Kustomization, KustomizationSpec } from "../../../controllers/api/kustomize/v1/kustomization";
 import { KustomizeControllerOptions, startKustomizeController } from "../../../controllers/kustomize/setup";
 import { kustomizations } from "../../../controllers/kustomize/dependencies";
@@ -22,9 +21,9 @@ import { tool } from "../../../cli/tools";
 import { eventually, getCluster } from "../../support/cluster";
 import { GitFixture, startGitServers } from "../../support/git-server";
 import { onTeardown } from "../../support/teardown";
+import { INSTANCE_LABEL, installCrds } from "../../support/controllers";
 
-export const INSTANCE_LABEL = "gitops-test/instance";
-export { kustomizations, gitRepositories };
+export { kustomizations, gitRepositories, INSTANCE_LABEL, installCrds };
 
 export interface Env {
   kc: k8s.KubeConfig;
@@ -33,25 +32,8 @@ export interface Env {
   manager: Manager;
 }
 
-let crdsReady: Promise<void> | undefined;
 let shared: Promise<Env> | undefined;
 
-/** Our CRDs, applied once per run. */
-export function installCrds(): Promise<void> {
-  crdsReady ??= (async () => {
-    const { kc } = await getCluster();
-    const client = KubeClient.fromKubeConfig(kc, { qps: 0 });
-    const crdRes = { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition", namespaced: false };
-    for (const crd of allCrds()) await client.apply(crdRes, crd as never, { fieldManager: "gitops-test", force: true });
-    for (const crd of allCrds()) {
-      await eventually(async () => {
-        const got = await client.get<{ metadata?: object; status?: { conditions?: Array<{ type: string; status: string }> } }>(crdRes, { namespace: "", name: (crd as { metadata: { name: string } }).metadata.name });
-        return got?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-      }, { what: "CRD established", timeoutMs: 30_000 });
-    }
-  })();
-  return crdsReady;
-}
 
 export interface StartOptions {
   /** Watch only objects with `gitops-test/instance=<instance>`. */
