@@ -228,9 +228,9 @@ main() {
   check_disk
   # serialise concurrent setup runs (CI and a developer shell)
   exec 9>"$TOOLS/.lock"; flock 9
-  local before; before=$(wc -l < "$TOOLS/logs/build-times" 2>/dev/null || echo 0)
+  local before; before=$( { wc -l < "$TOOLS/logs/build-times"; } 2>/dev/null || echo 0)
   for t in "${list[@]}"; do "tool_${t//-/_}"; done
   # quiet when everything was cached
-  [ "$(wc -l < "$TOOLS/logs/build-times" 2>/dev/null || echo 0)" = "$before" ] || log "tools ready in $TOOLS/bin"
+  [ "$( { wc -l < "$TOOLS/logs/build-times"; } 2>/dev/null || echo 0)" = "$before" ] || log "tools ready in $TOOLS/bin"
 }
 main "$@"

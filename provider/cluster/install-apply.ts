@@ -37,10 +37,29 @@ export async function waitCrdsEstablished(cluster: Cluster, names: readonly stri
   }
 }
 
+/**
+ * Waits until none of `objects` is being deleted. Applying to a CRD or Namespace that is still
+ * terminating (a destroy just before) succeeds and is then lost when the deletion completes.
+ */
+export async function waitNotTerminating(cluster: Cluster, objects: readonly KubeManifest[], deadline: number): Promise<void> {
+  await mapLimit(objects, 8, async (o) => {
+    for (;;) {
+      const live = await cluster.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
+      if (!live?.metadata.deletionTimestamp) return;
+      if (Date.now() > deadline) {
+        const held = live.metadata.finalizers?.length ? ` (finalizers: ${live.metadata.finalizers.join(", ")})` : "";
+        throw new ClusterError(`${describe(o)} is still being deleted${held}; wait for the deletion to finish, then retry`);
+      }
+      await sleep(200);
+    }
+  });
+}
+
 /** Staged server-side apply of `objects`. */
 export async function applyStaged(cluster: Cluster, objects: readonly KubeManifest[], deadline: number): Promise<ApplyResult> {
   const stage1 = objects.filter(first);
   const stage2 = objects.filter((o) => !first(o));
+  await waitNotTerminating(cluster, stage1, deadline);
   await mapLimit(stage1, 8, (o) => cluster.apply(o));
   await waitCrdsEstablished(cluster, stage1.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name), deadline);
   await mapLimit(stage2, 8, (o) => cluster.apply(o));

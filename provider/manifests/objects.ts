@@ -6,6 +6,9 @@ export interface ObjectMeta {
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Set by the API server on live objects being deleted. */
+  deletionTimestamp?: string;
+  finalizers?: string[];
   [key: string]: unknown;
 }
 

@@ -7,29 +7,42 @@ import * as path from "node:path";
 import { allCrds } from "../../controllers/api/registry";
 import { KubeClient } from "../../controllers/runtime/kube";
 import { Manager } from "../../controllers/runtime/manager";
+import { RuntimeFlags } from "../../controllers/runtime/flags";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { createLogger } from "../../controllers/runtime/logger";
 import { SourceController, startSourceController } from "../../controllers/source/setup";
 import { getCluster, eventually, randomSuffix } from "./cluster";
 import { onTeardown } from "./teardown";
 
 const crdRes = { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition" };
-let crdsInstalled: Promise<void> | undefined;
+type LiveCrd = { metadata: { name: string; deletionTimestamp?: string }; status?: { conditions?: Array<{ type: string; status: string }> } };
+let installing: Promise<void> | undefined;
 
-/** Applies every CRD we define (server-side apply) and waits until they are Established. */
+/**
+ * Makes sure every CRD we define exists and is Established: one list when they do; otherwise
+ * waits out any still being deleted (a bootstrap destroy in an earlier suite deletes them),
+ * applies them (server-side apply) and waits until they are Established.
+ */
 export function installCrds(): Promise<void> {
-  crdsInstalled ??= (async () => {
-    const { kc } = await getCluster();
-    const client = KubeClient.fromKubeConfig(kc, { qps: 100, burst: 200 });
-    const crds = allCrds() as Array<{ metadata: { name: string } }>;
-    for (const crd of crds) await client.apply(crdRes, crd as never, { fieldManager: "gitops-test", force: true });
-    for (const crd of crds) {
-      await eventually(async () => {
-        const got = await client.get<{ status?: { conditions?: Array<{ type: string; status: string }> } } & { metadata: object }>(crdRes, { namespace: "", name: crd.metadata.name });
-        return got?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-      }, { what: `CRD ${crd.metadata.name} Established` });
-    }
-  })();
-  return crdsInstalled;
+  installing ??= ensureCrds().finally(() => (installing = undefined));
+  return installing;
+}
+
+async function ensureCrds(): Promise<void> {
+  const { kc } = await getCluster();
+  const client = KubeClient.fromKubeConfig(kc, { qps: 100, burst: 200 });
+  const crds = allCrds() as Array<{ metadata: { name: string } }>;
+  const liveByName = async () => new Map((await client.list<LiveCrd>(crdRes)).items.map((c) => [c.metadata.name, c]));
+  const established = (c?: LiveCrd) => !!c && !c.metadata.deletionTimestamp && !!c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True");
+  const live = await liveByName();
+  if (crds.every((c) => established(live.get(c.metadata.name)))) return;
+  await eventually(async () => [...(await liveByName()).values()].every((c) => !c.metadata.deletionTimestamp || !crds.some((d) => d.metadata.name === c.metadata.name)),
+    { timeoutMs: 60_000, what: "CRDs being deleted by an earlier test to be gone" });
+  for (const crd of crds) await client.apply(crdRes, crd as never, { fieldManager: "gitops-test", force: true });
+  await eventually(async () => {
+    const now = await liveByName();
+    return crds.every((c) => established(now.get(c.metadata.name)));
+  }, { timeoutMs: 60_000, what: "our CRDs Established" });
 }
 
 /** Label that scopes objects to one set of test controllers (other suites' controllers skip them). */
@@ -45,19 +58,27 @@ export interface RunningControllers {
   stop(): Promise<void>;
 }
 
-/** Starts the source controller (and whatever `extra` adds) in this process. */
+/**
+ * A Manager with the flags every test uses: ports on 127.0.0.1:0, no signal handling, a fast
+ * graceful shutdown, generous client limits, and a watch limited to objects labelled for `instance`.
+ */
+export function testManager(kc: KubeConfig, name: string, instance: string, flags: Partial<RuntimeFlags> = {}): Manager {
+  return new Manager({
+    name, kubeConfig: kc, handleSignals: false,
+    logger: createLogger({ level: process.env.GITOPS_TEST_LOG_LEVEL ?? "silent" }),
+    flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: 4, kubeApiQps: 200, kubeApiBurst: 400,
+      watchLabelSelector: `${INSTANCE_LABEL}=${instance}`, gracefulShutdownTimeoutMs: 5000, ...flags },
+  });
+}
+
+/** Starts the source controller in this process, watching only objects with `labels`. */
 export async function startControllers(opts: { concurrent?: number; storageDir?: string } = {}): Promise<RunningControllers> {
   await installCrds();
   const { kc } = await getCluster();
   const storageDir = opts.storageDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gitops-storage-"));
   const source = await startSourceController({ storagePath: storageDir, storageAddr: "127.0.0.1:0", artifactRetentionRecords: 2 });
   const instance = `source-${randomSuffix(8)}`;
-  const logger = createLogger({ level: process.env.GITOPS_TEST_LOG_LEVEL ?? "silent" });
-  const manager = new Manager({
-    name: "gitops-test-controllers", kubeConfig: kc, logger, handleSignals: false,
-    flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: opts.concurrent ?? 4, kubeApiQps: 200, kubeApiBurst: 400,
-      watchLabelSelector: `${INSTANCE_LABEL}=${instance}`, gracefulShutdownTimeoutMs: 5000 },
-  });
+  const manager = testManager(kc, "gitops-test-controllers", instance, { concurrent: opts.concurrent ?? 4 });
   for (const d of source.definitions) manager.add(d);
   await manager.start();
   let stopped = false;

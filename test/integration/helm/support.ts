@@ -5,23 +5,16 @@ import { HelmRelease } from "../../../controllers/api/helm/v2/helm-release";
 import { startHelmController, helmReleases } from "../../../controllers/helm/setup";
 import { KubeClient } from "../../../controllers/runtime/kube";
 import { KubeObject } from "../../../controllers/runtime/keys";
-import { createLogger } from "../../../controllers/runtime/logger";
-import { Manager } from "../../../controllers/runtime/manager";
 import { tool } from "../../../cli/tools";
 import { eventually, getCluster } from "../../support/cluster";
-import { INSTANCE_LABEL, RunningControllers } from "../../support/controllers";
+import { INSTANCE_LABEL, RunningControllers, testManager } from "../../support/controllers";
 import { onTeardown } from "../../support/teardown";
 
 export { helmReleases };
 
 export async function startHelm(ctl: RunningControllers): Promise<{ stop(): Promise<void> }> {
   const { kc } = await getCluster();
-  const manager = new Manager({
-    name: "gitops-test-helm-controller", kubeConfig: kc, handleSignals: false,
-    logger: createLogger({ level: process.env.GITOPS_TEST_LOG_LEVEL ?? "silent" }),
-    flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: 4, kubeApiQps: 200, kubeApiBurst: 400,
-      watchLabelSelector: `${INSTANCE_LABEL}=${ctl.labels[INSTANCE_LABEL]}`, gracefulShutdownTimeoutMs: 5000, requeueDependencyMs: 1000 },
-  });
+  const manager = testManager(kc, "gitops-test-helm-controller", ctl.labels[INSTANCE_LABEL], { requeueDependencyMs: 1000 });
   const hc = startHelmController({ kubeConfig: kc, client: manager.client, helmPath: tool("helm"), requeueDependencyMs: 1000 });
   for (const d of hc.definitions) manager.add(d);
   await manager.start();

@@ -10,11 +10,10 @@ import { ReceiverNames, type Receiver } from "../../../controllers/api/notificat
 import { NotificationController, startNotificationController } from "../../../controllers/notification/setup";
 import { EventForwarder, forwardEvents } from "../../../controllers/runtime/event-forwarder";
 import { KubeClient } from "../../../controllers/runtime/kube";
-import { createLogger } from "../../../controllers/runtime/logger";
 import { Manager } from "../../../controllers/runtime/manager";
 import { startSourceController } from "../../../controllers/source/setup";
 import { eventually, getCluster, randomSuffix } from "../../support/cluster";
-import { INSTANCE_LABEL, installCrds } from "../../support/controllers";
+import { INSTANCE_LABEL, installCrds, testManager } from "../../support/controllers";
 import { onTeardown } from "../../support/teardown";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -46,12 +45,8 @@ export async function startNotificationStack(opts: { rateLimitIntervalMs?: numbe
   const source = await startSourceController({ storagePath: storageDir, storageAddr: "127.0.0.1:0", artifactRetentionRecords: 2 });
   const instance = `notification-${randomSuffix(8)}`;
   const labelSelector = `${INSTANCE_LABEL}=${instance}`;
-  const logger = createLogger({ level: process.env.GITOPS_TEST_LOG_LEVEL ?? "silent" });
-  const manager = new Manager({
-    name: "gitops-test-controllers", kubeConfig: kc, logger, handleSignals: false,
-    flags: { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0", concurrent: 4, kubeApiQps: 200, kubeApiBurst: 400,
-      watchLabelSelector: labelSelector, gracefulShutdownTimeoutMs: 5000 },
-  });
+  const manager = testManager(kc, "gitops-test-controllers", instance);
+  const logger = manager.log;
   const notification = await startNotificationController({
     client: manager.client, events: manager.events, logger, labelSelector,
     eventsAddr: "127.0.0.1:0", receiverAddr: "127.0.0.1:0", rateLimitIntervalMs: opts.rateLimitIntervalMs ?? 5 * 60_000, noCrossNamespaceRefs: false,

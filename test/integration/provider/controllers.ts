@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { getCluster } from "../../support/cluster";
+import { INSTANCE_LABEL } from "../../support/controllers";
 import { onTeardown } from "../../support/teardown";
 import { repoRoot } from "./pulumi-harness";
 import { Cluster } from "../../../provider/cluster/client";
@@ -59,7 +60,9 @@ export function startControllers(): Promise<RunningControllers> {
     const child: ChildProcess = spawn(
       process.execPath,
       [path.join(repoRoot, "dist", "cli", "main.js"), "controllers", "run", "--kubeconfig", kubeconfigPath, "--only", names.join(","),
-        "--storage-path", storage, "--storage-addr", "127.0.0.1:0", "--storage-adv-addr", "127.0.0.1:0"],
+        "--storage-path", storage, "--storage-addr", "127.0.0.1:0", "--storage-adv-addr", "127.0.0.1:0",
+        // Objects labelled for another suite's in-process controllers are theirs alone.
+        "--watch-label-selector", `!${INSTANCE_LABEL}`],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUNTIME_NAMESPACE: "flux-system" } },
     );
     const keep = (d: Buffer) => (log = (log + d.toString()).slice(-200_000));
@@ -77,8 +80,13 @@ export function startControllers(): Promise<RunningControllers> {
     const untrack = onTeardown(stop);
     const deadline = Date.now() + 30_000;
     while (!/controllers started/.test(log)) {
-      if (child.exitCode !== null) throw new Error(`controllers exited with ${child.exitCode}: ${log.slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`controllers did not start in 30s: ${log.slice(-2000)}`);
+      // A process that failed to start is stopped now, not left reconciling for the rest of the run.
+      const failure = child.exitCode !== null ? `controllers exited with ${child.exitCode}` : Date.now() > deadline ? "controllers did not start in 30s" : undefined;
+      if (failure) {
+        untrack();
+        await stop();
+        throw new Error(`${failure}: ${log.slice(-2000)}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     return { names, log: () => log, stop: async () => { untrack(); await stop(); } };
