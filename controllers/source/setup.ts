@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as os from "node:os";
 import { ControllerDefinition } from "../runtime/controller";
 import { ArtifactServer, serveArtifacts } from "./artifact-server";
+import { bucketController } from "./bucket/bucket-setup";
 import { gitRepositoryController } from "./git/gitrepository-setup";
 import { helmChartController } from "./helm/helmchart-setup";
 import { helmRepositoryController } from "./helm/helmrepository-setup";
@@ -40,7 +41,7 @@ export async function startSourceController(flags: SourceControllerFlags): Promi
   const storage = new Storage(flags.storagePath, advertised, flags.artifactRetentionRecords);
   return {
     storage, server,
-    definitions: [gitRepositoryController(storage), ociRepositoryController(storage), helmRepositoryController(storage), helmChartController(storage)] as ControllerDefinition<never>[],
+    definitions: [gitRepositoryController(storage), ociRepositoryController(storage), helmRepositoryController(storage), helmChartController(storage), bucketController(storage)] as ControllerDefinition<never>[],
     close: () => server.close(),
   };
 }
