@@ -6,7 +6,7 @@
 #
 # usage: scripts/setup-tools.sh [essential|all|<tool>...]
 #   essential (default): node, etcd, kubernetes, kwok, kustomize, helm, pulumi, pulumi-nodejs-host,
-#                        pulumi-kubernetes, flux
+#                        pulumi-kubernetes, flux, gofakes3
 #   all: essential + kustomize-controller (upstream reference) + sops + age
 set -euo pipefail
 
@@ -29,6 +29,8 @@ PK_V=4.25.0; PK_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
 FLUX_V=2.9.5
 KC_V=v1.9.5
 SOPS_V=v3.13.3; AGE_V=v1.3.2
+# gofakes3 plus our wrapper main (SigV4 checking, TLS, access log); bump GOFAKES3_WRAP when it changes
+GOFAKES3_V=v1.2.0; GOFAKES3_WRAP=1; AWS_SDK_V=v1.41.5
 
 log() { echo "[setup] $*" >&2; }
 die() { echo "[setup] ERROR: $*" >&2; exit 1; }
@@ -39,6 +41,13 @@ have() { [ -x "$TOOLS/bin/$1" ] && [ "$(cat "$TOOLS/bin/.$1.version" 2>/dev/null
 install_bin() {
   chmod 0755 "$3"; mv -f "$3" "$TOOLS/bin/$1.tmp.$$" && mv -f "$TOOLS/bin/$1.tmp.$$" "$TOOLS/bin/$1"
   echo "$2" > "$TOOLS/bin/.$1.version"
+}
+# reports <text> <command...>: the command's output contains text. Not `cmd | grep -q`: grep exits
+# at the first match, the command can die of SIGPIPE, and pipefail turns that into a failed build.
+reports() {
+  local want=$1 out; shift
+  out=$("$@" 2>&1) || return 1
+  [[ "$out" == *"$want"* ]] || { echo "expected '$want' in the output of $*: $out"; return 1; }
 }
 # run a build step with its output in a log; on failure show the tail and stop.
 step() {
@@ -86,7 +95,7 @@ b_etcd() {
   [ -f go.mod ] || go mod init tools.local/etcd
   go get -tool "go.etcd.io/etcd/server/v3@$ETCD_V"
   go build -trimpath -ldflags "-s -w" -o etcd.new go.etcd.io/etcd/server/v3
-  ./etcd.new --version | grep -q "${ETCD_V#v}"
+  reports "${ETCD_V#v}" ./etcd.new --version
   install_bin etcd "$ETCD_V" etcd.new
 }
 tool_etcd() { have etcd "$ETCD_V" || step etcd b_etcd; }
@@ -108,7 +117,7 @@ b_kubernetes() {
   done
   for c in kube-apiserver kube-controller-manager kube-scheduler; do
     go build -trimpath -tags notest -ldflags "$ldf" -o "$c.new" "k8s.io/kubernetes/cmd/$c"
-    "./$c.new" --version | grep -q "$K8S_V"
+    reports "$K8S_V" "./$c.new" --version
   done
   for c in kube-apiserver kube-controller-manager kube-scheduler; do install_bin "$c" "$K8S_V" "$c.new"; done
 }
@@ -146,7 +155,7 @@ b_pulumi() {
   go build -trimpath -tags osusergo,grpcnotrace \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_V" \
     -o pulumi.new github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-  ./pulumi.new version | grep -q "$PULUMI_V"
+  reports "$PULUMI_V" ./pulumi.new version
   install_bin pulumi "$PULUMI_V" pulumi.new
 }
 tool_pulumi() { have pulumi "$PULUMI_V" || step pulumi b_pulumi; }
@@ -192,7 +201,7 @@ b_flux() {
   # install manifests are generated upstream and absent from the module zip; flux install is not used
   mkdir -p cmd/flux/manifests && echo "# placeholder" > cmd/flux/manifests/placeholder.yaml
   go build -trimpath -ldflags "-s -w -X main.VERSION=$FLUX_V" -o "$w/flux.new" ./cmd/flux
-  "$w/flux.new" --version | grep -q "$FLUX_V"
+  reports "$FLUX_V" "$w/flux.new" --version
   install_bin flux "$FLUX_V" "$w/flux.new"
   cd "$TOOLS/src" && rm -rf "$w"
 }
@@ -212,7 +221,164 @@ b_kustomize_controller() {
 }
 tool_kustomize_controller() { have kustomize-controller "$KC_V" || step kustomize-controller b_kustomize_controller; }
 
-ESSENTIAL=(node etcd kubernetes kwok kustomize helm pulumi pulumi_host pulumi_kubernetes flux)
+# ---- S3-compatible server for Bucket tests: gofakes3 on a bolt file ----
+# Upstream's cmd/gofakes3 accepts any request (no signature check, no TLS), so a throwaway
+# wrapper module serves the same gofakes3 handler behind a SigV4 check done with the AWS SDK's
+# own signer (an independent implementation of what our client signs), optional (mutual) TLS and
+# an access log line per request (tests count GETs).
+b_gofakes3() {
+  local w="$TOOLS/src/gofakes3-$GOFAKES3_V"; rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  go mod init tools.local/gofakes3
+  go get "github.com/johannesboyne/gofakes3@$GOFAKES3_V" "github.com/johannesboyne/gofakes3/backend/s3bolt@$GOFAKES3_V" \
+    "github.com/aws/aws-sdk-go-v2/aws/signer/v4@$AWS_SDK_V"
+  cat > main.go <<'GO'
+// gofakes3 (github.com/johannesboyne/gofakes3) on a bolt file, plus what the upstream command
+// lacks: AWS Signature V4 checking with one static key pair (verified with the AWS SDK's own
+// signer), optional TLS / mutual TLS, and an access log line per request on stdout.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3bolt"
+)
+
+var authRe = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$`)
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.WriteHeader(s) }
+
+func s3Error(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>", code, msg)
+}
+
+// verify recomputes the request's signature with the AWS SDK signer; "" when it matches.
+func verify(r *http.Request, accessKey, secretKey, region string) (string, string) {
+	m := authRe.FindStringSubmatch(r.Header.Get("Authorization"))
+	if m == nil {
+		return "AccessDenied", "Access Denied (no valid AWS4-HMAC-SHA256 Authorization header)"
+	}
+	if m[1] != accessKey {
+		return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+	}
+	if region != "" && m[3] != region {
+		return "AuthorizationHeaderMalformed", fmt.Sprintf("the region '%s' is wrong; expecting '%s'", m[3], region)
+	}
+	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil || at.Format("20060102") != m[2] {
+		return "AccessDenied", "X-Amz-Date is missing or does not match the credential scope"
+	}
+	if d := time.Since(at); d > 15*time.Minute || d < -15*time.Minute {
+		return "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
+	}
+	u := *r.URL
+	u.Scheme, u.Host = "http", r.Host
+	check, _ := http.NewRequest(r.Method, u.String(), nil)
+	for _, h := range strings.Split(m[4], ";") {
+		switch h {
+		case "host":
+		case "content-length":
+			check.ContentLength = r.ContentLength
+		default:
+			check.Header.Set(h, r.Header.Get(h))
+		}
+	}
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}
+	if err := signer.SignHTTP(context.Background(), creds, check, r.Header.Get("X-Amz-Content-Sha256"), "s3", m[3], at); err != nil {
+		return "AccessDenied", err.Error()
+	}
+	if !strings.HasSuffix(check.Header.Get("Authorization"), "Signature="+m[5]) {
+		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+	}
+	return "", ""
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9000", "listen address")
+	db := flag.String("db", "gofakes3.db", "bolt database file")
+	accessKey := flag.String("access-key", "", "require requests signed (SigV4) with this access key")
+	secretKey := flag.String("secret-key", "", "secret key of -access-key")
+	region := flag.String("region", "", "refuse signatures for other regions")
+	cert := flag.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	key := flag.String("tls-key", "", "private key of -tls-cert")
+	clientCA := flag.String("client-ca", "", "require client certificates signed by this CA (PEM)")
+	version := flag.Bool("version", false, "print the gofakes3 module version")
+	flag.Parse()
+	if *version {
+		v := "unknown"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, d := range bi.Deps {
+				if d.Path == "github.com/johannesboyne/gofakes3" {
+					v = d.Version
+				}
+			}
+		}
+		fmt.Println("gofakes3", v)
+		return
+	}
+	backend, err := s3bolt.NewFile(*db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	s3 := gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		if *accessKey != "" {
+			if code, msg := verify(r, *accessKey, *secretKey, *region); code != "" {
+				s3Error(sw, http.StatusForbidden, code, msg)
+				fmt.Printf("ACCESS %s %s %d %s\n", r.Method, r.URL.RequestURI(), sw.status, code)
+				return
+			}
+		}
+		s3.ServeHTTP(sw, r)
+		fmt.Printf("ACCESS %s %s %d\n", r.Method, r.URL.RequestURI(), sw.status)
+	})
+	srv := &http.Server{Addr: *addr, Handler: handler}
+	fmt.Fprintf(os.Stderr, "gofakes3 listening on %s\n", *addr)
+	if *cert == "" {
+		log.Fatal(srv.ListenAndServe())
+	}
+	if *clientCA != "" {
+		pem, err := os.ReadFile(*clientCA)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		srv.TLSConfig = &tls.Config{ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+	}
+	log.Fatal(srv.ListenAndServeTLS(*cert, *key))
+}
+GO
+  go build -trimpath -ldflags "-s -w" -o gofakes3.new .
+  reports "gofakes3 $GOFAKES3_V" ./gofakes3.new -version
+  install_bin gofakes3 "$GOFAKES3_V+wrap.$GOFAKES3_WRAP" gofakes3.new
+  cd "$TOOLS/src" && rm -rf "$w"
+}
+tool_gofakes3() { have gofakes3 "$GOFAKES3_V+wrap.$GOFAKES3_WRAP" || step gofakes3 b_gofakes3; }
+
+ESSENTIAL=(node etcd kubernetes kwok kustomize helm pulumi pulumi_host pulumi_kubernetes flux gofakes3)
 ALL=("${ESSENTIAL[@]}" kustomize_controller sops age)
 
 main() {

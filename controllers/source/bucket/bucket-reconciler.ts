@@ -155,14 +155,16 @@ async function buildIndex(obj: Bucket, ctx: Ctx, s3: S3Client): Promise<Map<stri
 /** Downloads the indexed objects into `dir`, a few at a time, each checked against its listed ETag. */
 async function fetchObjects(obj: Bucket, s3: S3Client, index: Map<string, string>, dir: string, concurrency: number): Promise<void> {
   const queue = [...index.entries()];
+  let failed = false;
   const worker = async () => {
-    for (let item = queue.shift(); item; item = queue.shift()) {
+    for (let item = queue.shift(); item && !failed; item = queue.shift()) {
       const [key, etag] = item;
       const dest = path.join(dir, key);
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       let got;
-      try { got = await s3.getObject(key, dest); } catch (e) { throw s3Failure(e, obj, `failed to fetch objects from bucket '${obj.spec.bucketName}'`); }
+      try { got = await s3.getObject(key, dest); } catch (e) { failed = true; throw s3Failure(e, obj, `failed to fetch objects from bucket '${obj.spec.bucketName}'`); }
       if (got.etag && etag && got.etag !== etag) {
+        failed = true;
         throw bucketFailure(`object '${key}' changed while it was fetched (listed ETag '${etag}', fetched '${got.etag}'); retrying`);
       }
     }
