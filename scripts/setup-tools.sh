@@ -6,8 +6,8 @@
 #
 # usage: scripts/setup-tools.sh [essential|all|<tool>...]
 #   essential (default): node, etcd, kubernetes, kwok, kustomize, helm, pulumi, pulumi-nodejs-host,
-#                        pulumi-kubernetes, flux, gofakes3
-#   all: essential + kustomize-controller (upstream reference) + sops + age
+#                        pulumi-kubernetes, flux, gofakes3, sops, age (SOPS decryption tests)
+#   all: essential + kustomize-controller (upstream reference, for benchmarks)
 set -euo pipefail
 
 TOOLS=${GITOPS_TOOLS:-$HOME/.cache/gitops-tools}
@@ -378,8 +378,8 @@ GO
 }
 tool_gofakes3() { have gofakes3 "$GOFAKES3_V+wrap.$GOFAKES3_WRAP" || step gofakes3 b_gofakes3; }
 
-ESSENTIAL=(node etcd kubernetes kwok kustomize helm pulumi pulumi_host pulumi_kubernetes flux gofakes3)
-ALL=("${ESSENTIAL[@]}" kustomize_controller sops age)
+ESSENTIAL=(node etcd kubernetes kwok kustomize helm pulumi pulumi_host pulumi_kubernetes flux gofakes3 sops age)
+ALL=("${ESSENTIAL[@]}" kustomize_controller)
 
 main() {
   local list=()
