@@ -6,8 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BootstrapOptions } from "../args/bootstrap";
 import { token } from "../version";
 import type { InputsOf } from "./inputs";
+import { withKubernetesProvider, type KubernetesProviderArg } from "./kubernetes-provider";
 
-export type BootstrapGitArgs = InputsOf<BootstrapOptions>;
+export type BootstrapGitArgs = InputsOf<BootstrapOptions> & KubernetesProviderArg;
 
 export const bootstrapSecretOutputs = ["ssh", "http", "kubeconfig", "registryCredentials"];
 
@@ -21,7 +22,7 @@ export class BootstrapGit extends pulumi.CustomResource {
 
   constructor(name: string, args: BootstrapGitArgs, opts: pulumi.CustomResourceOptions = {}) {
     const props: pulumi.Inputs = {
-      ...args,
+      ...withKubernetesProvider(`Bootstrap ${name}`, args),
       revision: undefined,
       appliedRevision: undefined,
       files: undefined,

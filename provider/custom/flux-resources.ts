@@ -17,6 +17,7 @@ import type { AlertSpec } from "../../controllers/api/notification/v1beta3/alert
 import type { ProviderSpec } from "../../controllers/api/notification/v1beta3/provider";
 import { token } from "../version";
 import type { DeepInput } from "./inputs";
+import { withKubernetesProvider, type KubernetesProviderArg } from "./kubernetes-provider";
 
 export interface ObjectMetaArgs {
   name?: pulumi.Input<string>;
@@ -25,7 +26,7 @@ export interface ObjectMetaArgs {
   annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-export interface FluxResourceArgs<Spec> {
+export interface FluxResourceArgs<Spec> extends KubernetesProviderArg {
   metadata?: pulumi.Input<ObjectMetaArgs>;
   spec: DeepInput<Spec>;
   /** Kubeconfig (contents, or a file path); KUBECONFIG / ~/.kube/config at deploy time when unset. */
@@ -48,7 +49,7 @@ export abstract class FluxResource<Spec, Status> extends pulumi.CustomResource {
   declare readonly revision: pulumi.Output<string>;
 
   protected constructor(kind: string, name: string, args: FluxResourceArgs<Spec> | undefined, opts: pulumi.CustomResourceOptions = {}) {
-    const props: pulumi.Inputs = { ...(args ?? {}), status: undefined, ready: undefined, revision: undefined };
+    const props: pulumi.Inputs = { ...(args ? withKubernetesProvider(`${kind} ${name}`, args) : {}), status: undefined, ready: undefined, revision: undefined };
     if (opts.id) Object.assign(props, { metadata: undefined, spec: undefined });
     super(token(kind), name, props, { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig"] });
   }

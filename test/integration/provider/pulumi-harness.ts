@@ -83,7 +83,7 @@ export interface TestStack {
 }
 
 /** A stack for an inline program in its own project; destroyed and removed at teardown unless it already was. */
-export async function inlineStack(projectName: string, program: InlineProgramArgs["program"], opts: { stackName?: string; keep?: boolean } = {}): Promise<TestStack> {
+export async function inlineStack(projectName: string, program: InlineProgramArgs["program"], opts: { stackName?: string; keep?: boolean; env?: Record<string, string> } = {}): Promise<TestStack> {
   const r = await pulumiRun();
   const stackName = opts.stackName ?? `t${randomBytes(3).toString("hex")}`;
   const workDir = fs.mkdtempSync(path.join(r.root, `${projectName}-`));
@@ -93,7 +93,7 @@ export async function inlineStack(projectName: string, program: InlineProgramArg
       workDir,
       pulumiCommand: r.cmd,
       pulumiHome: r.home,
-      envVars: r.env,
+      envVars: { ...r.env, ...opts.env },
       secretsProvider: "passphrase",
       projectSettings: {
         name: projectName,

@@ -6,6 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alert, GitRepository, Install, NotificationProvider } from "../../../provider";
 import { getCluster, newNamespace } from "../../support/cluster";
 import * as k8s from "@kubernetes/client-node";
+import * as kubernetes from "@pulumi/kubernetes";
+import { randomSuffix } from "../../support/cluster";
 import { startControllers, type RunningControllers } from "./controllers";
 import { getObject, gitRepo, gitRepoUser, kubeconfigText } from "./fixtures";
 import { changed, inlineStack } from "./pulumi-harness";
@@ -57,6 +59,33 @@ describe("typed GitRepository resource", function () {
     expect(changed(again.changes)).to.equal(0);
     await stack.destroy();
     expect(await getObject("source.toolkit.fluxcd.io/v1", "GitRepository", "app", ns)).to.equal(undefined);
+  });
+
+  it("takes the cluster connection from a @pulumi/kubernetes Provider, with no kubeconfig of its own", async () => {
+    const git = await gitRepo();
+    const nsName = `typed-k8s-${randomSuffix()}`;
+    const stack = await inlineStack("typed-k8s-provider", async () => {
+      const cluster = new kubernetes.Provider("cluster", { kubeconfig: pulumi.secret(kubeconfig) });
+      const ns = new kubernetes.core.v1.Namespace("ns", { metadata: { name: nsName } }, { provider: cluster });
+      const auth = new kubernetes.core.v1.Secret("auth", {
+        metadata: { name: "git-auth", namespace: ns.metadata.name },
+        stringData: { username: gitRepoUser.username, password: gitRepoUser.password },
+      }, { provider: cluster });
+      const r = new GitRepository("app", {
+        metadata: { namespace: ns.metadata.name },
+        spec: { url: git.urls.http!, interval: "1m", ref: { branch: "main" }, secretRef: { name: auth.metadata.name } },
+        kubernetesProvider: cluster,
+        timeout: "60s",
+      });
+      return { ready: r.ready, revision: r.revision };
+    }, { env: { KUBECONFIG: "/nonexistent/kubeconfig" } }); // no ambient cluster to fall back on
+    const res = await stack.up();
+    expect(res.outputs.ready).to.equal(true);
+    expect(res.outputs.revision).to.equal(`main@sha1:${git.initialCommit}`);
+    expect(await getObject("source.toolkit.fluxcd.io/v1", "GitRepository", "app", nsName)).to.not.equal(undefined);
+    expect(changed((await stack.up()).changes)).to.equal(0);
+    await stack.destroy();
+    expect(await getObject("source.toolkit.fluxcd.io/v1", "GitRepository", "app", nsName)).to.equal(undefined);
   });
 
   it("fails with the controller's own message when the credentials are wrong", async () => {

@@ -53,3 +53,33 @@ describe("Bootstrap component (mocked runtime)", () => {
     expect(() => new gitops.Bootstrap("flux", {} as never)).to.throw(/url is required/);
   });
 });
+
+describe("kubernetesProvider as the cluster connection (mocked runtime)", () => {
+  before(useMocks);
+  beforeEach(() => (registered.length = 0));
+
+  it("hands the Provider's kubeconfig and context to the plugin's resources, not the Provider itself", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const kubernetes = require("@pulumi/kubernetes") as typeof import("@pulumi/kubernetes");
+    const cluster = new kubernetes.Provider("cluster", { kubeconfig: "apiVersion: v1\nkind: Config\n", context: "prod" });
+    const b = new gitops.Bootstrap("flux", { url: "https://example.com/fleet.git", kubernetesProvider: cluster });
+    await value(b.revision);
+    const child = registered.find((r) => r.type === "gitops:index:BootstrapGit")!;
+    // The mocked engine hands secrets over in their wire form: { <secret signature>, value }.
+    const kubeconfig = child.inputs.kubeconfig as { value?: unknown };
+    expect(Object.values(kubeconfig), "kubeconfig is a secret").to.include("1b47061264138c4ac30d75fd1eb44270");
+    expect(kubeconfig.value).to.equal("apiVersion: v1\nkind: Config\n");
+    expect(child.inputs.context).to.equal("prod");
+    expect(child.inputs).to.not.have.property("kubernetesProvider");
+    const repo = new gitops.GitRepository("app", { spec: { url: "https://example.com/app.git", interval: "1m" }, kubernetesProvider: cluster });
+    await value(repo.urn);
+    expect(registered.find((r) => r.type === "gitops:index:GitRepository")!.inputs.context).to.equal("prod");
+  });
+
+  it("refuses kubernetesProvider together with kubeconfig, naming both", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const kubernetes = require("@pulumi/kubernetes") as typeof import("@pulumi/kubernetes");
+    const cluster = new kubernetes.Provider("cluster2", {});
+    expect(() => new gitops.Install("flux", { kubeconfig: "x", kubernetesProvider: cluster })).to.throw(/either kubernetesProvider or kubeconfig/);
+  });
+});
