@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { tool } from "../../cli/tools";
-import { findFreePort, makeTempDir, removeDir, runChecked, waitForPort } from "./git-cli";
+import { findFreePort, makeTempDir, removeDir, runChecked, waitForPort, stopProcess } from "./git-cli";
 import { TestCertificates, createTestCertificates } from "./git-tls";
 import { onTeardown } from "./teardown";
 
@@ -81,11 +81,7 @@ export class OciRegistry {
     const child = this.#child;
     if (!child) return;
     this.#child = undefined;
-    await new Promise<void>((resolve) => {
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 3000).unref();
-    });
+    await stopProcess(child);
   }
 
   async close(): Promise<void> {

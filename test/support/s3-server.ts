@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tool } from "../../cli/tools";
 import { S3Client } from "../../controllers/source/bucket/s3-client";
-import { findFreePort, makeTempDir, removeDir, runCommand, waitForPort } from "./git-cli";
+import { findFreePort, makeTempDir, removeDir, runCommand, waitForPort, stopProcess } from "./git-cli";
 import { TestCertificates, createTestCertificates } from "./git-tls";
 import { onTeardown } from "./teardown";
 
@@ -94,11 +94,7 @@ export class S3Server {
     const child = this.#child;
     if (!child) return;
     this.#child = undefined;
-    await new Promise<void>((resolve) => {
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 3000).unref();
-    });
+    await stopProcess(child);
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,7 @@ import { reconcileObject } from "../../runtime/reconcile-object";
 import { Result } from "../../runtime/result";
 import { filterFiles } from "../ignore";
 import { SecretError, secretData, tlsFromSecret } from "../oci/oci-secrets";
-import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../oci/oci-source-result";
+import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../source-result";
 import { Storage } from "../storage";
 import { EndpointError, S3Client, S3Error, S3Object, endpointUrl } from "./s3-client";
 import { AwsCredentials, sha256Hex } from "./sigv4";

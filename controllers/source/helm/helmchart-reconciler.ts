@@ -19,7 +19,7 @@ import { ChartBuildError } from "./helm-chart-build";
 import { BuildContext, ChartBuild, summary } from "./helmchart-build-context";
 import { buildFromSourceArtifact } from "./helmchart-local";
 import { buildFromRepository } from "./helmchart-remote";
-import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../oci/oci-source-result";
+import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../source-result";
 import { storeFile } from "../oci/oci-store-file";
 import { Storage } from "../storage";
 

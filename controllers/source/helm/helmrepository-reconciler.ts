@@ -15,7 +15,7 @@ import { createHash } from "node:crypto";
 import { HelmFetchError, fetchIndex, helmGetter } from "./helm-getter";
 import { IndexError, loadIndex } from "./helm-index";
 import { SecretError } from "../oci/oci-secrets";
-import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../oci/oci-source-result";
+import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../source-result";
 import { humanSize, storeFile } from "../oci/oci-store-file";
 import { Storage } from "../storage";
 

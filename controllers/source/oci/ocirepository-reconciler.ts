@@ -18,7 +18,7 @@ import { selectFiles } from "../ignore";
 import { Descriptor, Manifest, OciClient, OciError, OciRepositoryRef, OciUrlError, parseOciUrl } from "./oci-client";
 import { SecretError, registryCredentials, tlsFromSecret } from "./oci-secrets";
 import { SemverRangeError, latestMatching, validateRange } from "./oci-semver";
-import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "./oci-source-result";
+import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../source-result";
 import { storeFile } from "./oci-store-file";
 import { untar } from "./oci-untar";
 import { Storage } from "../storage";

@@ -1,17 +1,17 @@
-// How the OCIRepository, HelmRepository and HelmChart reconcilers turn the outcome of their
+// How the OCIRepository, HelmRepository, HelmChart and Bucket reconcilers turn the outcome of their
 // steps into Flux's conditions: Reconciling on a new generation or a lost artifact; on success
 // ArtifactInStorage + Ready with the kind's reason and message, an event for a new artifact and
 // a requeue at spec.interval; on failure the failure's condition, Ready=False with the same
 // reason and message, a Warning event, and either Stalled (terminal) or a retry. The last good
 // artifact is never touched here.
-import { Artifact, ConditionType as CT, Reason } from "../../api/meta";
-import { jittered } from "../../runtime/backoff";
-import { Condition, markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../../runtime/conditions";
-import { ReconcileContext } from "../../runtime/controller";
-import { parseDuration } from "../../runtime/duration";
-import { KubeObject } from "../../runtime/keys";
-import { Result } from "../../runtime/result";
-import { Storage, StorageError } from "../storage";
+import { Artifact, ConditionType as CT, Reason } from "../api/meta";
+import { jittered } from "../runtime/backoff";
+import { Condition, markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
+import { ReconcileContext } from "../runtime/controller";
+import { parseDuration } from "../runtime/duration";
+import { KubeObject } from "../runtime/keys";
+import { Result } from "../runtime/result";
+import { Storage, StorageError } from "./storage";
 
 /** A failure with the condition it belongs to. Stalled ones need a spec change, not a retry. */
 export class SourceFailure extends Error {
