@@ -4,8 +4,9 @@
  * GitRepository + Kustomization that reconcile `tenants/<name>` of the fleet repository *as that
  * ServiceAccount* (impersonation) into the tenant's namespace.
  *
- * Kubernetes objects come from @pulumi/kubernetes with an explicit Provider built from the same
- * kubeconfig: both packages bind to the cluster late, at deploy time.
+ * Kubernetes objects come from @pulumi/kubernetes with an explicit Provider; the tenants' Flux
+ * objects use the same Provider (`kubernetesProvider`), the Bootstrap the kubeconfig itself:
+ * both bind to the cluster late, at deploy time.
  *
  * Config: gitUrl, gitUsername (default gitops), gitPassword (secret), kubeconfig (secret),
  * tenants (default ["team-a", "team-b"]).
@@ -49,7 +50,7 @@ for (const tenant of tenants) {
   const repo = new GitRepository(`${tenant}-repo`, {
     metadata: { name: tenant, namespace: tenant },
     spec: { url, interval: "1m", ref: { branch: "main" }, secretRef: { name: "git" } },
-    kubeconfig,
+    kubernetesProvider: cluster,
   }, { dependsOn: [flux, secret] });
 
   const apps = new Kustomization(`${tenant}-apps`, {
@@ -62,7 +63,7 @@ for (const tenant of tenants) {
       serviceAccountName: "reconciler",
       sourceRef: { kind: "GitRepository", name: tenant },
     },
-    kubeconfig,
+    kubernetesProvider: cluster,
   }, { dependsOn: [repo, sa, binding] });
 
   tenantRevisions[tenant] = apps.revision;
