@@ -158,6 +158,8 @@ export async function controllersRun(argv: string[]): Promise<number> {
     const hc = startHelmController({
       kubeConfig: kc, client: manager.client, logger: manager.log, helmPath: tool("helm"),
       noCrossNamespaceRefs: args.kustomize.noCrossNamespaceRefs, requeueDependencyMs: args.flags.requeueDependencyMs,
+      // --default-service-account: helm-controller has the same flag as kustomize-controller.
+      defaultServiceAccount: args.kustomize.defaultServiceAccount,
     });
     for (const d of hc.definitions) manager.add(d);
     closers.push(hc.close);

@@ -13,6 +13,8 @@ export interface HelmDeps {
   /** Events as `helm-controller`. */
   events: EventRecorder;
   noCrossNamespaceRefs: boolean;
-  /** Retry delay while the chart source has no artifact. */
+  /** Retry delay while the chart source has no artifact, or a dependsOn entry is not Ready. */
   requeueDependencyMs: number;
+  /** ServiceAccount (in the HelmRelease's namespace) helm impersonates when spec.serviceAccountName is unset. */
+  defaultServiceAccount?: string;
 }

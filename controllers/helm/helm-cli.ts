@@ -1,5 +1,6 @@
-// The real helm v3 binary, run with a private HELM_*_HOME and the controller's kubeconfig.
-// Only three verbs: upgrade --install, status (the stored release) and uninstall.
+// The real helm v3 binary, run with a private HELM_*_HOME and the controller's kubeconfig,
+// impersonating a ServiceAccount when asked (`--kube-as-user`). Verbs: upgrade --install,
+// status (the stored release), rollback and uninstall.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -32,9 +33,21 @@ export interface UpgradeArgs {
   wait: boolean;
   maxHistory?: number;
   labels?: Record<string, string>;
+  /** `--post-renderer <path> --post-renderer-args <arg>...` */
+  postRenderer?: { path: string; args: string[] };
 }
 
-function run(deps: HelmDeps, args: string[], signal?: AbortSignal): Promise<string> {
+/** Who helm runs as: the controller's identity, or `asUser` (impersonated) when set. */
+export interface HelmRun {
+  deps: HelmDeps;
+  /** `system:serviceaccount:<namespace>:<name>` of spec.serviceAccountName (or --default-service-account). */
+  asUser?: string;
+  signal?: AbortSignal;
+}
+
+function run(h: HelmRun, helmArgs: string[]): Promise<string> {
+  const { deps, signal } = h;
+  const args = h.asUser ? [...helmArgs, "--kube-as-user", h.asUser] : helmArgs;
   const home = path.join(deps.workDir, "helm-home");
   fs.mkdirSync(home, { recursive: true });
   const env = { ...process.env, KUBECONFIG: deps.kubeconfigPath, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home };
@@ -47,25 +60,34 @@ function run(deps: HelmDeps, args: string[], signal?: AbortSignal): Promise<stri
   });
 }
 
-export function upgradeInstall(deps: HelmDeps, a: UpgradeArgs, signal?: AbortSignal): Promise<string> {
+export function upgradeInstall(h: HelmRun, a: UpgradeArgs): Promise<string> {
   const args = ["upgrade", "--install", a.release, a.chartPath, "--namespace", a.namespace, "--values", a.valuesFile,
     "--reset-values", "--timeout", a.timeout];
   if (a.wait) args.push("--wait");
   if (a.createNamespace) args.push("--create-namespace");
   if (a.maxHistory !== undefined) args.push("--history-max", String(a.maxHistory));
+  if (a.postRenderer) {
+    args.push("--post-renderer", a.postRenderer.path);
+    for (const x of a.postRenderer.args) args.push("--post-renderer-args", x);
+  }
   if (a.labels && Object.keys(a.labels).length) args.push("--labels", Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(","));
-  return run(deps, args, signal);
+  return run(h, args);
 }
 
-/** The latest stored revision of a release; undefined when helm has none. */
-export async function releaseStatus(deps: HelmDeps, release: string, namespace: string, signal?: AbortSignal): Promise<StoredRelease | undefined> {
+/**
+ * The latest stored revision of a release in the storage `namespace`; undefined when helm has
+ * none. `releaseNamespace` is where its objects go, when not the storage namespace (see
+ * storage-namespace.ts): helm reports the storage namespace, Flux's snapshots the release's.
+ */
+export async function releaseStatus(h: HelmRun, release: string, namespace: string, releaseNamespace = namespace): Promise<StoredRelease | undefined> {
   try {
-    const r = JSON.parse(await run(deps, ["status", release, "--namespace", namespace, "--output", "json"], signal)) as StoredRelease;
+    const r = JSON.parse(await run(h, ["status", release, "--namespace", namespace, "--output", "json"])) as StoredRelease;
+    r.namespace = releaseNamespace;
     // `helm status` prints neither the chart nor (always) the values: ask `get metadata` and `get values`.
-    const meta = JSON.parse(await run(deps, ["get", "metadata", release, "--namespace", namespace, "--output", "json"], signal)) as
+    const meta = JSON.parse(await run(h, ["get", "metadata", release, "--namespace", namespace, "--output", "json"])) as
       { chart: string; version: string; appVersion?: string };
     r.chart = { metadata: { name: meta.chart, version: String(meta.version), appVersion: meta.appVersion || undefined } };
-    r.config = JSON.parse(await run(deps, ["get", "values", release, "--namespace", namespace, "--output", "json"], signal)) ?? {};
+    r.config = JSON.parse(await run(h, ["get", "values", release, "--namespace", namespace, "--output", "json"])) ?? {};
     return r;
   } catch (e) {
     if (e instanceof HelmError && /release: not found/.test(e.message)) return undefined;
@@ -73,22 +95,36 @@ export async function releaseStatus(deps: HelmDeps, release: string, namespace: 
   }
 }
 
-export async function uninstall(deps: HelmDeps, release: string, namespace: string, o: { keepHistory: boolean; timeout: string; wait: boolean }, signal?: AbortSignal): Promise<void> {
+export async function uninstall(h: HelmRun, release: string, namespace: string, o: { keepHistory: boolean; timeout: string; wait: boolean }): Promise<void> {
   const args = ["uninstall", release, "--namespace", namespace, "--timeout", o.timeout];
   if (o.keepHistory) args.push("--keep-history");
   if (o.wait) args.push("--wait");
   try {
-    await run(deps, args, signal);
+    await run(h, args);
   } catch (e) {
     if (e instanceof HelmError && /not found/.test(e.message)) return;
     throw e;
   }
 }
 
+/** `helm rollback <release> <revision>`: a new revision with the chart and values of `revision`. */
+export async function rollback(h: HelmRun, release: string, namespace: string, revision: number, o: { timeout: string; wait: boolean }): Promise<void> {
+  const args = ["rollback", release, String(revision), "--namespace", namespace, "--timeout", o.timeout];
+  if (o.wait) args.push("--wait");
+  await run(h, args);
+}
+
+/** `helm template`: the manifests helm would release, hooks and all, without the cluster. */
+export function template(h: HelmRun, a: { release: string; namespace: string; chartPath: string; valuesFile: string; isUpgrade: boolean }): Promise<string> {
+  const args = ["template", a.release, a.chartPath, "--namespace", a.namespace, "--values", a.valuesFile, "--skip-tests"];
+  if (a.isUpgrade) args.push("--is-upgrade");
+  return run({ deps: h.deps, signal: h.signal }, args);
+}
+
 export interface ChartMetadata { name: string; version: string; appVersion?: string }
 
 /** Chart.yaml of a packaged chart (`helm show chart`). */
 export async function showChart(deps: HelmDeps, chartPath: string, signal?: AbortSignal): Promise<ChartMetadata> {
-  const meta = parse(await run(deps, ["show", "chart", chartPath], signal)) as ChartMetadata;
+  const meta = parse(await run({ deps, signal }, ["show", "chart", chartPath])) as ChartMetadata;
   return { name: meta.name, version: String(meta.version), appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion) };
 }

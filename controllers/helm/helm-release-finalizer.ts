@@ -4,6 +4,7 @@
 import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { Reason } from "../api/meta";
 import { ReconcileContext } from "../runtime/controller";
+import { serviceAccountUser } from "../runtime/dependencies";
 import { Result } from "../runtime/result";
 import { deleteHelmChart } from "./chart-source";
 import type { HelmDeps } from "./deps";
@@ -17,10 +18,13 @@ export async function finalizeHelmRelease(hr: HelmRelease, ctx: ReconcileContext
   } else {
     const last = hr.status?.history?.[0];
     const release = last?.name ?? releaseNameOf(hr);
-    const namespace = last?.namespace ?? hr.status?.storageNamespace ?? (hr.spec.targetNamespace || hr.metadata.namespace!);
+    // Helm's --namespace is the storage namespace (status.storageNamespace, where the last action stored it).
+    const namespace = hr.status?.storageNamespace ?? (hr.spec.storageNamespace || hr.metadata.namespace!);
     const u = hr.spec.uninstall;
+    const sa = hr.spec.serviceAccountName || deps.defaultServiceAccount;
+    const h = { deps, signal: ctx.signal, asUser: sa ? serviceAccountUser(hr.metadata.namespace!, sa) : undefined };
     try {
-      await uninstall(deps, release, namespace, { keepHistory: u?.keepHistory === true, wait: !u?.disableWait, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout }, ctx.signal);
+      await uninstall(h, release, namespace, { keepHistory: u?.keepHistory === true, wait: !u?.disableWait, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout });
       await deps.events.normal(hr, Reason.UninstallSucceeded, `Helm uninstall succeeded for release ${namespace}/${release}`);
     } catch (e) {
       if (!(e instanceof HelmError)) throw e;

@@ -2,8 +2,10 @@
 // status patch), then: chart source (HelmChart from spec.chart, or spec.chartRef), its
 // artifact, values, and one Helm action (release-action.ts) mapped to conditions and a requeue.
 import type { HelmRelease } from "../api/helm/v2/helm-release";
+import { HelmReleaseNames } from "../api/helm/v2/helm-release";
 import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
-import { getCondition, isTrue, markFalse, markStalled, markTrue, removeCondition } from "../runtime/conditions";
+import { getCondition, isTrue, markFalse, markStalled, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
+import { DependencyNotReadyError, UnsupportedDependencyError, checkReadyDependencies, serviceAccountUser } from "../runtime/dependencies";
 import { ReconcileContext } from "../runtime/controller";
 import { parseDuration } from "../runtime/duration";
 import { ObjectKey } from "../runtime/keys";
@@ -14,11 +16,14 @@ import { ChartFetchError, ChartNotFoundError } from "./chart-fetcher";
 import { ChartSourceNotReadyError, InvalidChartSourceError, applyHelmChart, chartSourceRefOf, readyChartSource } from "./chart-source";
 import type { HelmDeps } from "./deps";
 import { finalizeHelmRelease } from "./helm-release-finalizer";
-import { HelmError, showChart } from "./helm-cli";
+import { HelmError, HelmRun, showChart } from "./helm-cli";
 import { HelmReason, RetriesExceededReason } from "./names";
-import { ActionOutcome, releaseNameOf, retriesOf, runRelease } from "./release-action";
+import { ActionOutcome, releaseNameOf, runRelease } from "./release-action";
 import { ProgressWriter } from "./release-status";
+import { StorageNamespaceError } from "./storage-namespace";
 import { ValuesError, composeValues } from "./values";
+
+const helmReleaseResource = { group: HelmReleaseNames.group, version: HelmReleaseNames.version, plural: HelmReleaseNames.plural, kind: HelmReleaseNames.kind };
 
 export function reconcileHelmRelease(deps: HelmDeps) {
   return (key: ObjectKey, ctx: ReconcileContext<HelmRelease>): Promise<Result> =>
@@ -46,6 +51,24 @@ export function reconcileHelmRelease(deps: HelmDeps) {
 
 async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, progress: ProgressWriter): Promise<Result> {
   const interval = parseDuration(hr.spec.interval);
+  if (hr.spec.dependsOn?.length) {
+    try {
+      await checkReadyDependencies(hr, hr.spec.dependsOn, helmReleaseResource, ctx.client, ctx.signal);
+    } catch (e) {
+      if (e instanceof UnsupportedDependencyError) {
+        return stall(hr, Reason.InvalidCELExpression, `Reconciliation failed terminally due to configuration error: ${e.message}`);
+      }
+      if (!(e instanceof DependencyNotReadyError)) throw e;
+      markFalse(hr, CT.Ready, Reason.DependencyNotReady, e.message);
+      ctx.log.info(`dependencies do not meet ready condition (${e.message}): retrying in ${deps.requeueDependencyMs / 1000}s`);
+      await deps.events.normal(hr, Reason.DependencyNotReady, e.message);
+      return notReady(hr, Result.requeueAfter(deps.requeueDependencyMs));
+    }
+    ctx.log.info("all dependencies are ready");
+    if (getCondition(hr, CT.Ready)?.reason === Reason.DependencyNotReady) markUnknown(hr, CT.Ready, Reason.Progressing, "reconciliation in progress");
+  }
+  const sa = hr.spec.serviceAccountName || deps.defaultServiceAccount;
+  const h: HelmRun = { deps, signal: ctx.signal, asUser: sa ? serviceAccountUser(hr.metadata.namespace!, sa) : undefined };
   let ref;
   try {
     ref = chartSourceRefOf(hr);
@@ -87,7 +110,20 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
   }
 
   const namespace = hr.spec.targetNamespace || hr.metadata.namespace!;
-  const outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, chartPath, chart, values }, ctx, deps, progress);
+  const storageNamespace = hr.spec.storageNamespace || hr.metadata.namespace!;
+  let outcome;
+  try {
+    outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, storageNamespace, chartPath, chart, values }, ctx, deps, h, progress);
+  } catch (e) {
+    if (e instanceof StorageNamespaceError) {
+      markFalse(hr, CT.Ready, HelmReason.InitFailed, e.message);
+      return notReady(hr, Result.retry(e));
+    }
+    // helm could not read the release storage (e.g. the impersonated account may not list Secrets).
+    if (!(e instanceof HelmError)) throw e;
+    markFalse(hr, CT.Ready, HelmReason.StateError, `Could not determine release state: ${e.message}`);
+    return notReady(hr, Result.retry(e));
+  }
   return outcomeResult(hr, outcome, interval, ctx);
 }
 
@@ -107,16 +143,14 @@ async function outcomeResult(hr: HelmRelease, o: ActionOutcome, interval: number
     case "succeeded":
       ctx.log.info(getCondition(hr, CT.Ready)?.message ?? "release succeeded");
       return jittered();
-    case "skipped-failed":
-      return Result.terminal(new Error(getCondition(hr, CT.Ready)?.message ?? "release failed"));
-    case "failed": {
-      ctx.log.error({ error: o.message }, `${o.action} failed`);
-      const failures = hr.status?.failures ?? 0;
-      if (failures > retriesOf(hr, o.action)) {
-        return stall(hr, RetriesExceededReason, `Failed to ${o.action} after ${failures} attempt(s)`, getCondition(hr, CT.Ready)?.reason);
-      }
-      return notReady(hr, jittered());
-    }
+    case "failed":
+      ctx.log.error({ error: o.message }, `${o.action} failed, retrying`);
+      return notReady(hr, Result.retry(new Error(o.message)));
+    case "exhausted":
+      ctx.log.error({ error: getCondition(hr, CT.Ready)?.message }, `${o.action} failed, no retries left`);
+      return stall(hr, RetriesExceededReason, `Failed to ${o.action} after ${o.failures} attempt(s)`, getCondition(hr, CT.Ready)?.reason);
+    case "stalled":
+      return stall(hr, o.reason, o.message, getCondition(hr, CT.Ready)?.reason);
   }
 }
 

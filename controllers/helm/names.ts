@@ -5,6 +5,10 @@ export const HelmReason = {
   InitFailed: "InitFailed",
   /** spec.chart/spec.chartRef is missing or names an unsupported kind. */
   InvalidChartReference: "InvalidChartReference",
+  /** The stored release could not be read (helm status failed, e.g. forbidden). */
+  StateError: "StateError",
+  /** A rollback remediation found no earlier successful release to roll back to. */
+  MissingRollbackTarget: "MissingRollbackTarget",
 } as const;
 
 /** Default Helm action timeout (spec.timeout). */

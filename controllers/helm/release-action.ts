@@ -1,23 +1,29 @@
 // One Helm action for a HelmRelease: decide whether the stored release is in sync with the
 // chart and values (then nothing runs), else `helm upgrade --install` and record the outcome:
-// status.history, the Released/Ready conditions, the lastAttempted* fields and failure counts.
+// status.history, the Released/Ready conditions, the lastAttempted* fields and failure counts;
+// a failed action is remediated (remediation.ts) while retries remain.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { ReleaseAction } from "../api/helm/v2/helm-release";
 import { ConditionType as CT, Reason } from "../api/meta";
-import { markReconciling, markTrue, markFalse, removeCondition } from "../runtime/conditions";
+import { getCondition, markReconciling, markTrue, markFalse, removeCondition } from "../runtime/conditions";
 import { ReconcileContext } from "../runtime/controller";
 import type { HelmDeps } from "./deps";
-import { ChartMetadata, HelmError, StoredRelease, releaseStatus, upgradeInstall } from "./helm-cli";
-import { DefaultTimeout } from "./names";
+import { ChartMetadata, HelmError, HelmRun, StoredRelease, releaseStatus, upgradeInstall } from "./helm-cli";
+import { DefaultTimeout, HelmReason } from "./names";
+import { ensureNamespace, targetPostRenderer } from "./storage-namespace";
+import { RemediationOutcome, clearFailures, countFailure, failuresOf, remediate, remediationOf, retriesExhausted } from "./remediation";
 import { ProgressWriter, recordSnapshot, releaseId, snapshotOf } from "./release-status";
 import { configDigest, valuesChecksum } from "./values";
 
 export interface Desired {
   release: string;
+  /** The release (target) namespace: objects and `.Release.Namespace`. */
   namespace: string;
+  /** Where helm stores the release records (helm's --namespace). */
+  storageNamespace: string;
   chartPath: string;
   chart: ChartMetadata;
   values: Record<string, unknown>;
@@ -25,9 +31,13 @@ export interface Desired {
 
 export type ActionOutcome =
   | { type: "in-sync" }
-  | { type: "skipped-failed" }
   | { type: "succeeded"; action: ReleaseAction }
-  | { type: "failed"; action: ReleaseAction; message: string };
+  /** Failed (and remediated when configured); retries remain: requeue. */
+  | { type: "failed"; action: ReleaseAction; message: string }
+  /** The failure counter of `action` is past its retries: stall, run nothing. */
+  | { type: "exhausted"; action: ReleaseAction; failures: number }
+  /** A remediation that cannot run (no rollback target): stall. */
+  | { type: "stalled"; reason: string; message: string };
 
 const inSync = (r: StoredRelease, d: Desired, digest: string) =>
   r.info.status === "deployed" && r.chart.metadata.name === d.chart.name && r.chart.metadata.version === d.chart.version
@@ -41,25 +51,49 @@ export function releaseNameOf(hr: HelmRelease): string {
   return `${name.slice(0, 40)}-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`;
 }
 
-export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, progress: ProgressWriter): Promise<ActionOutcome> {
+export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, h: HelmRun, progress: ProgressWriter): Promise<ActionOutcome> {
   const st = (hr.status ??= {});
   const digest = configDigest(d.values);
-  const stored = await releaseStatus(deps, d.release, d.namespace, ctx.signal);
+  // Flux resets the failure counters when the generation, chart version or values changed.
+  if (st.lastAttemptedGeneration !== hr.metadata.generation || st.lastAttemptedRevision !== d.chart.version || st.lastAttemptedConfigDigest !== digest) {
+    clearFailures(hr);
+  }
+  const loc = { release: d.release, storageNamespace: d.storageNamespace, namespace: d.namespace };
+  const stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
   if (stored && inSync(stored, d, digest)) {
     recordSnapshot(hr, snapshotOf(stored));
+    const remediated = getCondition(hr, CT.Remediated);
+    if (remediated) {
+      // In sync after a rollback (the desired state is the rolled back one): released.
+      removeCondition(hr, CT.Remediated);
+      const msg = `Helm upgrade succeeded for release ${releaseId(stored)} with chart ${d.chart.name}@${d.chart.version}`;
+      markTrue(hr, CT.Released, Reason.UpgradeSucceeded, msg);
+      markTrue(hr, CT.Ready, Reason.UpgradeSucceeded, msg);
+    }
     return { type: "in-sync" };
   }
+
+  if (stored?.info.status === "failed") {
+    // A failed release left by an earlier reconcile (e.g. interrupted before its remediation).
+    const last = st.lastAttemptedReleaseAction ?? ReleaseAction.Upgrade;
+    if (failuresOf(hr, last) > 0) {
+      const rem = remediationOf(hr, last);
+      if (retriesExhausted(hr, last) && !rem.remediateLastFailure) return { type: "exhausted", action: last, failures: failuresOf(hr, last) };
+      return afterFailure(hr, last, await remediate(hr, last, h, loc, deps));
+    }
+    // No failures counted: the conditions changed since, so upgrade.
+  }
   const action = !stored || stored.info.status === "uninstalled" ? ReleaseAction.Install : ReleaseAction.Upgrade;
-  const unchangedFailure = stored && stored.info.status !== "deployed" && st.lastAttemptedGeneration === hr.metadata.generation
-    && st.lastAttemptedConfigDigest === digest && st.lastAttemptedRevision === d.chart.version && (st.failures ?? 0) > retriesOf(hr, action);
-  if (unchangedFailure) return { type: "skipped-failed" };
+  if (retriesExhausted(hr, action)) return { type: "exhausted", action, failures: failuresOf(hr, action) };
 
   st.lastAttemptedReleaseAction = action;
   st.lastAttemptedRevision = d.chart.version;
   st.lastAttemptedValuesChecksum = valuesChecksum(d.values);
   st.lastAttemptedConfigDigest = digest;
   st.lastAttemptedGeneration = hr.metadata.generation;
-  st.storageNamespace = d.namespace;
+  st.storageNamespace = d.storageNamespace;
+  // A new release attempt: an earlier remediation no longer describes the release.
+  removeCondition(hr, CT.Remediated);
   markReconciling(hr, Reason.Progressing, `Running '${action}' action with timeout of ${hr.spec.timeout ?? DefaultTimeout}`);
   await progress.write(hr);
 
@@ -70,13 +104,19 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     const valuesFile = path.join(dir, "values.json");
     fs.writeFileSync(valuesFile, JSON.stringify(d.values), { mode: 0o600 });
     const opts = action === ReleaseAction.Install ? hr.spec.install : hr.spec.upgrade;
-    await upgradeInstall(deps, {
-      release: d.release, namespace: d.namespace, chartPath: d.chartPath, valuesFile,
+    const createNamespace = action === ReleaseAction.Install && hr.spec.install?.createNamespace === true;
+    const split = d.storageNamespace !== d.namespace;
+    if (split && createNamespace) await ensureNamespace(ctx.client, d.namespace, ctx.signal);
+    const postRenderer = split
+      ? await targetPostRenderer(h, { release: d.release, namespace: d.namespace, chartPath: d.chartPath, valuesFile, isUpgrade: action === ReleaseAction.Upgrade }, dir)
+      : undefined;
+    await upgradeInstall(h, {
+      release: d.release, namespace: d.storageNamespace, chartPath: d.chartPath, valuesFile, postRenderer,
       timeout: opts?.timeout ?? hr.spec.timeout ?? DefaultTimeout,
-      createNamespace: action === ReleaseAction.Install && hr.spec.install?.createNamespace === true,
+      createNamespace: createNamespace && !split,
       wait: !opts?.disableWait,
       maxHistory: hr.spec.maxHistory,
-    }, ctx.signal);
+    });
   } catch (e) {
     if (!(e instanceof HelmError)) throw e;
     error = e;
@@ -84,32 +124,37 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     fs.rmSync(dir, { recursive: true, force: true });
   }
   st.lastAttemptedReleaseActionDuration = `${((Date.now() - started) / 1000).toFixed(3)}s`;
-  const after = await releaseStatus(deps, d.release, d.namespace, ctx.signal);
+  const after = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
   if (after) recordSnapshot(hr, snapshotOf(after));
   const chart = `${d.chart.name}@${d.chart.version}`;
   if (error) {
     const reason = action === ReleaseAction.Install ? Reason.InstallFailed : Reason.UpgradeFailed;
     const message = `Helm ${action} failed for release ${d.namespace}/${d.release} with chart ${chart}: ${error.message}`;
     st.failures = (st.failures ?? 0) + 1;
-    if (action === ReleaseAction.Install) st.installFailures = (st.installFailures ?? 0) + 1;
-    else st.upgradeFailures = (st.upgradeFailures ?? 0) + 1;
     markFalse(hr, CT.Released, reason, message);
     markFalse(hr, CT.Ready, reason, message);
-    return { type: "failed", action, message };
+    await deps.events.warning(hr, reason, message);
+    // Only a failure that stored a release revision counts (and is remediated), as in Flux:
+    // anything else changed nothing and is simply retried.
+    const storedNew = after !== undefined && (stored === undefined || after.version !== stored.version);
+    if (!storedNew) return { type: "failed", action, message };
+    countFailure(hr, action);
+    const rem = remediationOf(hr, action);
+    if (retriesExhausted(hr, action) && !rem.remediateLastFailure) return { type: "exhausted", action, failures: failuresOf(hr, action) };
+    return afterFailure(hr, action, await remediate(hr, action, h, loc, deps), message);
   }
   const reason = action === ReleaseAction.Install ? Reason.InstallSucceeded : Reason.UpgradeSucceeded;
   const message = `Helm ${action} succeeded for release ${after ? releaseId(after) : `${d.namespace}/${d.release}`} with chart ${chart}`;
-  delete st.failures;
-  delete st.installFailures;
-  delete st.upgradeFailures;
+  clearFailures(hr);
   markTrue(hr, CT.Released, reason, message);
   markTrue(hr, CT.Ready, reason, message);
   removeCondition(hr, CT.Stalled);
+  await deps.events.normal(hr, reason, message);
   return { type: "succeeded", action };
 }
 
-/** Retries of a failed action (spec.install/upgrade.remediation.retries); 0 by default, negative for unlimited. */
-export function retriesOf(hr: HelmRelease, action: ReleaseAction): number {
-  const r = (action === ReleaseAction.Install ? hr.spec.install : hr.spec.upgrade)?.remediation?.retries ?? 0;
-  return r < 0 ? Number.POSITIVE_INFINITY : r;
+function afterFailure(hr: HelmRelease, action: ReleaseAction, r: RemediationOutcome, message?: string): ActionOutcome {
+  if (r.type === "missing-target") return { type: "stalled", reason: HelmReason.MissingRollbackTarget, message: r.message };
+  if (retriesExhausted(hr, action)) return { type: "exhausted", action, failures: failuresOf(hr, action) };
+  return { type: "failed", action, message: r.type === "failed" ? r.message : message ?? getCondition(hr, CT.Ready)?.message ?? "" };
 }

@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { HelmReleaseNames } from "../api/helm/v2/helm-release";
-import { Label, LabelValueWatchEnabled } from "../api/meta";
+import { ConditionType as CT, Label, LabelValueWatchEnabled } from "../api/meta";
+import { isTrue } from "../runtime/conditions";
 import { ControllerDefinition, KindRef, SecondaryWatch } from "../runtime/controller";
 import { EventRecorder } from "../runtime/events";
 import { KubeClient } from "../runtime/kube";
@@ -28,6 +29,8 @@ export interface HelmControllerOptions {
   helmPath: string;
   noCrossNamespaceRefs?: boolean;
   requeueDependencyMs?: number;
+  /** --default-service-account: impersonated when a HelmRelease sets no spec.serviceAccountName. */
+  defaultServiceAccount?: string;
   /** Where helm's homes, the kubeconfig and fetched charts go; a temp dir by default. */
   workDir?: string;
 }
@@ -52,9 +55,10 @@ export function startHelmController(o: HelmControllerOptions): HelmController {
     events: new EventRecorder(o.client, { reportingController: "helm-controller", reportingInstance: os.hostname(), logger: o.logger }),
     noCrossNamespaceRefs: o.noCrossNamespaceRefs ?? false,
     requeueDependencyMs: o.requeueDependencyMs ?? 5_000,
+    defaultServiceAccount: o.defaultServiceAccount || undefined,
   };
   const watches: SecondaryWatch<HelmRelease>[] = Object.keys(chartSourceResources).map(sourceWatch);
-  watches.push(configWatch("configmaps", "ConfigMap"), configWatch("secrets", "Secret"));
+  watches.push(configWatch("configmaps", "ConfigMap"), configWatch("secrets", "Secret"), dependentsWatch());
   const def: ControllerDefinition<HelmRelease> = { name: "helmrelease", kind: helmReleases, reconcile: reconcileHelmRelease(deps), watches };
   return {
     definitions: [def as unknown as ControllerDefinition<never>],
@@ -81,6 +85,23 @@ function sourceWatch(kind: string): SecondaryWatch<HelmRelease> {
           return r.kind === kind && r.name === src.metadata?.name && r.namespace === src.metadata?.namespace;
         } catch { return false; }
       }).map(byKey);
+    },
+  };
+}
+
+/**
+ * A HelmRelease that becomes Ready enqueues the ones depending on it, instead of leaving them
+ * to the --requeue-dependency poll.
+ */
+function dependentsWatch(): SecondaryWatch<HelmRelease> {
+  return {
+    resource: helmReleases,
+    map: (ev, primary) => {
+      const hr = ev.object as HelmRelease;
+      const prev = ev.previous as HelmRelease | undefined;
+      if (ev.type !== "updated" || !isTrue(hr as never, CT.Ready)) return [];
+      if (prev && isTrue(prev as never, CT.Ready) && prev.status?.observedGeneration === hr.status?.observedGeneration) return [];
+      return primary.list().filter((d) => d.spec.dependsOn?.some((r) => r.name === hr.metadata.name && (r.namespace || d.metadata.namespace) === hr.metadata.namespace)).map(byKey);
     },
   };
 }

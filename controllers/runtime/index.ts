@@ -24,3 +24,4 @@ export * from "./reconcile-steps";
 export * from "./result";
 export * from "./status-patch";
 export * from "./watch";
+export * from "./dependencies";

@@ -12,10 +12,16 @@ import { onTeardown } from "../../support/teardown";
 
 export { helmReleases };
 
-export async function startHelm(ctl: RunningControllers): Promise<{ stop(): Promise<void> }> {
+/**
+ * A helm-controller for the HelmReleases labelled like `ctl`'s objects, or, with `instance`,
+ * a second one for HelmReleases labelled `labels` (their HelmCharts stay `ctl`'s).
+ */
+export async function startHelm(ctl: RunningControllers, o: { instance?: string; defaultServiceAccount?: string } = {}):
+  Promise<{ stop(): Promise<void>; labels: Record<string, string> }> {
   const { kc } = await getCluster();
-  const manager = testManager(kc, "gitops-test-helm-controller", ctl.labels[INSTANCE_LABEL], { requeueDependencyMs: 1000 });
-  const hc = startHelmController({ kubeConfig: kc, client: manager.client, helmPath: tool("helm"), requeueDependencyMs: 1000 });
+  const instance = o.instance ?? ctl.labels[INSTANCE_LABEL];
+  const manager = testManager(kc, "gitops-test-helm-controller", instance, { requeueDependencyMs: 1000 });
+  const hc = startHelmController({ kubeConfig: kc, client: manager.client, helmPath: tool("helm"), requeueDependencyMs: 1000, defaultServiceAccount: o.defaultServiceAccount });
   for (const d of hc.definitions) manager.add(d);
   await manager.start();
   let stopped = false;
@@ -26,14 +32,23 @@ export async function startHelm(ctl: RunningControllers): Promise<{ stop(): Prom
     await hc.close();
   };
   onTeardown(stop);
-  return { stop };
+  return { stop, labels: { [INSTANCE_LABEL]: instance } };
 }
 
-export async function createRelease(ctl: RunningControllers, namespace: string, name: string, spec: Record<string, unknown>): Promise<HelmRelease> {
+export async function createRelease(ctl: RunningControllers, namespace: string, name: string, spec: Record<string, unknown>,
+  labels: Record<string, string> = ctl.labels): Promise<HelmRelease> {
   return ctl.client.create(helmReleases, {
     apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease",
-    metadata: { name, namespace, labels: ctl.labels }, spec: { interval: "10m", timeout: "2m", ...spec },
+    metadata: { name, namespace, labels }, spec: { interval: "10m", timeout: "2m", ...spec },
   } as never) as Promise<HelmRelease>;
+}
+
+/** Reasons and messages of the Events recorded for a HelmRelease. */
+export async function releaseEvents(client: KubeClient, namespace: string, name: string): Promise<Array<{ reason: string; message: string }>> {
+  const list = await client.list<KubeObject & { reason?: string; message?: string; involvedObject?: { kind?: string; name?: string } }>(
+    { group: "", version: "v1", plural: "events", kind: "Event" }, { namespace });
+  return list.items.filter((e) => e.involvedObject?.kind === "HelmRelease" && e.involvedObject.name === name)
+    .map((e) => ({ reason: e.reason ?? "", message: e.message ?? "" }));
 }
 
 export const cond = (hr: HelmRelease | undefined, type: string) => hr?.status?.conditions?.find((c) => c.type === type);
