@@ -11,7 +11,7 @@ import { ConditionType as CT, Reason } from "../api/meta";
 import { getCondition, markReconciling, markTrue, markFalse, removeCondition } from "../runtime/conditions";
 import { ReconcileContext } from "../runtime/controller";
 import type { HelmDeps } from "./deps";
-import { ChartMetadata, HelmError, HelmRun, StoredRelease, releaseStatus, upgradeInstall } from "./helm-cli";
+import { ChartMetadata, HelmError, HelmRun, StoredRelease, releaseStatus, uninstall, upgradeInstall } from "./helm-cli";
 import { DefaultTimeout, HelmReason } from "./names";
 import { ensureNamespace, targetPostRenderer } from "./storage-namespace";
 import { RemediationOutcome, clearFailures, countFailure, failuresOf, remediate, remediationOf, retriesExhausted } from "./remediation";
@@ -59,6 +59,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     clearFailures(hr);
   }
   const loc = { release: d.release, storageNamespace: d.storageNamespace, namespace: d.namespace };
+  await uninstallMoved(hr, d, h);
   const stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
   if (stored && inSync(stored, d, digest)) {
     recordSnapshot(hr, snapshotOf(stored));
@@ -151,6 +152,27 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   removeCondition(hr, CT.Stalled);
   await deps.events.normal(hr, reason, message);
   return { type: "succeeded", action };
+}
+
+/**
+ * As Flux: a release whose name, target namespace or storage namespace changed is not moved;
+ * the one in status (history and storageNamespace) is uninstalled before installing anew.
+ */
+async function uninstallMoved(hr: HelmRelease, d: Desired, h: HelmRun): Promise<void> {
+  const st = hr.status;
+  const prev = st?.history?.[0];
+  if (!st?.storageNamespace || !prev) return;
+  if (st.storageNamespace === d.storageNamespace && prev.name === d.release && prev.namespace === d.namespace) return;
+  const u = hr.spec.uninstall;
+  try {
+    await uninstall(h, prev.name, st.storageNamespace, { keepHistory: false, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout, wait: !u?.disableWait });
+  } catch (e) {
+    if (!(e instanceof HelmError)) throw e;
+    throw new HelmError(`failed to uninstall release ${releaseId(prev)} from ${st.storageNamespace} before releasing it as ${d.storageNamespace}/${d.release}: ${e.message}`, { cause: e });
+  }
+  await h.deps.events.normal(hr, Reason.UninstallSucceeded, `Helm uninstall succeeded for release ${releaseId(prev)} with chart ${prev.chartName}@${prev.chartVersion}: the release moved to ${d.storageNamespace}/${d.release}`);
+  delete st.history;
+  delete st.storageNamespace;
 }
 
 function afterFailure(hr: HelmRelease, action: ReleaseAction, r: RemediationOutcome, message?: string): ActionOutcome {

@@ -78,6 +78,23 @@ describe("HelmRelease: storageNamespace", function () {
     expect(await ctl.client.get(configMaps, { namespace: ns, name: "web-info" })).to.equal(undefined);
   });
 
+  it("uninstalls and installs anew when storageNamespace changes", async () => {
+    const ns = await newNamespace("hr-store-move");
+    const first = await newNamespace("hr-store-first");
+    const second = await newNamespace("hr-store-second");
+    await helmRepository(ns);
+    await createRelease(ctl, ns, "web", { chart: chart(), storageNamespace: first });
+    await waitForRelease(ctl.client, ns, "web", { ready: "True", reason: "InstallSucceeded" });
+    expect(await releaseSecrets(ctl.client, first, "web")).to.deep.equal(["sh.helm.release.v1.web.v1"]);
+    await ctl.client.patch(helmReleases, { namespace: ns, name: "web" }, { spec: { storageNamespace: second } });
+    const hr = await waitForRelease(ctl.client, ns, "web", { ready: "True", reason: "InstallSucceeded", check: (h) => h.status?.storageNamespace === second });
+    expectSettled(hr);
+    expect(hr.status!.history!.map((h) => [h.namespace, h.version, h.status])).to.deep.equal([[ns, 1, "deployed"]]);
+    expect(await releaseSecrets(ctl.client, first, "web")).to.deep.equal([]);
+    expect(await releaseSecrets(ctl.client, second, "web")).to.deep.equal(["sh.helm.release.v1.web.v1"]);
+    await waitForAvailable(ctl.client, ns, "web-nsapp");
+  });
+
   it("with targetNamespace, stores the release in the HelmRelease's namespace by default; install.createNamespace creates the target", async () => {
     const ns = await newNamespace("hr-store-default");
     const target = `${ns}-apps`;
