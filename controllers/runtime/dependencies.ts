@@ -18,13 +18,18 @@ export class UnsupportedDependencyError extends Error {
 
 type WithStatus = KubeObject & { status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string }> } };
 
+/** helm-controller's wording for a missing dependency; the kustomize-controller has its own. */
+const unableToGet = (id: string, cause: string) => `unable to get '${id}' dependency: ${cause}`;
+
 /**
- * Checks the dependencies of `obj`, in order, as objects of `resource`. The errors carry
- * Flux's messages: `unable to get '<ns>/<name>' dependency: ...` and
- * `dependency '<ns>/<name>' is not ready`.
+ * Checks the dependencies of `obj`, in order, as objects of `resource`, and returns them. The
+ * errors carry Flux's messages: `notFound` (by default `unable to get '<ns>/<name>' dependency:
+ * ...`) and `dependency '<ns>/<name>' is not ready`.
  */
-export async function checkReadyDependencies(obj: KubeObject, refs: readonly DependencyReference[], resource: ResourceRef,
-  client: KubeClient, signal?: AbortSignal): Promise<void> {
+export async function checkReadyDependencies<T extends KubeObject = WithStatus>(obj: KubeObject, refs: readonly DependencyReference[],
+  resource: ResourceRef, client: KubeClient, signal?: AbortSignal,
+  notFound: (id: string, cause: string) => string = unableToGet): Promise<T[]> {
+  const found: T[] = [];
   for (const d of refs) {
     const ns = d.namespace || obj.metadata!.namespace!;
     const id = `${ns}/${d.name}`;
@@ -32,12 +37,14 @@ export async function checkReadyDependencies(obj: KubeObject, refs: readonly Dep
     const dep = await client.get<WithStatus>(resource, { namespace: ns, name: d.name }, { signal });
     if (!dep) {
       const gr = resource.group ? `${resource.plural}.${resource.group}` : resource.plural;
-      throw new DependencyNotReadyError(`unable to get '${id}' dependency: ${gr} "${d.name}" not found`);
+      throw new DependencyNotReadyError(notFound(id, `${gr} "${d.name}" not found`));
     }
     if (!dep.status?.conditions?.length || dep.metadata?.generation !== dep.status.observedGeneration || !isTrue(dep as never, "Ready")) {
       throw new DependencyNotReadyError(`dependency '${id}' is not ready`);
     }
+    found.push(dep as unknown as T);
   }
+  return found;
 }
 
 /** The Kubernetes user of a ServiceAccount, as impersonated by Flux's appliers. */
