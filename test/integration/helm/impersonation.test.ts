@@ -4,12 +4,8 @@
 // release converges once granted. --default-service-account applies when the spec names none.
 import { expect } from "chai";
 import { KubeClient, ResourceRef } from "../../../controllers/runtime/kube";
-import { helmRepositories } from "../../../controllers/source/helm/helmrepository-reconciler";
 import { newNamespace } from "../../support/cluster";
-import { RunningControllers, startControllers } from "../../support/controllers";
-import { HelmRepoServer } from "../../support/helm-repo";
-import { createSource, waitForSource } from "../../support/oci-registry";
-import { cond, createRelease, deployments, expectSettled, helmReleases, releaseSecrets, startHelm, waitForAvailable, waitForRelease } from "./support";
+import { appChartSuite, cond, createRelease, deployments, expectSettled, helmReleases, releaseSecrets, startHelm, waitForAvailable, waitForRelease } from "./support";
 
 const roles: ResourceRef = { group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", kind: "Role" };
 const roleBindings: ResourceRef = { group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", kind: "RoleBinding" };
@@ -35,74 +31,61 @@ const appRules = [
 
 describe("HelmRelease: impersonation (serviceAccountName)", function () {
   this.timeout(120000);
-  let ctl: RunningControllers;
-  let helm: { stop(): Promise<void> };
-  let repo: HelmRepoServer;
-  before(async function () {
-    ctl = await startControllers();
-    helm = await startHelm(ctl);
-    repo = await HelmRepoServer.start();
-    await repo.addChart("app", "1.0.0");
-  });
-  after(async () => { await helm?.stop(); await ctl?.stop(); await repo?.close(); });
-
-  async function helmRepository(ns: string): Promise<void> {
-    await createSource(ctl, helmRepositories, ns, "charts", { url: repo.url });
-    await waitForSource(ctl.client, helmRepositories, ns, "charts", { ready: "True" });
-  }
-  const chart = () => ({ metadata: { labels: ctl.labels }, spec: { chart: "app", version: "1.0.0", sourceRef: { kind: "HelmRepository", name: "charts" } } });
+  const suite = appChartSuite();
+  const helmRepository = (ns: string) => suite.helmRepository(ns);
+  const chart = () => suite.chart();
 
   it("reads the release storage as the ServiceAccount: without rights, Ready=False names the forbidden Secrets", async () => {
     const ns = await newNamespace("hr-sa-none");
     await helmRepository(ns);
-    await serviceAccount(ctl.client, ns, "nobody");
-    await createRelease(ctl, ns, "web", { chart: chart(), serviceAccountName: "nobody" });
-    const hr = await waitForRelease(ctl.client, ns, "web", { ready: "False", reason: "StateError" });
+    await serviceAccount(suite.ctl.client, ns, "nobody");
+    await createRelease(suite.ctl, ns, "web", { chart: chart(), serviceAccountName: "nobody" });
+    const hr = await waitForRelease(suite.ctl.client, ns, "web", { ready: "False", reason: "StateError" });
     expect(cond(hr, "Ready")!.message).to.match(new RegExp(
       `^Could not determine release state: .*secrets is forbidden: User "system:serviceaccount:${ns}:nobody" cannot (list|get) resource "secrets" in API group "" in the namespace "${ns}"`));
-    expect(await releaseSecrets(ctl.client, ns, "web")).to.deep.equal([]);
+    expect(await releaseSecrets(suite.ctl.client, ns, "web")).to.deep.equal([]);
 
     // The objects first: helm runs as soon as it can read its storage.
-    await grant(ctl.client, ns, "nobody", "app", appRules);
-    await grant(ctl.client, ns, "nobody", "storage", storageRules);
-    expectSettled(await waitForRelease(ctl.client, ns, "web", { ready: "True", reason: "InstallSucceeded" }));
-    await waitForAvailable(ctl.client, ns, "web-app");
+    await grant(suite.ctl.client, ns, "nobody", "app", appRules);
+    await grant(suite.ctl.client, ns, "nobody", "storage", storageRules);
+    expectSettled(await waitForRelease(suite.ctl.client, ns, "web", { ready: "True", reason: "InstallSucceeded" }));
+    await waitForAvailable(suite.ctl.client, ns, "web-app");
   });
 
   it("installs the objects as the ServiceAccount: the install fails naming the object it may not create, then succeeds once granted", async () => {
     const ns = await newNamespace("hr-sa-objects");
     await helmRepository(ns);
-    await serviceAccount(ctl.client, ns, "deployer");
-    await grant(ctl.client, ns, "deployer", "storage", storageRules);
-    await createRelease(ctl, ns, "web", { chart: chart(), serviceAccountName: "deployer" });
-    const hr = await waitForRelease(ctl.client, ns, "web", { ready: "False", reason: "InstallFailed" });
+    await serviceAccount(suite.ctl.client, ns, "deployer");
+    await grant(suite.ctl.client, ns, "deployer", "storage", storageRules);
+    await createRelease(suite.ctl, ns, "web", { chart: chart(), serviceAccountName: "deployer" });
+    const hr = await waitForRelease(suite.ctl.client, ns, "web", { ready: "False", reason: "InstallFailed" });
     expect(cond(hr, "Ready")!.message).to.match(new RegExp(
       `^Helm install failed for release ${ns}/web with chart app@1.0.0: .*is forbidden: User "system:serviceaccount:${ns}:deployer" cannot (create|get|patch) resource "(serviceaccounts|services|deployments)"`));
-    expect(await ctl.client.get(deployments, { namespace: ns, name: "web-app" })).to.equal(undefined);
+    expect(await suite.ctl.client.get(deployments, { namespace: ns, name: "web-app" })).to.equal(undefined);
 
-    await grant(ctl.client, ns, "deployer", "app", appRules);
+    await grant(suite.ctl.client, ns, "deployer", "app", appRules);
     // A failed install that stored a release is final for this generation (no retries): a new
     // generation retries it (an upgrade then); one refused before helm stored anything is
     // retried as it is (an install).
-    await ctl.client.patch(helmReleases, { namespace: ns, name: "web" }, { spec: { values: { replicaCount: 1 } } });
-    const ok = await waitForRelease(ctl.client, ns, "web", { ready: "True" });
+    await suite.ctl.client.patch(helmReleases, { namespace: ns, name: "web" }, { spec: { values: { replicaCount: 1 } } });
+    const ok = await waitForRelease(suite.ctl.client, ns, "web", { ready: "True" });
     expectSettled(ok);
     expect(cond(ok, "Ready")!.reason).to.be.oneOf(["InstallSucceeded", "UpgradeSucceeded"]);
-    await waitForAvailable(ctl.client, ns, "web-app");
+    await waitForAvailable(suite.ctl.client, ns, "web-app");
   });
 
   it("impersonates --default-service-account when the spec names none", async () => {
-    const tenant = await startHelm(ctl, { instance: `${ctl.labels["gitops-test/instance"]}-dsa`, defaultServiceAccount: "tenant" });
+    const tenant = await startHelm(suite.ctl, { instance: `${suite.ctl.labels["gitops-test/instance"]}-dsa`, defaultServiceAccount: "tenant" });
     try {
       const ns = await newNamespace("hr-sa-default");
       await helmRepository(ns);
-      await serviceAccount(ctl.client, ns, "tenant");
-      await createRelease(ctl, ns, "web", { chart: chart() }, tenant.labels);
-      const hr = await waitForRelease(ctl.client, ns, "web", { ready: "False", reason: "StateError" });
+      await serviceAccount(suite.ctl.client, ns, "tenant");
+      await createRelease(suite.ctl, ns, "web", { chart: chart() }, tenant.labels);
+      const hr = await waitForRelease(suite.ctl.client, ns, "web", { ready: "False", reason: "StateError" });
       expect(cond(hr, "Ready")!.message).to.match(new RegExp(`User "system:serviceaccount:${ns}:tenant" cannot (list|get) resource "secrets"`));
-      await grant(ctl.client, ns, "tenant", "app", appRules);
-      await grant(ctl.client, ns, "tenant", "storage", storageRules);
-      expectSettled(await waitForRelease(ctl.client, ns, "web", { ready: "True", reason: "InstallSucceeded" }));
+      await grant(suite.ctl.client, ns, "tenant", "app", appRules);
+      await grant(suite.ctl.client, ns, "tenant", "storage", storageRules);
+      expectSettled(await waitForRelease(suite.ctl.client, ns, "web", { ready: "True", reason: "InstallSucceeded" }));
     } finally {
       await tenant.stop();
     }

@@ -7,7 +7,10 @@ import { KubeClient } from "../../../controllers/runtime/kube";
 import { KubeObject } from "../../../controllers/runtime/keys";
 import { tool } from "../../../cli/tools";
 import { eventually, getCluster } from "../../support/cluster";
-import { INSTANCE_LABEL, RunningControllers, testManager } from "../../support/controllers";
+import { INSTANCE_LABEL, RunningControllers, startControllers, testManager } from "../../support/controllers";
+import { HelmRepoServer } from "../../support/helm-repo";
+import { createSource, waitForSource } from "../../support/oci-registry";
+import { helmRepositories } from "../../../controllers/source/helm/helmrepository-reconciler";
 import { onTeardown } from "../../support/teardown";
 
 export { helmReleases };
@@ -94,4 +97,34 @@ export async function waitForAvailable(client: KubeClient, namespace: string, na
 export async function releaseSecrets(client: KubeClient, namespace: string, release: string): Promise<string[]> {
   const list = await client.list<KubeObject>(secrets, { namespace, labelSelector: `owner=helm,name=${release}` });
   return list.items.map((s) => s.metadata!.name!).sort();
+}
+
+/**
+ * mocha hooks for a suite releasing chart `app` 1.0.0: our controllers, the helm-controller and
+ * a Helm repository serving the chart, started once and stopped after. `helmRepository(ns)`
+ * creates the HelmRepository `charts` in a test's namespace; `chart()` is the spec.chart for it.
+ */
+export function appChartSuite(): {
+  readonly ctl: RunningControllers;
+  helmRepository(ns: string): Promise<void>;
+  chart(): { metadata: { labels: Record<string, string> }; spec: { chart: string; version: string; sourceRef: { kind: string; name: string } } };
+} {
+  let ctl: RunningControllers | undefined;
+  let helm: { stop(): Promise<void> } | undefined;
+  let repo: HelmRepoServer | undefined;
+  before(async function () {
+    ctl = await startControllers();
+    helm = await startHelm(ctl);
+    repo = await HelmRepoServer.start();
+    await repo.addChart("app", "1.0.0");
+  });
+  after(async () => { await helm?.stop(); await ctl?.stop(); await repo?.close(); });
+  return {
+    get ctl() { return ctl!; },
+    async helmRepository(ns) {
+      await createSource(ctl!, helmRepositories, ns, "charts", { url: repo!.url });
+      await waitForSource(ctl!.client, helmRepositories, ns, "charts", { ready: "True" });
+    },
+    chart: () => ({ metadata: { labels: ctl!.labels }, spec: { chart: "app", version: "1.0.0", sourceRef: { kind: "HelmRepository", name: "charts" } } }),
+  };
 }
