@@ -158,9 +158,9 @@ async function produceArtifact(obj: GitRepository, ctx: ReconcileContext<GitRepo
         const msg = await verifyCheckout(dir, head, spec.verify.mode ?? "HEAD", await verificationKeys(obj, ctx));
         markTrue(obj, CT.SourceVerified, Reason.Succeeded, msg);
       } catch (e) {
-        const m = e instanceof VerificationError ? e.message : `signature verification failed: ${(e as Error).message}`;
-        markFalse(obj, CT.SourceVerified, Reason.VerificationError, m);
-        throw new Failure(CT.SourceVerified, Reason.VerificationError, m, false, { cause: e });
+        const v = e instanceof VerificationError ? e : new VerificationError(`signature verification failed: ${(e as Error).message}`);
+        markFalse(obj, CT.SourceVerified, v.reason, v.message);
+        throw new Failure(CT.SourceVerified, v.reason, v.message, v.stalled, { cause: e });
       }
     } else removeCondition(obj, CT.SourceVerified);
     const subject = (await exec("git", ["log", "-1", "--format=%s"], { cwd: dir })).stdout.trim();
@@ -228,7 +228,7 @@ async function verificationKeys(obj: GitRepository, ctx: ReconcileContext<GitRep
   const ns = obj.metadata.namespace!;
   if (!name) throw new VerificationError("verification needs spec.verify.secretRef with the trusted public keys");
   const secret = await ctx.client.get<{ data?: Record<string, string> } & import("../../runtime/keys").KubeObject>(secrets, { namespace: ns, name }, { signal: ctx.signal });
-  if (!secret) throw new VerificationError(`failed to get verification secret '${ns}/${name}': not found`);
+  if (!secret) throw new VerificationError(`public keys secret error: secret '${ns}/${name}' not found`);
   return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
 }
 

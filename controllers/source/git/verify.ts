@@ -10,7 +10,14 @@ import { ResolvedRef } from "./client";
 
 const exec = promisify(execFile);
 
-export class VerificationError extends Error {}
+/** Flux's reasons: VerificationError (keys or Secret), InvalidVerificationMode (stalls: spec
+ * asks for a tag it did not check out), InvalidGitObject (unsigned tag), InvalidTagSignature,
+ * InvalidCommitSignature. */
+export class VerificationError extends Error {
+  constructor(message: string, readonly reason = "VerificationError", readonly stalled = false, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
 
 export async function verifyCheckout(dir: string, head: ResolvedRef, mode: string, keys: Record<string, string>): Promise<string> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-verify-"));
@@ -25,7 +32,7 @@ export async function verifyCheckout(dir: string, head: ResolvedRef, mode: strin
       try {
         await exec("gpg", ["--batch", "--quiet", "--import", f], { env: { ...process.env, GNUPGHOME: home }, timeout: 30000 });
       } catch (e) {
-        throw new VerificationError(`key '${name}' in the verification secret is not a valid OpenPGP public key`, { cause: e });
+        throw new VerificationError(`key '${name}' in the verification secret is not a valid OpenPGP public key`, "VerificationError", false, { cause: e });
       }
     }
     const signers = path.join(home, "allowed_signers");
@@ -37,14 +44,14 @@ export async function verifyCheckout(dir: string, head: ResolvedRef, mode: strin
     const normalized = mode === "head" ? "HEAD" : mode;
     const verified: string[] = [];
     if (normalized === "Tag" || normalized === "TagAndHEAD") {
-      if (!head.tag) throw new VerificationError(`cannot verify tag: spec.ref names no tag (mode ${mode} needs ref.tag, ref.semver or ref.name refs/tags/...)`);
+      if (!head.tag) throw new VerificationError(`cannot verify tag object's signature if a tag reference is not specified (mode ${mode} needs ref.tag, ref.semver or ref.name refs/tags/...)`, "InvalidVerificationMode", true);
       const tagObj = (await exec("git", ["rev-parse", "FETCH_HEAD"], { cwd: dir, env })).stdout.trim();
       const type = (await exec("git", ["cat-file", "-t", tagObj], { cwd: dir, env })).stdout.trim();
-      if (type !== "tag") throw new VerificationError(`cannot verify tag '${head.tag}': it is a lightweight tag and carries no signature`);
-      verified.push(`tag '${head.tag}' with key ${await verify(["verify-tag", "--raw", tagObj], dir, env, `tag '${head.tag}'`)}`);
+      if (type !== "tag") throw new VerificationError(`cannot verify signature of tag '${head.tag}' since it is not signed (a lightweight tag carries no signature)`, "InvalidGitObject");
+      verified.push(`tag '${head.tag}' with key ${await verify(["verify-tag", "--raw", tagObj], dir, env, `tag '${head.tag}'`, "InvalidTagSignature")}`);
     }
     if (normalized === "HEAD" || normalized === "TagAndHEAD") {
-      verified.push(`commit '${head.commit}' with key ${await verify(["verify-commit", "--raw", "HEAD"], dir, env, `commit '${head.commit}'`)}`);
+      verified.push(`commit '${head.commit}' with key ${await verify(["verify-commit", "--raw", "HEAD"], dir, env, `commit '${head.commit}'`, "InvalidCommitSignature")}`);
     }
     return `verified signature of - ${verified.join(" and ")}`;
   } finally {
@@ -52,15 +59,16 @@ export async function verifyCheckout(dir: string, head: ResolvedRef, mode: strin
   }
 }
 
-async function verify(args: string[], dir: string, env: NodeJS.ProcessEnv, what: string): Promise<string> {
+async function verify(args: string[], dir: string, env: NodeJS.ProcessEnv, what: string, reason: string): Promise<string> {
   try {
     const { stderr } = await exec("git", args, { cwd: dir, env, timeout: 30000 });
     return keyId(stderr) ?? "unknown";
   } catch (e) {
     const stderr = String((e as { stderr?: string }).stderr ?? "");
-    if (/no signature found|no signature/i.test(stderr) || stderr.trim() === "") throw new VerificationError(`unable to verify ${what}: no signature found`);
-    if (/NO_PUBKEY|No public key|not in allowed|No principal matched/i.test(stderr)) throw new VerificationError(`unable to verify ${what}: signed by a key not in the verification secret`);
-    throw new VerificationError(`unable to verify ${what}: ${stderr.split("\n").filter(Boolean).slice(-1)[0] ?? "bad signature"}`);
+    const failed = `signature verification of ${what} failed`;
+    if (/no signature found|no signature/i.test(stderr) || stderr.trim() === "") throw new VerificationError(`${failed}: no signature found`, reason);
+    if (/NO_PUBKEY|No public key|not in allowed|No principal matched/i.test(stderr)) throw new VerificationError(`${failed}: signed by a key not in the verification secret`, reason);
+    throw new VerificationError(`${failed}: ${stderr.split("\n").filter(Boolean).slice(-1)[0] ?? "bad signature"}`, reason);
   }
 }
 

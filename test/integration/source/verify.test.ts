@@ -33,6 +33,7 @@ describe("GitRepository: signature verification (OpenPGP and SSH)", function () 
     execFileSync("gpg", ["--batch", "--passphrase", "", "--quick-gen-key", "Tagger <tagger@example.invalid>", "ed25519", "sign", "never"], { env, stdio: "ignore" });
     pgpPub = execFileSync("gpg", ["--armor", "--export", "tagger@example.invalid"], { env, encoding: "utf8" });
     await f.git(["-c", "gpg.format=openpgp", "-c", "user.signingkey=tagger@example.invalid", "tag", "-s", "-m", "signed tag", "v1.0.0"], { env });
+    await f.git(["tag", "v0.9.0"]);
     await f.publish();
     await f.git(["config", "--unset", "user.signingkey"]);
     await f.commitFiles({ "b.yaml": "b: 1\n" }, "unsigned", { branch: "unsigned" });
@@ -63,15 +64,42 @@ describe("GitRepository: signature verification (OpenPGP and SSH)", function () 
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "keys", { "dev.sshpub": sshPub });
     await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "unsigned" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
-    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "VerificationError", message: /no signature found/ });
-    expect(r.status!.conditions!.find((x) => x.type === "SourceVerified")).to.include({ status: "False" });
+    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "InvalidCommitSignature", message: /signature verification of commit '[0-9a-f]{40}' failed: no signature found/ });
+    expect(r.status!.conditions!.find((x) => x.type === "SourceVerified")).to.include({ status: "False", reason: "InvalidCommitSignature" });
     expect(r.status!.artifact).to.equal(undefined);
+  });
+
+  it("keeps the last verified artifact when the ref moves to an unsigned commit", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "keys", { "dev.sshpub": sshPub });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
+    const good = await waitFor(ctl.client, ns, "r", { ready: "True", revision: `main@sha1:${signedCommit}` });
+    await ctl.client.patch({ group: "source.toolkit.fluxcd.io", version: "v1", plural: "gitrepositories" }, { namespace: ns, name: "r" }, { spec: { ref: { branch: "unsigned" } } });
+    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "InvalidCommitSignature" });
+    expect(r.status!.artifact).to.deep.equal(good.status!.artifact);
+    const res = await fetch(good.status!.artifact!.url);
+    expect(res.status).to.equal(200);
+  });
+
+  it("stalls with InvalidVerificationMode when mode Tag is asked of a branch", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "keys", { "tagger.asc": pgpPub });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, verify: { mode: "Tag", secretRef: { name: "keys" } } });
+    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "InvalidVerificationMode", message: /tag reference is not specified/ });
+    expect(r.status!.conditions!.find((x) => x.type === "Stalled")).to.include({ status: "True", reason: "InvalidVerificationMode" });
+  });
+
+  it("reports a lightweight tag as InvalidGitObject", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "keys", { "tagger.asc": pgpPub });
+    await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { tag: "v0.9.0" }, verify: { mode: "Tag", secretRef: { name: "keys" } } });
+    await waitFor(ctl.client, ns, "r", { ready: "False", reason: "InvalidGitObject", message: /tag 'v0.9.0' since it is not signed/ });
   });
 
   it("refuses a commit signed by a key that is not trusted", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "keys", { "tagger.asc": pgpPub });
     await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, verify: { mode: "HEAD", secretRef: { name: "keys" } } });
-    await waitFor(ctl.client, ns, "r", { ready: "False", reason: "VerificationError" });
+    await waitFor(ctl.client, ns, "r", { ready: "False", reason: "InvalidCommitSignature", message: /signed by a key not in the verification secret/ });
   });
 });
