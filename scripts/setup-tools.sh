@@ -126,18 +126,20 @@ tool_kubernetes() {
 }
 
 # ---- go install'able tools ----
-goinstall() { # <name> <version> <pkg@version> [ldflags]
+goinstall() { # <name> <version> <pkg@version> [ldflags] [version argument, default --version]
   local tmp; tmp=$(mktemp -d "$TOOLS/src/gobin.XXXX")
   GOBIN="$tmp" go install -trimpath -ldflags "-s -w ${4:-}" "$3"
+  # a binary that does not run and name its version is not cached, whatever go's exit status
+  reports "${2#v}" "$tmp/$1" "${5:---version}"
   install_bin "$1" "$2" "$tmp/$1"; rm -rf "$tmp"
 }
 tool_kwok() { have kwok "$KWOK_V" || step kwok goinstall kwok "$KWOK_V" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_V"; }
-tool_kustomize() { have kustomize "$KUSTOMIZE_V" || step kustomize goinstall kustomize "$KUSTOMIZE_V" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_V"; }
+tool_kustomize() { have kustomize "$KUSTOMIZE_V" || step kustomize goinstall kustomize "$KUSTOMIZE_V" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_V" "" version; }
 tool_helm() {
   local l="-X helm.sh/helm/v3/internal/version.version=$HELM_V"
   l="$l -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$K8S_MINOR"
   l="$l -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$K8S_MINOR"
-  have helm "$HELM_V" || step helm goinstall helm "$HELM_V" "helm.sh/helm/v3/cmd/helm@$HELM_V" "$l"
+  have helm "$HELM_V" || step helm goinstall helm "$HELM_V" "helm.sh/helm/v3/cmd/helm@$HELM_V" "$l" version
 }
 tool_sops() { have sops "$SOPS_V" || step sops goinstall sops "$SOPS_V" "github.com/getsops/sops/v3/cmd/sops@$SOPS_V"; }
 tool_age() {

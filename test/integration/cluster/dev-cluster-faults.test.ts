@@ -109,4 +109,41 @@ describe("dev cluster: bad input and faults", function () {
       expect(fs.readdirSync(path.join(tools, "bin"))).to.deep.equal([]);
     } finally { fs.rmSync(tools, { recursive: true, force: true }); }
   });
+
+  it("never caches a tool whose build dies half-way or whose binary does not run", async function () {
+    // A stand-in `go` first on PATH: it writes part of a binary where `go install` would put it,
+    // then fails (or, with FAKE_GO_EXIT=0, "succeeds" and leaves a binary that cannot run).
+    const tools = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-tools-"));
+    const fakeBin = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-fakego-"));
+    const realGo = (await exec("sh", ["-c", "command -v go"])).stdout.trim();
+    fs.writeFileSync(path.join(fakeBin, "go"), [
+      "#!/bin/sh",
+      `case "$1" in env) exec ${realGo} "$@";; esac`,
+      'printf "\\177ELF-truncated" > "$GOBIN/kwok"; chmod +x "$GOBIN/kwok"',
+      'echo "go: killed while linking" >&2',
+      'exit "${FAKE_GO_EXIT:-1}"',
+    ].join("\n") + "\n", { mode: 0o755 });
+    try {
+      for (const exit of ["1", "0"]) {
+        const r = await exec("bash", [path.join(repoRoot, "scripts/setup-tools.sh"), "kwok"],
+          { env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, GITOPS_TOOLS: tools, FAKE_GO_EXIT: exit }, timeout: 120000 })
+          .then(() => ({ code: 0, out: "" }), (e: { code: number; stderr: string }) => ({ code: e.code, out: e.stderr }));
+        expect(r.code, `fake go exiting ${exit}`).to.not.equal(0);
+        expect(r.out).to.contain("building kwok failed");
+        expect(fs.readdirSync(path.join(tools, "bin")), `fake go exiting ${exit}`).to.deep.equal([]);
+      }
+    } finally {
+      fs.rmSync(tools, { recursive: true, force: true });
+      fs.rmSync(fakeBin, { recursive: true, force: true });
+    }
+  });
+
+  it("prints its own version and the cached components' versions", async function () {
+    const r = await run(["version"]);
+    expect(r.code).to.equal(0);
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string };
+    expect(r.out).to.contain(`gitops ${pkg.version}`);
+    const stamp = fs.readFileSync(path.join(process.env.GITOPS_TOOLS ?? path.join(os.homedir(), ".cache/gitops-tools"), "bin", ".kube-apiserver.version"), "utf8").trim();
+    expect(r.out).to.match(new RegExp(`kube-apiserver ${stamp.replace(/\./g, "\\.")}`));
+  });
 });
