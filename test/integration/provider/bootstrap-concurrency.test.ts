@@ -2,11 +2,18 @@
 // paths), and eight writers racing on the provider's git code; every push lands on a linear
 // history through rebase-and-retry, and nothing is lost.
 import { expect } from "chai";
+import * as k8s from "@kubernetes/client-node";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as devCluster from "../../../cli/dev-cluster";
 import { Bootstrap } from "../../../provider";
 import { writeFiles } from "../../../provider/git/session";
 import { runGit } from "../../support/git-server";
-import { filesAt, fluxNamespace, gitRepo, gitRepoUser, kubeconfigText } from "./fixtures";
+import { onTeardown } from "../../support/teardown";
+import { startControllers } from "./controllers";
+import { filesAt, fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText } from "./fixtures";
 import { inlineStack } from "./pulumi-harness";
 import { canSync, waitForSync, withControllers } from "./sync";
 
@@ -28,31 +35,61 @@ describe("concurrent bootstraps into one repository", function () {
     expect(merges).to.equal("0");
   });
 
-  it("bootstraps two clusters at once, each at its own path", async () => {
+  it("bootstraps two clusters at once into one repository, each syncing only its own path", async () => {
+    // Cluster A is the test run's cluster (a namespace of its own); cluster B is a second embedded
+    // cluster with its own controllers, bootstrapped into flux-system as a real cluster would be.
     const git = await gitRepo();
-    const kubeconfig = await kubeconfigText();
-    const make = (name: string, ns: string) =>
-      inlineStack(`concurrent-${name}`, async () => {
-        const b = new Bootstrap("flux", {
-          url: git.urls.http!,
-          path: `clusters/${name}`,
-          namespace: ns,
-          http: { ...gitRepoUser, password: pulumi.secret(gitRepoUser.password), allowInsecureHttp: true },
-          kubeconfig: pulumi.secret(kubeconfig),
-          ...waitForSync(),
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-provider-clusterB-"));
+    onTeardown(() => devCluster.down(dir).then(() => undefined));
+    const clusterB = await devCluster.up({ dir, contextName: "cluster-b" });
+    const controllersB = canSync() ? await startControllers(clusterB.kubeconfig) : undefined;
+    try {
+      const make = (name: string, ns: string, kubeconfig: string) =>
+        inlineStack(`concurrent-${name}`, async () => {
+          const b = new Bootstrap("flux", {
+            url: git.urls.http!,
+            path: `clusters/${name}`,
+            namespace: ns,
+            http: { ...gitRepoUser, password: pulumi.secret(gitRepoUser.password), allowInsecureHttp: true },
+            kubeconfig: pulumi.secret(kubeconfig),
+            ...waitForSync(),
+          });
+          return { revision: b.revision, appliedRevision: b.appliedRevision, files: b.files };
         });
-        return { revision: b.revision, appliedRevision: b.appliedRevision, files: b.files };
-      });
-    const [nsA, nsB] = [fluxNamespace(), fluxNamespace()];
-    const [a, b] = await Promise.all([make("a", nsA), make("b", nsB)]);
-    const [ra, rb] = await Promise.all([a.up(), b.up()]);
-    const all = { ...(ra.outputs.files as Record<string, string>), ...(rb.outputs.files as Record<string, string>) };
-    const inGit = await filesAt(git, Object.keys(all));
-    for (const [p, content] of Object.entries(all)) expect(inGit[p], p).to.equal(content);
-    if (canSync()) {
-      expect(ra.outputs.appliedRevision).to.match(/^main@sha1:/);
-      expect(rb.outputs.appliedRevision).to.match(/^main@sha1:/);
+      const nsA = fluxNamespace();
+      const [a, b] = await Promise.all([
+        make("a", nsA, await kubeconfigText()),
+        make("b", "flux-system", fs.readFileSync(clusterB.kubeconfig, "utf8")),
+      ]);
+      const [ra, rb] = await Promise.all([a.up(), b.up()]);
+      const all = { ...(ra.outputs.files as Record<string, string>), ...(rb.outputs.files as Record<string, string>) };
+      expect(Object.keys(all).some((p) => p.startsWith("clusters/a/"))).to.equal(true);
+      expect(Object.keys(all).some((p) => p.startsWith("clusters/b/"))).to.equal(true);
+      const inGit = await filesAt(git, Object.keys(all));
+      for (const [p, content] of Object.entries(all)) expect(inGit[p], p).to.equal(content);
+      const merges = await runGit(["--git-dir", git.barePath, "rev-list", "--merges", "--count", "main"], { env: git.fixture.env });
+      expect(merges, "both pushes land on a linear history").to.equal("0");
+      // Each cluster's root Kustomization syncs its own path, and neither cluster has the other's install.
+      const kB = new k8s.KubeConfig();
+      kB.loadFromFile(clusterB.kubeconfig);
+      const apiB = k8s.KubernetesObjectApi.makeApiClient(kB);
+      const syncB = await apiB.read({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "flux-system", namespace: "flux-system" } }) as { spec: { path: string } };
+      expect(syncB.spec.path).to.equal("./clusters/b");
+      const syncA = await getObject("kustomize.toolkit.fluxcd.io/v1", "Kustomization", nsA, nsA);
+      expect(syncA?.spec?.path).to.equal("./clusters/a");
+      const nsAinB = await apiB.read({ apiVersion: "v1", kind: "Namespace", metadata: { name: nsA } }).then(() => true, () => false);
+      expect(nsAinB, "cluster B holds nothing of cluster A").to.equal(false);
+      if (canSync()) {
+        // Each waits for its own pushed commit; the other's later push may be what it applied.
+        for (const r of [ra, rb]) {
+          const applied = String(r.outputs.appliedRevision).replace(/^main@sha1:/, "");
+          await runGit(["--git-dir", git.barePath, "merge-base", "--is-ancestor", String(r.outputs.revision), applied], { env: git.fixture.env });
+        }
+      }
+      await Promise.all([a.destroy(), b.destroy()]);
+    } finally {
+      await controllersB?.stop();
+      await devCluster.down(dir);
     }
-    await Promise.all([a.destroy(), b.destroy()]);
   });
 });

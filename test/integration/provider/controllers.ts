@@ -37,8 +37,8 @@ export function hasControllers(...names: string[]): boolean {
 }
 
 /** The CRDs the controllers watch, applied as the install does (they start only once those exist). */
-export async function ensureCrds(): Promise<void> {
-  const { kubeconfigPath } = await getCluster();
+export async function ensureCrds(kubeconfig?: string): Promise<void> {
+  const kubeconfigPath = kubeconfig ?? (await getCluster()).kubeconfigPath;
   const cluster = new Cluster({ kubeconfig: kubeconfigPath });
   const crds = renderInstall({}).objects.filter((o) => o.kind === "CustomResourceDefinition");
   await applyStaged(cluster, crds, Date.now() + 30_000);
@@ -48,12 +48,13 @@ export async function ensureCrds(): Promise<void> {
 /**
  * Starts `gitops controllers run` with every controller that exists, after making sure their
  * CRDs exist; stopped by the returned handle or at teardown. A bootstrap's destroy deletes the
- * CRDs, so tests start the controllers per test.
+ * CRDs, so tests start the controllers per test. `kubeconfig` (a path) runs them against another
+ * cluster than the test run's.
  */
-export function startControllers(): Promise<RunningControllers> {
+export function startControllers(kubeconfig?: string): Promise<RunningControllers> {
   return (async () => {
-    await ensureCrds();
-    const { kubeconfigPath } = await getCluster();
+    await ensureCrds(kubeconfig);
+    const kubeconfigPath = kubeconfig ?? (await getCluster()).kubeconfigPath;
     const names = knownControllers();
     const storage = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-provider-storage-"));
     let log = "";
