@@ -65,14 +65,16 @@ export class Storage {
   archiveCommit(dir: string, excluded: string[], relPath: string, revision: string): Promise<Artifact> {
     const quote = (p: string) => `/${p.replace(/[\\*?[\]\s#!]/g, (c) => `\\${c}`)}`;
     fs.writeFileSync(path.join(dir, ".git", "info", "attributes"), excluded.map((p) => `${quote(p)} export-ignore\n`).join(""));
-    const git = spawn("git", ["archive", "--format=tar", "HEAD"], {
+    // git gzips in its own process (level 6, as ours): the compression runs beside our hashing
+    // and writing instead of in this process.
+    const git = spawn("git", ["archive", "--format=tar.gz", "-6", "HEAD"], {
       cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", HOME: dir },
     });
-    return this.#store(git, relPath, revision);
+    return this.#store(git, relPath, revision, true);
   }
 
-  /** Gzips a tar stream into storage atomically (temp file, fsync, rename), hashing as it goes. */
-  async #store(producer: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>, relPath: string, revision: string): Promise<Artifact> {
+  /** Gzips a tar stream (unless `gzipped`) into storage atomically (temp file, fsync, rename), hashing as it goes. */
+  async #store(producer: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>, relPath: string, revision: string, gzipped = false): Promise<Artifact> {
     const dest = this.absolute(relPath);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     const tmp = `${dest}.tmp-${randomBytes(4).toString("hex")}`;
@@ -85,7 +87,8 @@ export class Storage {
     const measure = new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); } });
     const out = fs.createWriteStream(tmp, { mode: 0o644 });
     try {
-      await Promise.all([pipeline(producer.stdout, zlib.createGzip({ level: 6 }), measure, out), produced]);
+      const written = gzipped ? pipeline(producer.stdout, measure, out) : pipeline(producer.stdout, zlib.createGzip({ level: 6 }), measure, out);
+      await Promise.all([written, produced]);
       const fd = fs.openSync(tmp, "r");
       try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
       fs.renameSync(tmp, dest);
