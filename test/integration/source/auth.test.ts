@@ -31,16 +31,18 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
     await waitFor(ctl.client, ns, "r", { ready: "True", revision: rev() });
   });
 
-  it("fails with AuthenticationFailed and a message naming the fix for a wrong password", async function () {
+  // Flux reports credentials the server refuses as a failed git operation (GitOperationFailed);
+  // AuthenticationFailed is for an unusable Secret (below).
+  it("fails with GitOperationFailed and a message naming the fix for a wrong password", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "basic", { username: "flux", password: "wrong" });
     await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" } });
-    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "AuthenticationFailed" });
+    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "GitOperationFailed" });
     const msg = r.status!.conditions!.find((c) => c.type === "Ready")!.message;
     expect(msg).to.contain(`failed to checkout and determine revision: unable to list remote for '${git.http!.url()}'`);
     expect(msg).to.contain("check the credentials in the Secret");
     expect(msg).to.not.contain("wrong");
-    expect(r.status!.conditions!.find((c) => c.type === "FetchFailed")).to.include({ status: "True", reason: "AuthenticationFailed" });
+    expect(r.status!.conditions!.find((c) => c.type === "FetchFailed")).to.include({ status: "True", reason: "GitOperationFailed" });
   });
 
   it("reports a missing Secret as AuthenticationFailed", async function () {
@@ -106,7 +108,9 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
     const other = "[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMK8ndMwOJbn7sBzq5Wb2KOmPc8hS8c6E4x+5CHE6S1v";
     await createSecret(ctl.client, ns, "ssh", { identity: git.ssh!.clientPrivateKeyPem, known_hosts: other });
     await createGitRepository(ctl, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
-    await waitFor(ctl.client, ns, "r", { ready: "False", message: /host key is not in known_hosts/ });
+    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "GitOperationFailed", message: /host key is not in known_hosts/ });
+    expect(r.status!.conditions!.find((c) => c.type === "FetchFailed")).to.include({ status: "True", reason: "GitOperationFailed" });
+    expect(r.status!.artifact).to.equal(undefined);
   });
 
   it("says which key is missing from an SSH Secret", async function () {
