@@ -44,7 +44,9 @@ function classify(stderr: string): GitError["kind"] {
 
 /** Turns git's stderr into one line a user can act on. */
 function explain(stderr: string, kind: GitError["kind"]): string {
-  const lines = stderr.split("\n").map((l) => l.replace(/^(fatal|error): /, "").trim()).filter((l) => l && !l.startsWith("hint:"));
+  // GIT_ASKPASS=/bin/false is how prompts are refused; its "unable to read askpass" line is noise.
+  const lines = stderr.split("\n").map((l) => l.replace(/^(fatal|error): /, "").trim())
+    .filter((l) => l && !l.startsWith("hint:") && !l.startsWith("unable to read askpass response"));
   const text = lines.join("; ") || "git failed without a message";
   if (/Host key verification failed/.test(stderr)) return `${text} (the server's host key is not in known_hosts of the Secret)`;
   if (kind === "auth") return `${text} (check the credentials in the Secret)`;

@@ -48,6 +48,7 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
     expect(msg).to.contain(`failed to checkout and determine revision: unable to list remote for '${git.http!.url()}'`);
     expect(msg).to.contain("check the credentials in the Secret");
     expect(msg).to.not.contain("wrong");
+    expect(msg, "no askpass noise").to.not.contain("askpass");
     expect(r.status!.conditions!.find((c) => c.type === "FetchFailed")).to.include({ status: "True", reason: "GitOperationFailed" });
   });
 
