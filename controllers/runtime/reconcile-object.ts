@@ -50,7 +50,9 @@ export async function reconcileObject<T extends StatusObject>(key: ObjectKey, ct
     if (isSuspended(obj)) {
       ctx.metrics.suspendStatus.set(labels, 1);
       ctx.log.info("reconciliation is suspended for this object");
-      return Result.done();
+      // As Flux: none of the kind's steps, but the status patch still records a handled
+      // reconcile request and the observed generation (kstatus sees the object as current).
+      return await finish(Result.done());
     }
     ctx.metrics.suspendStatus.set(labels, 0);
     result = await steps.reconcile(obj, ctx);

@@ -6,9 +6,10 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { isolatedGitEnv, makeTempDir, removeDir } from "./git-cli";
 import { GitTestResource, trackResource, untrackResource } from "./git-registry";
-import { createTestCertificates } from "./git-tls";
+import { createClientCertificate, createTestCertificates } from "./git-tls";
 
 /** Where Debian's git package installs the CGI. */
 export const GIT_HTTP_BACKEND = "/usr/lib/git-core/git-http-backend";
@@ -22,6 +23,20 @@ export interface GitHttpServerOptions {
   bearerToken?: string;
   /** Serve HTTPS with a freshly made self-signed CA (see caPem/caFile). */
   tls?: boolean;
+  /** With tls: refuse TLS handshakes without a client certificate signed by the test CA
+   * (see clientCertPem/clientKeyPem). */
+  requireClientCert?: boolean;
+}
+
+/**
+ * A fault injected into git-upload-pack POSTs whose command is `command` (protocol v2:
+ * `ls-refs` or `fetch`; a v0 request with `want` lines counts as `fetch`):
+ * `destroy` drops the connection once the request body is read ("server died mid-fetch"),
+ * `hang` reads the body and never answers.
+ */
+export interface UploadPackFault {
+  command: "ls-refs" | "fetch";
+  action: "destroy" | "hang";
 }
 
 /** One request as seen by the server. */
@@ -33,6 +48,12 @@ export interface GitHttpRequestLog {
   status: number;
   /** Authenticated user (basic auth username, or "bearer"). */
   user?: string;
+  /** For a git-upload-pack POST: the protocol v2 command (`ls-refs`, `fetch`), or `fetch` for v0. */
+  command?: string;
+  /** For a git-upload-pack POST: the request's pkt-line payloads (no trailing newline; flush/delim omitted). */
+  pktLines?: string[];
+  /** The request was answered by an injected fault (see `fault`). */
+  faulted?: UploadPackFault["action"];
 }
 
 export class GitHttpServer implements GitTestResource {
@@ -44,6 +65,11 @@ export class GitHttpServer implements GitTestResource {
   caFile?: string;
   /** Every request since start (or resetRequests()). */
   readonly requests: GitHttpRequestLog[] = [];
+  /** Client certificate and key signed by the test CA (tls only), for mutual TLS. */
+  clientCertPem?: string;
+  clientKeyPem?: string;
+  /** Set to inject a fault into matching git-upload-pack requests; undefined serves normally. */
+  fault?: UploadPackFault;
   private readonly dir: string;
   private server!: http.Server;
   private readonly sockets = new Set<Socket>();
@@ -66,7 +92,13 @@ export class GitHttpServer implements GitTestResource {
         const certs = await createTestCertificates(path.join(server.dir, "tls"));
         server.caPem = certs.caPem;
         server.caFile = certs.caFile;
-        server.server = https.createServer({ key: certs.keyPem, cert: certs.certPem }, handler);
+        if (opts.requireClientCert) {
+          const client = await createClientCertificate(path.join(server.dir, "tls"));
+          server.clientCertPem = client.certPem;
+          server.clientKeyPem = client.keyPem;
+        }
+        const mtls = opts.requireClientCert ? { requestCert: true, rejectUnauthorized: true, ca: certs.caPem } : {};
+        server.server = https.createServer({ key: certs.keyPem, cert: certs.certPem, ...mtls }, handler);
       } else {
         server.server = http.createServer(handler);
       }
@@ -182,10 +214,34 @@ export class GitHttpServer implements GitTestResource {
       return;
     }
     entry.user = user;
-    this.runBackend(req, res, entry, user);
+    if (entry.method !== "POST" || !entry.path.endsWith("/git-upload-pack")) {
+      this.runBackend(req, res, entry, user);
+      return;
+    }
+    // Read upload-pack requests whole (they are small) to log them and match faults.
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      let body = raw;
+      try {
+        if (/gzip/i.test(String(req.headers["content-encoding"] ?? ""))) body = zlib.gunzipSync(raw);
+      } catch { /* logged as unparsed */ }
+      entry.pktLines = parsePktLines(body);
+      const cmd = entry.pktLines.find((l) => l.startsWith("command="));
+      entry.command = cmd ? cmd.slice("command=".length) : entry.pktLines.some((l) => l.startsWith("want ")) ? "fetch" : undefined;
+      const fault = this.fault;
+      if (fault && fault.command === entry.command) {
+        entry.faulted = fault.action;
+        if (fault.action === "destroy") req.socket.destroy();
+        return; // "hang": never answer; the client gives up or stop() drops the socket
+      }
+      this.runBackend(req, res, entry, user, raw);
+    });
   }
 
-  private runBackend(req: http.IncomingMessage, res: http.ServerResponse, entry: GitHttpRequestLog, user?: string): void {
+  /** Runs git-http-backend for one request; `body` is the already read request body, if any. */
+  private runBackend(req: http.IncomingMessage, res: http.ServerResponse, entry: GitHttpRequestLog, user?: string, body?: Buffer): void {
     const env: NodeJS.ProcessEnv = isolatedGitEnv(path.join(this.dir, "home"), {
       GATEWAY_INTERFACE: "CGI/1.1",
       SERVER_PROTOCOL: "HTTP/1.1",
@@ -209,7 +265,8 @@ export class GitHttpServer implements GitTestResource {
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     child.stdin.on("error", () => undefined);
-    req.pipe(child.stdin);
+    if (body) child.stdin.end(body);
+    else req.pipe(child.stdin);
     req.on("error", () => child.kill("SIGKILL"));
 
     let head = Buffer.alloc(0);
@@ -236,6 +293,19 @@ export class GitHttpServer implements GitTestResource {
       }
     });
   }
+}
+
+/** Payloads of a pkt-line stream (flush, delim and response-end packets are skipped). */
+export function parsePktLines(buf: Buffer): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 4 <= buf.length;) {
+    const len = parseInt(buf.subarray(i, i + 4).toString("latin1"), 16);
+    if (Number.isNaN(len)) break;
+    if (len < 4) { i += 4; continue; }
+    out.push(buf.subarray(i + 4, i + len).toString("utf8").replace(/\n$/, ""));
+    i += len;
+  }
+  return out;
 }
 
 /** Split CGI output into status, headers and the start of the body (undefined: need more). */

@@ -14,7 +14,7 @@ export { CommitOptions, GitFixture, GitFixtureOptions } from "./git-fixture";
 export { GIT_HTTP_BACKEND, GitHttpRequestLog, GitHttpServer, GitHttpServerOptions } from "./git-http-server";
 export { liveGitResourceCount, stopAllGitServers } from "./git-registry";
 export { GitSshServer, SSHD, sshCommand } from "./git-ssh-server";
-export { TestCertificates, createTestCertificates } from "./git-tls";
+export { TestCertificates, createClientCertificate, createTestCertificates } from "./git-tls";
 
 export interface GitServersOptions extends GitFixtureOptions {
   /** Name of the bare repo to create and serve (default `repo.git`). */

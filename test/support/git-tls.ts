@@ -58,3 +58,11 @@ export async function createTestCertificates(dir: string): Promise<TestCertifica
   const read = (name: string) => fs.readFileSync(path.join(dir, name), "utf8");
   return { caPem: read("ca.crt"), caFile: path.join(dir, "ca.crt"), certPem: read("server.crt"), keyPem: read("server.key") };
 }
+
+/** A client certificate (clientAuth, CN=source-controller) signed by the test CA made in `dir` by createTestCertificates. */
+export async function createClientCertificate(dir: string): Promise<{ certPem: string; keyPem: string }> {
+  await openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=source-controller"], dir);
+  fs.writeFileSync(path.join(dir, "client.ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
+  await openssl(["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt", "-days", "1", "-sha256", "-extfile", "client.ext"], dir);
+  return { certPem: fs.readFileSync(path.join(dir, "client.crt"), "utf8"), keyPem: fs.readFileSync(path.join(dir, "client.key"), "utf8") };
+}

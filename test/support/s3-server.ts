@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tool } from "../../cli/tools";
 import { S3Client } from "../../controllers/source/bucket/s3-client";
-import { findFreePort, makeTempDir, removeDir, runCommand, waitForPort, stopProcess } from "./git-cli";
-import { TestCertificates, createTestCertificates } from "./git-tls";
+import { findFreePort, makeTempDir, removeDir, waitForPort, stopProcess } from "./git-cli";
+import { TestCertificates, createClientCertificate, createTestCertificates } from "./git-tls";
 import { onTeardown } from "./teardown";
 
 export interface S3ServerOptions {
@@ -40,7 +40,7 @@ export class S3Server {
     const s = new S3Server(dir, await findFreePort(), opts.accessKey ?? `AK${Math.random().toString(36).slice(2, 10).toUpperCase()}`,
       opts.secretKey ?? `sk-${Math.random().toString(36).slice(2)}`, opts);
     if (opts.tls) s.certs = await createTestCertificates(path.join(dir, "certs"));
-    if (opts.tls === "mutual") s.client = await clientCertificate(path.join(dir, "certs"));
+    if (opts.tls === "mutual") s.client = await createClientCertificate(path.join(dir, "certs"));
     await s.start();
     return s;
   }
@@ -111,16 +111,4 @@ export class S3Server {
       if (m) this.requests.push({ method: m[1], path: decodeURIComponent(m[2]), status: Number(m[3]), code: m[4] });
     }
   }
-}
-
-/** A client certificate (clientAuth) signed by the test CA in `dir`. */
-async function clientCertificate(dir: string): Promise<{ certPem: string; keyPem: string }> {
-  const run = async (args: string[]) => {
-    const r = await runCommand("openssl", args, { cwd: dir });
-    if (r.code !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr.trim()}`);
-  };
-  await run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=source-controller"]);
-  fs.writeFileSync(path.join(dir, "client.ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
-  await run(["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt", "-days", "1", "-sha256", "-extfile", "client.ext"]);
-  return { certPem: fs.readFileSync(path.join(dir, "client.crt"), "utf8"), keyPem: fs.readFileSync(path.join(dir, "client.key"), "utf8") };
 }

@@ -26,7 +26,14 @@ export class GitError extends Error {
   constructor(message: string, readonly kind: "auth" | "notfound" | "network" | "other", options?: ErrorOptions) { super(message, options); }
 }
 
-export interface GitOptions { auth?: GitAuth; timeoutSeconds: number; cwd?: string }
+export interface GitOptions {
+  auth?: GitAuth;
+  /** spec.timeout: the budget of one git operation (ls-remote, or the whole checkout). */
+  timeoutSeconds: number;
+  cwd?: string;
+  /** Epoch ms by which the operation must end (set by checkout for its several commands). */
+  deadline?: number;
+}
 
 function classify(stderr: string): GitError["kind"] {
   if (/Authentication failed|could not read Username|HTTP (Basic: Access denied|401)|returned error: 40[13]|Permission denied \(publickey|terminal prompts disabled/i.test(stderr)) return "auth";
@@ -37,7 +44,9 @@ function classify(stderr: string): GitError["kind"] {
 
 /** Turns git's stderr into one line a user can act on. */
 function explain(stderr: string, kind: GitError["kind"]): string {
-  const lines = stderr.split("\n").map((l) => l.replace(/^(fatal|error): /, "").trim()).filter((l) => l && !l.startsWith("hint:"));
+  // GIT_ASKPASS=/bin/false is how prompts are refused; its "unable to read askpass" line is noise.
+  const lines = stderr.split("\n").map((l) => l.replace(/^(fatal|error): /, "").trim())
+    .filter((l) => l && !l.startsWith("hint:") && !l.startsWith("unable to read askpass response"));
   const text = lines.join("; ") || "git failed without a message";
   if (/Host key verification failed/.test(stderr)) return `${text} (the server's host key is not in known_hosts of the Secret)`;
   if (kind === "auth") return `${text} (check the credentials in the Secret)`;
@@ -48,7 +57,8 @@ export async function git(args: string[], opts: GitOptions): Promise<string> {
   const env = gitEnv(opts.auth, opts.timeoutSeconds);
   try {
     return await new Promise<string>((resolve, reject) => {
-      execFile("git", args, { cwd: opts.cwd, env: env.env, timeout: opts.timeoutSeconds * 1000, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
+      const timeout = opts.deadline === undefined ? opts.timeoutSeconds * 1000 : Math.max(1, opts.deadline - Date.now());
+      execFile("git", args, { cwd: opts.cwd, env: env.env, timeout, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string };
@@ -135,7 +145,8 @@ export interface CheckoutOptions extends GitOptions {
  */
 export async function checkout(url: string, ref: ResolvedRef, dir: string, opts: CheckoutOptions): Promise<ResolvedRef> {
   fs.mkdirSync(dir, { recursive: true });
-  const o = { ...opts, cwd: dir };
+  // One budget for the whole checkout (fetch, checkout, submodules), as Flux's clone context.
+  const o = { ...opts, cwd: dir, deadline: Date.now() + opts.timeoutSeconds * 1000 };
   await git(["init", "-q"], o);
   await git(["remote", "add", "origin", url], o);
   // A pinned commit inside a branch may be older than the tip: fetch that branch's history.

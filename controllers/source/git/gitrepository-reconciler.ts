@@ -119,8 +119,10 @@ async function produceArtifact(obj: GitRepository, ctx: ReconcileContext<GitRepo
   const auth = await credentials(obj, ctx);
   const gitFail = (e: unknown, what: string) => {
     if (e instanceof GitError && e.message.startsWith("semver parse error")) return new Failure(CT.FetchFailed, Reason.GitOperationFailed, `failed to checkout and determine revision: ${e.message}`, true, { cause: e });
-    const authProblem = e instanceof GitConfigError || (e instanceof GitError && e.kind === "auth");
-    return new Failure(CT.FetchFailed, authProblem ? Reason.AuthenticationFailed : Reason.GitOperationFailed,
+    // Flux: AuthenticationFailed is for the Secret itself (missing, keys absent or unusable);
+    // credentials the server refuses fail the git operation, GitOperationFailed.
+    const secretProblem = e instanceof GitConfigError;
+    return new Failure(CT.FetchFailed, secretProblem ? Reason.AuthenticationFailed : Reason.GitOperationFailed,
       `failed to checkout and determine revision: ${what} '${spec.url}': ${(e as Error).message}`, false, { cause: e });
   };
   let resolved: ResolvedRef;

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
-import { GitHttpServer, startGitServers, GitServers } from "../../support/git-server";
+import { createClientCertificate, createTestCertificates, GitHttpServer, startGitServers, GitServers } from "../../support/git-server";
 import { startHttpProxy } from "../../support/http-proxy";
 import { createGitRepository, createSecret, waitFor } from "./support";
 
@@ -14,14 +14,20 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
   let git: GitServers;
   let token: GitHttpServer;
   let tls: GitHttpServer;
+  let mtls: GitHttpServer;
+  let otherClient: { certPem: string; keyPem: string };
   before(async function () {
     this.timeout(120000);
+    const otherCa = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-other-ca-"));
+    await createTestCertificates(otherCa);
+    otherClient = await createClientCertificate(otherCa);
     ctl = await startControllers();
     git = await startGitServers({ http: { basicAuth: { username: "flux", password: "s3cret" } }, ssh: true, files: { "a.yaml": "a: 1\n" } });
     token = await GitHttpServer.start({ projectRoot: git.fixture.reposDir, bearerToken: "tok-123" });
     tls = await GitHttpServer.start({ projectRoot: git.fixture.reposDir, tls: true });
+    mtls = await GitHttpServer.start({ projectRoot: git.fixture.reposDir, tls: true, requireClientCert: true });
   });
-  after(async () => { await ctl?.stop(); await token?.close(); await tls?.close(); await git?.close(); });
+  after(async () => { await ctl?.stop(); await token?.close(); await tls?.close(); await mtls?.close(); await git?.close(); });
   const rev = () => `main@sha1:${git.initialCommit}`;
 
   it("authenticates over HTTP with username and password", async function () {
@@ -31,16 +37,19 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
     await waitFor(ctl.client, ns, "r", { ready: "True", revision: rev() });
   });
 
-  it("fails with AuthenticationFailed and a message naming the fix for a wrong password", async function () {
+  // Flux reports credentials the server refuses as a failed git operation (GitOperationFailed);
+  // AuthenticationFailed is for an unusable Secret (below).
+  it("fails with GitOperationFailed and a message naming the fix for a wrong password", async function () {
     const ns = await newNamespace();
     await createSecret(ctl.client, ns, "basic", { username: "flux", password: "wrong" });
     await createGitRepository(ctl, ns, "r", { url: git.http!.url(), ref: { branch: "main" }, secretRef: { name: "basic" } });
-    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "AuthenticationFailed" });
+    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "GitOperationFailed" });
     const msg = r.status!.conditions!.find((c) => c.type === "Ready")!.message;
     expect(msg).to.contain(`failed to checkout and determine revision: unable to list remote for '${git.http!.url()}'`);
     expect(msg).to.contain("check the credentials in the Secret");
     expect(msg).to.not.contain("wrong");
-    expect(r.status!.conditions!.find((c) => c.type === "FetchFailed")).to.include({ status: "True", reason: "AuthenticationFailed" });
+    expect(msg, "no askpass noise").to.not.contain("askpass");
+    expect(r.status!.conditions!.find((c) => c.type === "FetchFailed")).to.include({ status: "True", reason: "GitOperationFailed" });
   });
 
   it("reports a missing Secret as AuthenticationFailed", async function () {
@@ -63,6 +72,21 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
     await createGitRepository(ctl, ns, "without-ca", { url: tls.url("repo.git"), ref: { branch: "main" } });
     await waitFor(ctl.client, ns, "with-ca", { ready: "True", revision: rev() });
     await waitFor(ctl.client, ns, "without-ca", { ready: "False", reason: "GitOperationFailed", message: /certificate/i });
+  });
+
+  it("presents the client certificate of tls.crt/tls.key to a server that requires one (mutual TLS)", async function () {
+    const ns = await newNamespace();
+    await createSecret(ctl.client, ns, "mtls", { "ca.crt": mtls.caPem!, "tls.crt": mtls.clientCertPem!, "tls.key": mtls.clientKeyPem! });
+    await createSecret(ctl.client, ns, "ca-only", { "ca.crt": mtls.caPem! });
+    // A well-formed client certificate from a CA the server does not trust.
+    await createSecret(ctl.client, ns, "foreign", { "ca.crt": mtls.caPem!, "tls.crt": otherClient.certPem, "tls.key": otherClient.keyPem });
+    await createGitRepository(ctl, ns, "with-cert", { url: mtls.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "mtls" } });
+    await createGitRepository(ctl, ns, "without-cert", { url: mtls.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "ca-only" } });
+    await createGitRepository(ctl, ns, "foreign-cert", { url: mtls.url("repo.git"), ref: { branch: "main" }, secretRef: { name: "foreign" } });
+    await waitFor(ctl.client, ns, "with-cert", { ready: "True", revision: rev() });
+    const tlsFailure = new RegExp(`^failed to checkout and determine revision: unable to list remote for '${mtls.url("repo.git").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}': .*(TLS|SSL|certificate)`, "i");
+    await waitFor(ctl.client, ns, "without-cert", { ready: "False", reason: "GitOperationFailed", message: tlsFailure });
+    await waitFor(ctl.client, ns, "foreign-cert", { ready: "False", reason: "GitOperationFailed", message: tlsFailure });
   });
 
   it("authenticates over SSH with identity and known_hosts", async function () {
@@ -106,7 +130,9 @@ describe("GitRepository: authentication (basic, bearer, custom CA, SSH)", functi
     const other = "[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMK8ndMwOJbn7sBzq5Wb2KOmPc8hS8c6E4x+5CHE6S1v";
     await createSecret(ctl.client, ns, "ssh", { identity: git.ssh!.clientPrivateKeyPem, known_hosts: other });
     await createGitRepository(ctl, ns, "r", { url: git.urls.ssh!, ref: { branch: "main" }, secretRef: { name: "ssh" } });
-    await waitFor(ctl.client, ns, "r", { ready: "False", message: /host key is not in known_hosts/ });
+    const r = await waitFor(ctl.client, ns, "r", { ready: "False", reason: "GitOperationFailed", message: /host key is not in known_hosts/ });
+    expect(r.status!.conditions!.find((c) => c.type === "FetchFailed")).to.include({ status: "True", reason: "GitOperationFailed" });
+    expect(r.status!.artifact).to.equal(undefined);
   });
 
   it("says which key is missing from an SSH Secret", async function () {

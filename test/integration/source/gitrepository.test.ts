@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { GitRepository } from "../../../controllers/api/source/v1/git-repository";
 import { newNamespace } from "../../support/cluster";
 import { RunningControllers, startControllers } from "../../support/controllers";
-import { startGitServers, GitServers } from "../../support/git-server";
+import { GitHttpServer, startGitServers, GitServers } from "../../support/git-server";
 import { createGitRepository, gitRepos, waitFor } from "./support";
 
 async function fetchArtifact(url: string): Promise<Buffer> {
@@ -114,6 +114,93 @@ describe("GitRepository: artifacts from a branch", function () {
       await git.fixture.publish();
       await sub.close();
     }
+  });
+
+  it("makes a fresh clone a shallow, single-branch fetch: one want, deepen 1, no tags", async function () {
+    const quiet = await GitHttpServer.start({ projectRoot: git.fixture.reposDir });
+    try {
+      const ns = await newNamespace();
+      const head = await git.fixture.revParse("HEAD");
+      await createGitRepository(ctl, ns, "shallow", { url: quiet.url(), ref: { branch: "main" } });
+      await waitFor(ctl.client, ns, "shallow", { ready: "True", revision: `main@sha1:${head}` });
+      const fetches = quiet.requests.filter((r) => r.command === "fetch");
+      expect(fetches, JSON.stringify(quiet.requests.map((r) => [r.method, r.path, r.command]))).to.have.length(1);
+      const lines = fetches[0].pktLines!;
+      expect(lines.filter((l) => l.startsWith("want ")), lines.join("\n")).to.deep.equal([`want ${head}`]);
+      expect(lines).to.include("deepen 1");
+      expect(lines).to.not.include("include-tag");
+      // The ref listing before the fetch asks for the one branch only.
+      const listings = quiet.requests.filter((r) => r.command === "ls-refs");
+      const prefixes = listings[listings.length - 1].pktLines!.filter((l) => l.startsWith("ref-prefix "));
+      expect(prefixes, "ref-prefix lines of the fetch's ls-refs").to.not.be.empty;
+      for (const p of prefixes) expect(p).to.contain("refs/heads/main");
+    } finally { await quiet.close(); }
+  });
+
+  it("garbage-collects old artifacts: the storage dir keeps the current artifact and the one before", async function () {
+    const ns = await newNamespace();
+    const first = await git.fixture.revParse("HEAD");
+    await createGitRepository(ctl, ns, "gc", { url: git.http!.url(), ref: { branch: "main" } });
+    const r0 = await waitFor(ctl.client, ns, "gc", { ready: "True", revision: `main@sha1:${first}` });
+    const dir = path.join(ctl.storageDir, "gitrepository", ns, "gc");
+    const files = () => fs.readdirSync(dir).sort();
+    expect(files()).to.deep.equal([`${first}.tar.gz`]);
+    const shas = [first];
+    const urls = [r0.status!.artifact!.url];
+    for (let i = 1; i <= 3; i++) {
+      const sha = await git.fixture.commitFiles({ "gc.yaml": `n: ${i}\n` }, `gc ${i}`);
+      await ctl.client.patch(gitRepos, { namespace: ns, name: "gc" }, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": `gc-${i}` } } });
+      const r = await waitFor(ctl.client, ns, "gc", { ready: "True", revision: `main@sha1:${sha}` });
+      expect(r.status!.artifact!.path).to.equal(`gitrepository/${ns}/gc/${sha}.tar.gz`);
+      shas.push(sha);
+      urls.push(r.status!.artifact!.url);
+      // Retention 2 (--artifact-retention-records): the current one plus the previous one.
+      expect(files(), `after commit ${i}`).to.deep.equal([`${sha}.tar.gz`, `${shas[i - 1]}.tar.gz`].sort());
+      for (const url of urls.slice(-2)) expect((await fetch(url)).status, `kept ${url}`).to.equal(200);
+      for (const url of urls.slice(0, -2)) expect((await fetch(url)).status, `collected ${url}`).to.equal(404);
+    }
+  });
+
+  it("polls the remote every spec.interval: a new commit arrives with no annotation", async function () {
+    const ns = await newNamespace();
+    const head = await git.fixture.revParse("HEAD");
+    await createGitRepository(ctl, ns, "poll", { url: git.http!.url(), ref: { branch: "main" }, interval: "2s" });
+    try {
+      await waitFor(ctl.client, ns, "poll", { ready: "True", revision: `main@sha1:${head}` });
+      const sha = await git.fixture.commitFiles({ "poll.yaml": `at: ${Date.now()}\n` }, "polled");
+      const r = await waitFor(ctl.client, ns, "poll", { ready: "True", revision: `main@sha1:${sha}` }, 15000);
+      expect(r.metadata.annotations?.["reconcile.fluxcd.io/requestedAt"]).to.equal(undefined);
+      expect(r.status!.lastHandledReconcileAt).to.equal(undefined);
+      expect(r.metadata.generation, "no spec change either").to.equal(1);
+    } finally {
+      await ctl.client.delete(gitRepos, { namespace: ns, name: "poll" }); // stop its 2 s polling of the shared server
+    }
+  });
+
+  it("does not touch the remote while suspended, even at a 2s interval or on request, and catches up on resume", async function () {
+    const own = await GitHttpServer.start({ projectRoot: git.fixture.reposDir });
+    try {
+      const ns = await newNamespace();
+      const head = await git.fixture.revParse("HEAD");
+      await createGitRepository(ctl, ns, "s", { url: own.url(), ref: { branch: "main" }, interval: "2s" });
+      const ready = await waitFor(ctl.client, ns, "s", { ready: "True", revision: `main@sha1:${head}` });
+      const suspended = await ctl.client.patch<GitRepository>(gitRepos, { namespace: ns, name: "s" }, { spec: { suspend: true } });
+      const { eventually } = await import("../../support/cluster");
+      await eventually(async () => (await ctl.client.get<GitRepository>(gitRepos, { namespace: ns, name: "s" }))?.status?.observedGeneration === suspended.metadata.generation,
+        { what: "the suspended generation observed" });
+      own.resetRequests();
+      const sha = await git.fixture.commitFiles({ "suspend.yaml": "s: 1\n" }, "while suspended");
+      await ctl.client.patch(gitRepos, { namespace: ns, name: "s" }, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": "while-suspended" } } });
+      await new Promise((r) => setTimeout(r, 6000));
+      const still = (await ctl.client.get<GitRepository>(gitRepos, { namespace: ns, name: "s" }))!;
+      expect(own.requests, "no git request while suspended").to.deep.equal([]);
+      expect(still.status!.artifact).to.deep.equal(ready.status!.artifact);
+      // As Flux does, the request is recorded as handled (the reconcile ran and returned at suspend).
+      expect(still.status!.lastHandledReconcileAt).to.equal("while-suspended");
+      await ctl.client.patch(gitRepos, { namespace: ns, name: "s" }, { spec: { suspend: false } });
+      await waitFor(ctl.client, ns, "s", { ready: "True", revision: `main@sha1:${sha}` });
+      expect(own.requests.length).to.be.greaterThan(0);
+    } finally { await own.close(); }
   });
 
   it("removes its artifacts from storage when deleted", async function () {
