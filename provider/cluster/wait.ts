@@ -25,6 +25,7 @@ export interface FluxObject {
     artifact?: { revision?: string };
     lastAppliedRevision?: string;
     lastAttemptedRevision?: string;
+    history?: { chartVersion?: string; status?: string }[];
     [k: string]: unknown;
   };
 }
@@ -42,9 +43,14 @@ export function readyCondition(o: FluxObject | undefined): Condition | undefined
   return o?.status?.conditions?.find((c) => c.type === "Ready");
 }
 
-/** The revision an object has reached: the artifact's for sources, the last applied one for appliers. */
+/**
+ * The revision an object has reached: the artifact's for sources, the last applied one for
+ * Kustomizations, and for HelmReleases (whose v2 status has no lastAppliedRevision) the chart
+ * version of the newest deployed release in status.history.
+ */
 export function revisionOf(o: FluxObject | undefined): string | undefined {
-  return o?.status?.artifact?.revision ?? o?.status?.lastAppliedRevision;
+  const s = o?.status;
+  return s?.artifact?.revision ?? s?.lastAppliedRevision ?? (o?.kind === "HelmRelease" ? s?.history?.find((h) => h.status === "deployed")?.chartVersion : undefined);
 }
 
 export function refName(r: ObjectRef): string {

@@ -24,7 +24,7 @@ export interface GitTarget {
   timeoutMs?: number;
 }
 
-export type GitErrorKind = "auth" | "hostkey" | "unreachable" | "not-found" | "rejected" | "other";
+export type GitErrorKind = "auth" | "hostkey" | "tls" | "unreachable" | "not-found" | "rejected" | "other";
 
 export class GitError extends Error {
   constructor(readonly kind: GitErrorKind, message: string, options?: ErrorOptions) {
@@ -36,6 +36,7 @@ export class GitError extends Error {
 const hints: Record<GitErrorKind, string> = {
   auth: "the server rejected the credentials: check ssh.privateKey (and that its public key is a deploy key with write access) or http.username/password/bearerToken",
   hostkey: "the server's host key does not match ssh.knownHosts: update knownHosts with the host's current key",
+  tls: "the server's TLS certificate is not trusted: set http.certificateAuthority to the PEM of the CA that signed it",
   unreachable: "the git server cannot be reached: check the url (host, port) and that the server is up",
   "not-found": "the repository does not exist at this url: check the url (create the repository first)",
   rejected: "the push was rejected",
@@ -46,6 +47,8 @@ function classify(stderr: string): GitErrorKind {
   const s = stderr.toLowerCase();
   if (s.includes("host key verification failed") || s.includes("remote host identification has changed")) return "hostkey";
   if (/authentication failed|could not read username|permission denied \(publickey|http (basic: )?access denied|returned error: 40[13]|terminal prompts disabled|invalid username or password|the requested url returned error: 401|the requested url returned error: 403/.test(s)) return "auth";
+  // Before "unreachable": git reports an untrusted certificate as "unable to access ...".
+  if (/server certificate verification failed|ssl certificate problem|certificate verify failed|self[- ]signed certificate|unable to get local issuer certificate|certificate has expired|no alternative certificate subject name|ssl: certificate subject name/.test(s)) return "tls";
   if (/repository not found|does not appear to be a git repository|returned error: 404|not found/.test(s)) return "not-found";
   if (/could not resolve host|connection refused|failed to connect|connection timed out|operation timed out|network is unreachable|no route to host|couldn't connect|connection reset|ssl_connect|unable to access|could not read from remote repository/.test(s)) return "unreachable";
   if (/\[rejected\]|non-fast-forward|fetch first|cannot lock ref|failed to update ref|\[remote rejected\]|failed to push some refs/.test(s)) return "rejected";

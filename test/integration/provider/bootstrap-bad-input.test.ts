@@ -121,6 +121,12 @@ describe("Bootstrap with bad input", function () {
       const msg = await failure(stack.up());
       expect(msg).to.match(new RegExp(`Kustomization ${ns}/${ns} is not Ready at main@sha1:[0-9a-f]{40} after \\d+s: Ready=False`));
       expect(msg).to.include("fix the cause and run pulumi up again");
+      // The controller's own condition, word for word, not just its status.
+      const ks = await getObject<{ status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }>("kustomize.toolkit.fluxcd.io/v1", "Kustomization", ns, ns);
+      const ready = ks?.status?.conditions?.find((c) => c.type === "Ready");
+      expect(ready, JSON.stringify(ks?.status)).to.include({ status: "False", reason: "BuildFailed" });
+      expect(ready!.message).to.include("kustomize build failed").and.include("missing metadata.name");
+      expect(msg).to.include(`Ready=False BuildFailed: ${ready!.message}`);
       // Recorded (partially created): a fixed repository and another up complete it.
       expect((await resourcesIn(stack)).some((u) => u.includes("BootstrapGit"))).to.equal(true);
       await editInGit(git, { "clusters/broken/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fixed, namespace: default}\n" }, "fix it");
