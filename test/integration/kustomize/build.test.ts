@@ -144,7 +144,7 @@ patches:
     await createKustomization(env.client, ns, "app", { path: "./app", retryInterval: "1m" });
     const k = await waitForReady(env.client, ns, "app", { timeoutMs: 30_000 });
     expect(k.status?.history?.[0]?.totalReconciliations, "applied on the first attempt").to.equal(1);
-    expect(k.status?.inventory?.entries.map((e) => e.id).sort()).to.deep.equal([`${target}_runner__ServiceAccount`, `${target}_settings__ConfigMap`, `_${target}__Namespace`]);
+    expect(k.status?.inventory?.entries.map((e) => e.id).sort()).to.deep.equal([`_${target}__Namespace`, `${target}_runner__ServiceAccount`, `${target}_settings__ConfigMap`]);
     expect(await env.client.get(core.configMaps, { namespace: target, name: "settings" })).to.not.equal(undefined);
     expect(await env.client.get(core.serviceAccounts, { namespace: target, name: "runner" })).to.not.equal(undefined);
     expectCurrent(k);
