@@ -51,16 +51,19 @@ export async function installCrdsOn(cluster: ExtraCluster): Promise<void> {
 }
 
 /**
- * Restarts the cluster's kube-apiserver: SIGTERM (graceful shutdown, as a rolling restart
- * does), `downMs` with nothing listening, then the same command line again; resolves once
- * /readyz answers. etcd and the other components keep running.
+ * Restarts the cluster's kube-apiserver: SIGTERM, and SIGKILL after a 3 s grace period (its
+ * graceful shutdown drains requests for up to a minute), `downMs` with nothing listening,
+ * then the same command line again; resolves once /readyz answers. etcd and the other
+ * components keep running.
  */
 export async function restartApiServer(cluster: ExtraCluster, downMs: number): Promise<void> {
   const { state } = cluster;
   const pid = state.pids.apiserver;
   const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  try { process.kill(-pid, "SIGTERM"); } catch { process.kill(pid, "SIGTERM"); }
-  await eventually(() => !devCluster.alive(pid), { timeoutMs: 60_000, what: "kube-apiserver stopped" });
+  const signal = (sig: NodeJS.Signals) => { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } } };
+  signal("SIGTERM");
+  await eventually(() => !devCluster.alive(pid), { timeoutMs: 3_000, what: "kube-apiserver stopped" }).catch(() => signal("SIGKILL"));
+  await eventually(() => !devCluster.alive(pid), { timeoutMs: 10_000, what: "kube-apiserver killed" });
   await new Promise((r) => setTimeout(r, downMs));
   const log = fs.openSync(path.join(state.dir, "logs", "kube-apiserver.log"), "a");
   const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", log, log] });
