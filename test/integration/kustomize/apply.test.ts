@@ -1,11 +1,12 @@
 // Kustomization apply: Flux's example layouts (a plain app directory; a base plus overlays)
-// reconcile to Ready with status, labels, inventory and events as Flux writes them.
+// reconcile to Ready with status, labels, inventory and events as Flux writes them; a source
+// in another namespace is allowed by default and its new revisions are followed.
 import { expect } from "chai";
 import { Kustomization } from "../../../controllers/api/kustomize/v1/kustomization";
 import { KubeObject } from "../../../controllers/runtime/keys";
 import { eventually, newNamespace } from "../../support/cluster";
 import {
-  Env, configMap, core, createKustomization, expectCurrent, gitSource, readyCondition, sharedControllers, waitForReady,
+  Env, configMap, core, createKustomization, expectCurrent, gitRepositories, gitSource, readyCondition, requestReconcile, sharedControllers, waitForReady,
 } from "./support";
 
 const app = (ns: string) => ({
@@ -111,5 +112,23 @@ describe("Kustomization: apply", function () {
     }, { what: "drift corrected", timeoutMs: 30_000 });
     const k: Kustomization = await waitForReady(env.client, ns, "drift");
     expectCurrent(k);
+  });
+
+  it("applies from a GitRepository in another namespace (allowed by default) and follows its new revisions", async () => {
+    const sourceNs = await newNamespace("kz-xns-src");
+    const ns = await newNamespace("kz-xns");
+    const { fixture, commit } = await gitSource(env.client, sourceNs, { "app/cm.yaml": configMap("shared-config", { v: "1" }) }, "platform");
+    await createKustomization(env.client, ns, "app", { sourceRef: { kind: "GitRepository", name: "platform", namespace: sourceNs }, path: "./app", targetNamespace: ns, interval: "1h" });
+    const k = await waitForReady(env.client, ns, "app", { revisionSha: commit });
+    expect(readyCondition(k)?.message).to.equal(`Applied revision: main@sha1:${commit}`);
+    expect((await env.client.get<KubeObject & { data: Record<string, string> }>(core.configMaps, { namespace: ns, name: "shared-config" }))?.data).to.deep.equal({ v: "1" });
+    expect(await env.client.get(core.configMaps, { namespace: sourceNs, name: "shared-config" })).to.equal(undefined);
+    const sha = await fixture.commitFiles({ "app/cm.yaml": configMap("shared-config", { v: "2" }) }, "v2");
+    const t0 = Date.now();
+    await requestReconcile(env.client, gitRepositories, sourceNs, "platform");
+    // The interval is an hour: the watch on the other namespace's source triggers this.
+    await waitForReady(env.client, ns, "app", { revisionSha: sha, timeoutMs: 30_000 });
+    expect(Date.now() - t0).to.be.below(20_000);
+    expect((await env.client.get<KubeObject & { data: Record<string, string> }>(core.configMaps, { namespace: ns, name: "shared-config" }))?.data).to.deep.equal({ v: "2" });
   });
 });

@@ -1,6 +1,8 @@
-// Kustomization faults: the API server going away mid-apply and the controller killed
+// Kustomization faults: the API server going away mid-apply (connections cut by a proxy; a
+// real kube-apiserver restart of a cluster dedicated to the test) and the controller killed
 // mid-apply. The failed attempt prunes nothing and leaves the inventory and
-// lastAppliedRevision as they were; once the fault clears the Kustomization converges.
+// lastAppliedRevision as they were; once the fault clears the Kustomization converges, and
+// after a restart the watches work again.
 import * as k8s from "@kubernetes/client-node";
 import { expect } from "chai";
 import { ChildProcess, spawn } from "node:child_process";
@@ -9,13 +11,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot } from "../../../cli/tools";
 import { KubeObject } from "../../../controllers/runtime/keys";
-import { eventually, getCluster, newNamespace } from "../../support/cluster";
+import { eventually, getCluster, newNamespace, randomSuffix } from "../../support/cluster";
 import { onTeardown } from "../../support/teardown";
 import {
   Env, INSTANCE_LABEL, configMap, core, createKustomization, expectCurrent, getKustomization, gitRepositories, gitSource,
   requestReconcile, sharedControllers, startControllers, waitForReady,
 } from "./support";
 import { startTcpProxy } from "./tcp-proxy";
+import { ExtraCluster, installCrdsOn, restartApiServer, startExtraCluster } from "./extra-cluster";
 
 const MANY = 120;
 const many = () => Object.fromEntries([...Array(MANY).keys()].map((i) => [`app/many-${i}.yaml`, configMap(`many-${i}`, { i: String(i) })]));
@@ -99,5 +102,44 @@ describe("Kustomization: faults mid-apply", function () {
     child = start();
     await expectConverged(env, ns, sha);
     child.kill("SIGTERM");
+  });
+
+  describe("on a cluster of its own", function () {
+    let own: ExtraCluster;
+    let ownEnv: Env;
+    before(async function () {
+      this.timeout(180_000);
+      own = await startExtraCluster("kz-restart");
+      await installCrdsOn(own);
+      // Throttled applies (25/s, burst 1) so the apply of MANY objects takes a few seconds.
+      ownEnv = await startControllers({ cluster: { kc: own.kc, kubeconfigPath: own.state.kubeconfig }, kustomize: { kubeApiQps: 25, kubeApiBurst: 1, concurrentSsa: 2 } });
+    });
+    after(async () => {
+      await ownEnv?.manager.stop();
+      await own?.stop();
+    });
+
+    it("converges after its kube-apiserver restarts in the middle of an apply, and reacts to new revisions again", async () => {
+      const ns = `kz-restart-${randomSuffix()}`;
+      await own.client.create(core.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } as never);
+      const e: Env = { ...ownEnv, client: own.client };
+      const { fixture } = await gitSource(own.client, ns, { "app/keep.yaml": configMap("keep", { v: "1" }), "app/old.yaml": configMap("old", { v: "1" }) });
+      await createKustomization(own.client, ns, "app", { path: "./app", targetNamespace: ns, interval: "1h", retryInterval: "2s" });
+      await waitForReady(own.client, ns, "app", { timeoutMs: 60_000 });
+      const sha = await fixture.commitFiles({ "app/old.yaml": null, ...many() }, "many");
+      await requestReconcile(own.client, gitRepositories, ns, "repo");
+      await eventually(async () => (await countMany(e, ns)) >= 10, { what: "apply under way", timeoutMs: 60_000, intervalMs: 50 });
+      expect(await countMany(e, ns), "the apply is still under way").to.be.below(MANY);
+      await restartApiServer(own, 3000);
+      await expectConverged(e, ns, sha);
+
+      // Watches and the source-controller's reconcile requests work after the restart.
+      const next = await fixture.commitFiles({ "app/keep.yaml": configMap("keep", { v: "2" }) }, "after restart");
+      const t0 = Date.now();
+      await requestReconcile(own.client, gitRepositories, ns, "repo");
+      await waitForReady(own.client, ns, "app", { revisionSha: next, timeoutMs: 60_000 });
+      expect(Date.now() - t0, "a new revision is applied at once, not at the 1h interval").to.be.below(45_000);
+      expect((await own.client.get<KubeObject & { data?: Record<string, string> }>(core.configMaps, { namespace: ns, name: "keep" }))?.data).to.deep.equal({ v: "2" });
+    });
   });
 });

@@ -1,5 +1,5 @@
-// Kustomization health: `wait` and `healthChecks` with kstatus semantics (Deployments via
-// kwok's simulated pods, Jobs, custom resources with Ready/Stalled conditions), `timeout`,
+// Kustomization health: `wait` and `healthChecks` with kstatus semantics (Deployments and
+// StatefulSets via kwok's simulated pods, Jobs, custom resources with Ready/Stalled conditions), `timeout`,
 // and the Healthy condition; CRDs are applied (and established) before their objects.
 import { expect } from "chai";
 import { eventually, newNamespace } from "../../support/cluster";
@@ -126,4 +126,52 @@ describe("Kustomization: health checks", function () {
     expect(jobObj?.status?.succeeded).to.equal(1);
     expectCurrent(k);
   });
+
+  it("waits for a StatefulSet to roll out and fails on a rollout that cannot progress", async () => {
+    const ns = await newNamespace("kz-sts");
+    const sts = (nodeSelector = "") => `apiVersion: v1
+kind: Service
+metadata:
+  name: db
+spec:
+  clusterIP: None
+  selector: { app: db }
+  ports: [{ port: 5432 }]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  replicas: 2
+  selector:
+    matchLabels: { app: db }
+  template:
+    metadata:
+      labels: { app: db }
+    spec:
+${nodeSelector}      containers:
+        - name: db
+          image: postgres:16
+`;
+    const { fixture } = await gitSource(env.client, ns, { "db/sts.yaml": sts() });
+    await createKustomization(env.client, ns, "db", { path: "./db", targetNamespace: ns, wait: true, timeout: "60s", retryInterval: "2s" });
+    const k = await waitForReady(env.client, ns, "db", { timeoutMs: 90_000 });
+    expect(k.status?.conditions?.find((c) => c.type === "Healthy")).to.include({ status: "True", reason: "Succeeded" });
+    const live = await env.client.get<{ metadata?: object; status?: { readyReplicas?: number; currentRevision?: string; updateRevision?: string } }>(statefulSets, { namespace: ns, name: "db" });
+    expect(live?.status?.readyReplicas, "both pods Ready (kwok)").to.equal(2);
+    expect(live?.status?.currentRevision).to.equal(live?.status?.updateRevision);
+    expectCurrent(live);
+
+    // A new pod template whose pods cannot be scheduled: the rolling update stalls.
+    await env.client.patch(kustomizations, { namespace: ns, name: "db" }, { spec: { timeout: "5s" } });
+    await waitForReady(env.client, ns, "db");
+    const sha = await fixture.commitFiles({ "db/sts.yaml": sts("      nodeSelector: { no-such-node: \"true\" }\n") }, "unschedulable");
+    await requestReconcile(env.client, gitRepositories, ns, "repo");
+    const failed = await waitForReady(env.client, ns, "db", { status: "False", reason: "HealthCheckFailed", revisionSha: sha, timeoutMs: 60_000 });
+    expect(readyCondition(failed)?.message).to.match(new RegExp(`^health check failed after [0-9.]+s: timeout waiting for: \\[StatefulSet/${ns}/db status: 'InProgress'\\]$`));
+  });
 });
+
+const statefulSets = { group: "apps", version: "v1", plural: "statefulsets", kind: "StatefulSet" };

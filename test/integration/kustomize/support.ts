@@ -40,12 +40,14 @@ export interface StartOptions {
   instance?: string;
   kustomize?: Partial<KustomizeControllerOptions>;
   withSource?: boolean;
+  /** Another cluster than the shared test cluster (its CRDs installed by the caller). */
+  cluster?: { kc: k8s.KubeConfig; kubeconfigPath: string };
 }
 
 /** Starts a manager with the source and kustomize controllers; stopped at teardown. */
 export async function startControllers(o: StartOptions = {}): Promise<Env> {
-  await installCrds();
-  const { kc, kubeconfigPath } = await getCluster();
+  if (!o.cluster) await installCrds();
+  const { kc, kubeconfigPath } = o.cluster ?? await getCluster();
   const selector = o.instance ? `${INSTANCE_LABEL}=${o.instance}` : `!${INSTANCE_LABEL}`;
   const manager = new Manager({
     name: `test-${o.instance ?? "shared"}`, kubeConfig: kc, handleSignals: false,
