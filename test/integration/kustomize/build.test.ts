@@ -8,27 +8,12 @@ import { KubeObject } from "../../../controllers/runtime/keys";
 import { eventually, newNamespace, randomSuffix } from "../../support/cluster";
 import { onTeardown } from "../../support/teardown";
 import {
-  Env, configMap, core, createKustomization, expectCurrent, gitSource, kustomizations, readyCondition, sharedControllers, waitForReady,
+  Env, configMap, core, createKustomization, deploymentYaml, expectCurrent, gitSource, kustomizations, readyCondition, sharedControllers, waitForReady,
 } from "./support";
 
 type Container = { name: string; image: string; envFrom?: Array<{ configMapRef?: { name: string } }> };
 type Deploy = KubeObject & { spec: { template: { spec: { containers: Container[] } } } };
 type CM = KubeObject & { data?: Record<string, string> };
-
-const deployment = (name: string, containers: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: { app: ${name} }
-  template:
-    metadata:
-      labels: { app: ${name} }
-    spec:
-      containers:
-${containers}`;
 
 const podinfoAndSidecar = `        - name: podinfo
           image: ghcr.io/stefanprodan/podinfo:6.5.0
@@ -50,9 +35,9 @@ describe("Kustomization: build features on the cluster", function () {
   it("sets container images from spec.images (tag, name and digest)", async () => {
     const ns = await newNamespace("kz-images");
     await gitSource(env.client, ns, {
-      "plain/deploy.yaml": deployment("web", podinfoAndSidecar),
+      "plain/deploy.yaml": deploymentYaml("web", { containers: podinfoAndSidecar }),
       "overlay/kustomization.yaml": "resources:\n  - deploy.yaml\nimages:\n  - name: ghcr.io/stefanprodan/podinfo\n    newName: registry.example.com/podinfo\n    newTag: \"1.0.0\"\n",
-      "overlay/deploy.yaml": deployment("web", podinfoAndSidecar),
+      "overlay/deploy.yaml": deploymentYaml("web", { containers: podinfoAndSidecar }),
     });
     await createKustomization(env.client, ns, "plain", {
       path: "./plain", targetNamespace: ns,
@@ -80,7 +65,7 @@ describe("Kustomization: build features on the cluster", function () {
     const ns = await newNamespace("kz-names");
     await gitSource(env.client, ns, {
       "app/config.yaml": configMap("settings", { level: "info" }),
-      "app/deploy.yaml": deployment("web", "        - name: app\n          image: nginx:1.27\n          envFrom:\n            - configMapRef: { name: settings }\n"),
+      "app/deploy.yaml": deploymentYaml("web", { containers: "        - name: app\n          image: nginx:1.27\n          envFrom:\n            - configMapRef: { name: settings }\n" }),
     });
     await createKustomization(env.client, ns, "app", { path: "./app", targetNamespace: ns, namePrefix: "pre-", nameSuffix: "-suf" });
     const k = await waitForReady(env.client, ns, "app");

@@ -4,26 +4,9 @@
 import { expect } from "chai";
 import { eventually, newNamespace } from "../../support/cluster";
 import {
-  Env, createKustomization, expectCurrent, gitRepositories, gitSource, kustomizations, readyCondition, requestReconcile,
+  Env, createKustomization, deploymentYaml, expectCurrent, gitRepositories, gitSource, kustomizations, readyCondition, requestReconcile,
   sharedControllers, waitForReady,
 } from "./support";
-
-const deployment = (name: string, extraSpec = "") => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: { app: ${name} }
-  template:
-    metadata:
-      labels: { app: ${name} }
-    spec:
-${extraSpec}      containers:
-        - name: app
-          image: nginx:1.27
-`;
 
 const group = "health.example.com";
 const crd = `apiVersion: apiextensions.k8s.io/v1
@@ -53,7 +36,7 @@ describe("Kustomization: health checks", function () {
 
   it("waits for every applied object with wait: true and reports Healthy", async () => {
     const ns = await newNamespace("kz-wait");
-    await gitSource(env.client, ns, { "app/deploy.yaml": deployment("web") });
+    await gitSource(env.client, ns, { "app/deploy.yaml": deploymentYaml("web") });
     await createKustomization(env.client, ns, "web", { path: "./app", targetNamespace: ns, wait: true, timeout: "60s" });
     const k = await waitForReady(env.client, ns, "web");
     const healthy = k.status?.conditions?.find((c) => c.type === "Healthy");
@@ -64,7 +47,7 @@ describe("Kustomization: health checks", function () {
 
   it("fails a health check that times out, naming the object, and recovers when fixed", async () => {
     const ns = await newNamespace("kz-unhealthy");
-    const { fixture } = await gitSource(env.client, ns, { "app/deploy.yaml": deployment("blocked", "      nodeSelector: { no-such-node: \"true\" }\n") });
+    const { fixture } = await gitSource(env.client, ns, { "app/deploy.yaml": deploymentYaml("blocked", { podSpec: "      nodeSelector: { no-such-node: \"true\" }\n" }) });
     await createKustomization(env.client, ns, "blocked", {
       path: "./app", targetNamespace: ns, timeout: "4s", retryInterval: "2s",
       healthChecks: [{ apiVersion: "apps/v1", kind: "Deployment", name: "blocked", namespace: ns }],
@@ -74,7 +57,7 @@ describe("Kustomization: health checks", function () {
     expect(k.status?.conditions?.find((c) => c.type === "Healthy")).to.include({ status: "False", reason: "HealthCheckFailed" });
     expect(k.status?.conditions?.find((c) => c.type === "Reconciling")).to.include({ status: "True", reason: "ProgressingWithRetry" });
     expect(k.status?.lastAppliedRevision, "a failed health check is not an applied revision").to.equal(undefined);
-    const sha = await fixture.commitFiles({ "app/deploy.yaml": deployment("blocked") }, "schedulable");
+    const sha = await fixture.commitFiles({ "app/deploy.yaml": deploymentYaml("blocked") }, "schedulable");
     await requestReconcile(env.client, gitRepositories, ns, "repo");
     const ok = await waitForReady(env.client, ns, "blocked", { revisionSha: sha, timeoutMs: 60_000 });
     expectCurrent(ok);

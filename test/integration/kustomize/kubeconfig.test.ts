@@ -6,25 +6,8 @@
 import { expect } from "chai";
 import { KubeObject } from "../../../controllers/runtime/keys";
 import { eventually, newNamespace } from "../../support/cluster";
-import { Env, configMap, core, createKustomization, expectCurrent, gitSource, kustomizations, readyCondition, sharedControllers, waitForReady } from "./support";
+import { Env, configMap, core, createKustomization, deploymentYaml, expectCurrent, gitSource, kustomizations, readyCondition, sharedControllers, waitForReady } from "./support";
 import { ExtraCluster, startExtraCluster } from "./extra-cluster";
-
-const deployment = (name: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: { app: ${name} }
-  template:
-    metadata:
-      labels: { app: ${name} }
-    spec:
-      containers:
-        - name: app
-          image: nginx:1.27
-`;
 
 type Deploy = KubeObject & { status?: { availableReplicas?: number } };
 
@@ -43,7 +26,7 @@ describe("Kustomization: remote cluster kubeconfig", function () {
     const ns = await newNamespace("kz-remote");
     // The same namespace name on the remote cluster; the local one stays empty.
     await remote.client.create(core.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } as never);
-    await gitSource(env.client, ns, { "app/cm.yaml": configMap("remote-cm", { v: "1" }), "app/deploy.yaml": deployment("remote-web") });
+    await gitSource(env.client, ns, { "app/cm.yaml": configMap("remote-cm", { v: "1" }), "app/deploy.yaml": deploymentYaml("remote-web", { replicas: 2 }) });
     await createKustomization(env.client, ns, "app", {
       path: "./app", targetNamespace: ns, retryInterval: "2s", wait: true, timeout: "60s",
       kubeConfig: { secretRef: { name: "prod-kubeconfig" } },

@@ -151,6 +151,28 @@ export function configMap(name: string, data: Record<string, string>, extra = ""
   return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}data:\n${body}\n`;
 }
 
+/**
+ * A Deployment manifest (pods labelled app=<name>). `containers` is the container list and
+ * `podSpec` extra pod-spec fields, as YAML lines indented for their place in the template.
+ */
+export function deploymentYaml(name: string, o: { replicas?: number; containers?: string; podSpec?: string } = {}): string {
+  const containers = o.containers ?? "        - name: app\n          image: nginx:1.27\n";
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: ${o.replicas ?? 1}
+  selector:
+    matchLabels: { app: ${name} }
+  template:
+    metadata:
+      labels: { app: ${name} }
+    spec:
+${o.podSpec ?? ""}      containers:
+${containers}`;
+}
+
 /** Requests a reconcile as `flux reconcile` does. */
 export async function requestReconcile(client: KubeClient, res: ResourceRef, ns: string, name: string): Promise<string> {
   const at = new Date().toISOString();
