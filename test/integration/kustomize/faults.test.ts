@@ -18,7 +18,7 @@ import {
   requestReconcile, sharedControllers, startControllers, waitForReady,
 } from "./support";
 import { startTcpProxy } from "./tcp-proxy";
-import { ExtraCluster, installCrdsOn, restartApiServer, startExtraCluster } from "./extra-cluster";
+import { ExtraCluster, installCrdsOn, restartApiServer, startExtraCluster } from "../../support/extra-cluster";
 
 const MANY = 120;
 const many = () => Object.fromEntries([...Array(MANY).keys()].map((i) => [`app/many-${i}.yaml`, configMap(`many-${i}`, { i: String(i) })]));

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { KubeObject } from "../../../controllers/runtime/keys";
 import { eventually, newNamespace } from "../../support/cluster";
 import { Env, configMap, core, createKustomization, deploymentYaml, expectCurrent, gitSource, kustomizations, readyCondition, sharedControllers, waitForReady } from "./support";
-import { ExtraCluster, startExtraCluster } from "./extra-cluster";
+import { ExtraCluster, startExtraCluster } from "../../support/extra-cluster";
 
 type Deploy = KubeObject & { status?: { availableReplicas?: number } };
 

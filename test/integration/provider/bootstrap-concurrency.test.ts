@@ -3,15 +3,11 @@
 // history through rebase-and-retry, and nothing is lost.
 import { expect } from "chai";
 import * as k8s from "@kubernetes/client-node";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import * as devCluster from "../../../cli/dev-cluster";
 import { Bootstrap } from "../../../provider";
 import { writeFiles } from "../../../provider/git/session";
 import { runGit } from "../../support/git-server";
-import { onTeardown } from "../../support/teardown";
+import { startExtraCluster } from "../../support/extra-cluster";
 import { startControllers } from "./controllers";
 import { filesAt, fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText } from "./fixtures";
 import { inlineStack } from "./pulumi-harness";
@@ -39,10 +35,8 @@ describe("concurrent bootstraps into one repository", function () {
     // Cluster A is the test run's cluster (a namespace of its own); cluster B is a second embedded
     // cluster with its own controllers, bootstrapped into flux-system as a real cluster would be.
     const git = await gitRepo();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-provider-clusterB-"));
-    onTeardown(() => devCluster.down(dir).then(() => undefined));
-    const clusterB = await devCluster.up({ dir, contextName: "cluster-b" });
-    const controllersB = canSync() ? await startControllers(clusterB.kubeconfig) : undefined;
+    const clusterB = await startExtraCluster("cluster-b");
+    const controllersB = canSync() ? await startControllers(clusterB.state.kubeconfig) : undefined;
     try {
       const make = (name: string, ns: string, kubeconfig: string) =>
         inlineStack(`concurrent-${name}`, async () => {
@@ -59,7 +53,7 @@ describe("concurrent bootstraps into one repository", function () {
       const nsA = fluxNamespace();
       const [a, b] = await Promise.all([
         make("a", nsA, await kubeconfigText()),
-        make("b", "flux-system", fs.readFileSync(clusterB.kubeconfig, "utf8")),
+        make("b", "flux-system", clusterB.kubeconfig),
       ]);
       const [ra, rb] = await Promise.all([a.up(), b.up()]);
       const all = { ...(ra.outputs.files as Record<string, string>), ...(rb.outputs.files as Record<string, string>) };
@@ -70,9 +64,7 @@ describe("concurrent bootstraps into one repository", function () {
       const merges = await runGit(["--git-dir", git.barePath, "rev-list", "--merges", "--count", "main"], { env: git.fixture.env });
       expect(merges, "both pushes land on a linear history").to.equal("0");
       // Each cluster's root Kustomization syncs its own path, and neither cluster has the other's install.
-      const kB = new k8s.KubeConfig();
-      kB.loadFromFile(clusterB.kubeconfig);
-      const apiB = k8s.KubernetesObjectApi.makeApiClient(kB);
+      const apiB = k8s.KubernetesObjectApi.makeApiClient(clusterB.kc);
       const syncB = await apiB.read({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "flux-system", namespace: "flux-system" } }) as { spec: { path: string } };
       expect(syncB.spec.path).to.equal("./clusters/b");
       const syncA = await getObject("kustomize.toolkit.fluxcd.io/v1", "Kustomization", nsA, nsA);
@@ -89,7 +81,7 @@ describe("concurrent bootstraps into one repository", function () {
       await Promise.all([a.destroy(), b.destroy()]);
     } finally {
       await controllersB?.stop();
-      await devCluster.down(dir);
+      await clusterB.stop();
     }
   });
 });

@@ -2,14 +2,10 @@
 // commit (never an empty one), and tolerance of a namespace or a whole cluster already gone.
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { Bootstrap, Kustomization } from "../../../provider";
 import type { BootstrapArgs } from "../../../provider/components/bootstrap";
-import * as devCluster from "../../../cli/dev-cluster";
+import { startExtraCluster } from "../../support/extra-cluster";
 import { getCluster, eventually } from "../../support/cluster";
-import { onTeardown } from "../../support/teardown";
 import { Cluster } from "../../../provider/cluster/client";
 import { commitCount, editInGit, filesAt, fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText, tipOf } from "./fixtures";
 import { inlineStack } from "./pulumi-harness";
@@ -112,11 +108,9 @@ describe("Bootstrap destroy", function () {
   });
 
   it("succeeds when the whole cluster is gone, still removing the files from git", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-provider-cluster2-"));
-    onTeardown(() => devCluster.down(dir).then(() => undefined));
-    const other = await devCluster.up({ dir, contextName: "doomed" });
-    const { git, stack, files } = await bootstrapped({ wait: false }, fs.readFileSync(other.kubeconfig, "utf8"));
-    await devCluster.down(dir);
+    const other = await startExtraCluster("doomed");
+    const { git, stack, files } = await bootstrapped({ wait: false }, other.kubeconfig);
+    await other.stop();
     await stack.destroy();
     expect(Object.values(await filesAt(git, files)).every((v) => v === null)).to.equal(true);
   });

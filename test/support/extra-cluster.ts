@@ -1,18 +1,19 @@
 // A second embedded cluster (etcd, kube-apiserver, controller-manager, scheduler and a kwok
-// node, as the shared one) owned by one test file: the "remote" cluster of a kubeConfig
-// Kustomization, or a cluster whose API server a test restarts (restartApiServer). It lives under the
-// directory the root hook reaps, so a SIGKILLed run's cluster is stopped by the next run.
+// node, as the shared one) owned by one test: the "remote" cluster of a kubeConfig
+// Kustomization, a cluster whose API server a test restarts (restartApiServer), another cluster
+// to bootstrap, or one that disappears under a stack. It lives under the directory the root hook
+// reaps, so a SIGKILLed run's cluster is stopped by the next run.
 import * as k8s from "@kubernetes/client-node";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as devCluster from "../../../cli/dev-cluster";
-import { allCrds } from "../../../controllers/api/registry";
-import { KubeClient } from "../../../controllers/runtime/kube";
-import { KubeObject } from "../../../controllers/runtime/keys";
-import { eventually, randomSuffix } from "../../support/cluster";
-import { onTeardown } from "../../support/teardown";
+import * as devCluster from "../../cli/dev-cluster";
+import { allCrds } from "../../controllers/api/registry";
+import { KubeClient } from "../../controllers/runtime/kube";
+import { KubeObject } from "../../controllers/runtime/keys";
+import { eventually, randomSuffix } from "./cluster";
+import { onTeardown } from "./teardown";
 
 export interface ExtraCluster {
   state: devCluster.ClusterState;
@@ -20,6 +21,7 @@ export interface ExtraCluster {
   client: KubeClient;
   /** The admin kubeconfig, as text (for a kubeConfig Secret). */
   kubeconfig: string;
+  /** Stops the cluster and removes its data; also done at teardown, and safe to call twice. */
   stop(): Promise<void>;
 }
 
