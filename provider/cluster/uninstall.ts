@@ -1,6 +1,7 @@
 /**
  * Uninstalling in Flux's order: controllers first (so no finalizer logic runs), then the
- * finalizers of every Flux object, then the CRDs (which removes the objects), then the namespace.
+ * finalizers of every Flux object (Kustomizations and HelmReleases suspended as well), then the
+ * CRDs (which removes the objects), then the namespace.
  * Every step runs even when an earlier one failed, and a namespace or cluster that is already
  * gone is success: destroy must never get stuck on what is no longer there.
  */
@@ -82,6 +83,36 @@ async function cascadeDelete(cluster: Cluster, o: UninstallOptions): Promise<voi
   }
 }
 
+/** Kinds whose finalizer deletes what they applied (prune, Helm uninstall) unless suspended. */
+const APPLIERS = new Set(["Kustomization", "HelmRelease"]);
+
+/**
+ * Removes the finalizers of every Flux object, and suspends every Kustomization and HelmRelease
+ * in the same patch: a controller still running (a pod in its grace period, or one run outside
+ * the cluster) re-adds its finalizer at the next reconcile, and then deleting the CRDs would
+ * make it prune or uninstall everything. Suspended, its finalizer leaves the workloads alone,
+ * as Flux's does.
+ */
+async function releaseObjects(cluster: Cluster, kinds: { apiVersion: string; kind: string }[], which: { namespace?: string; labelSelector?: string } = {}): Promise<void> {
+  for (const k of kinds) {
+    const suspend = APPLIERS.has(k.kind);
+    const items = await cluster.list<FluxObject & { metadata: { finalizers?: string[] } }>(k.apiVersion, k.kind, which);
+    await mapLimit(items, 8, async (it) => {
+      const held = (it.metadata.finalizers ?? []).length > 0;
+      const running = suspend && !it.spec?.suspend;
+      if (!held && !running) return;
+      const patch: Record<string, unknown> = { metadata: { finalizers: null } };
+      if (running && !it.metadata.deletionTimestamp) patch.spec = { suspend: true };
+      await cluster.mergePatch(k.apiVersion, k.kind, it.metadata.name, it.metadata.namespace, patch);
+    });
+  }
+}
+
+/** The finalizers step on its own (everywhere, as uninstall does, or in a namespace / by label). */
+export async function releaseFluxObjects(cluster: Cluster, which: { namespace?: string; labelSelector?: string } = {}): Promise<void> {
+  await releaseObjects(cluster, await fluxKinds(cluster), which);
+}
+
 /** Returns the problems met; an empty list is a clean uninstall. */
 export async function uninstall(cluster: Cluster, o: UninstallOptions): Promise<string[]> {
   const errors: string[] = [];
@@ -114,17 +145,11 @@ export async function uninstall(cluster: Cluster, o: UninstallOptions): Promise<
     errors.push(`list CRDs: ${(e as Error).message}`);
     return [];
   });
-  await step(errors, "finalizers", async () => {
-    for (const k of kinds) {
-      for (const it of await cluster.list<FluxObject & { metadata: { finalizers?: string[] } }>(k.apiVersion, k.kind)) {
-        if ((it.metadata.finalizers ?? []).length > 0) {
-          await cluster.mergePatch(k.apiVersion, k.kind, it.metadata.name, it.metadata.namespace, { metadata: { finalizers: null } });
-        }
-      }
-    }
-  });
+  await step(errors, "finalizers", () => releaseObjects(cluster, kinds));
   await step(errors, "CRDs", async () => {
     for (const k of kinds) await cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", k.crd);
+    // A finalizer a still-running controller put back in the meantime would hold the CRD up.
+    await releaseObjects(cluster, kinds);
   });
   if (!o.keepNamespace && ns) {
     await step(errors, "namespace", async () => {

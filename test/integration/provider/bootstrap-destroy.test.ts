@@ -7,6 +7,7 @@ import type { BootstrapArgs } from "../../../provider/components/bootstrap";
 import { startExtraCluster } from "../../support/extra-cluster";
 import { getCluster, eventually } from "../../support/cluster";
 import { Cluster } from "../../../provider/cluster/client";
+import { releaseFluxObjects } from "../../../provider/cluster/uninstall";
 import { commitCount, editInGit, filesAt, fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText, tipOf } from "./fixtures";
 import { inlineStack } from "./pulumi-harness";
 import { canSync, waitForSync, withControllers } from "./sync";
@@ -67,6 +68,40 @@ describe("Bootstrap destroy", function () {
     cluster.close();
     await stack.destroy();
     expect(Object.values(await filesAt(git, files)).every((v) => v !== null)).to.equal(true);
+  });
+
+  it("releases Kustomizations so that a controller still running when the CRDs go prunes nothing", async function () {
+    // A controller pod in its grace period (or one run outside the cluster) puts its finalizer
+    // back after uninstall removed it; the uninstall suspends the Kustomization in the same patch,
+    // so that finalizer, run when the CRDs are deleted, must leave the workloads alone.
+    if (!canSync()) this.skip();
+    const git = await gitRepo({ files: { "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: workload}\ndata: {a: b}\n" } });
+    const ns = fluxNamespace();
+    const { kubeconfigPath } = await getCluster();
+    const c = new Cluster({ kubeconfig: kubeconfigPath });
+    try {
+      await c.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+      await c.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "git", namespace: ns }, stringData: gitRepoUser });
+      await c.apply({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "repo", namespace: ns },
+        spec: { url: git.urls.http!, interval: "1m", ref: { branch: "main" }, secretRef: { name: "git" } } });
+      await c.apply({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "app", namespace: ns },
+        spec: { interval: "1m", path: "./app", prune: true, targetNamespace: ns, sourceRef: { kind: "GitRepository", name: "repo" } } });
+      type Ks = { metadata: { finalizers?: string[] }; spec: { suspend?: boolean }; status?: { conditions?: { type: string; status: string }[] } };
+      const ks = () => c.get<Ks>("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns);
+      await eventually(async () => (await ks())?.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True"), { timeoutMs: 60_000, what: "Kustomization Ready" });
+      expect(await getObject("v1", "ConfigMap", "workload", ns)).to.not.equal(undefined);
+
+      await releaseFluxObjects(c, { namespace: ns });
+      expect((await ks())!.spec.suspend).to.equal(true);
+      // The running controller reconciles the change and puts its finalizer back.
+      await eventually(async () => ((await ks())?.metadata.finalizers ?? []).length > 0, { timeoutMs: 30_000, what: "finalizer re-added by the controller" });
+      await c.delete("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns);
+      await eventually(async () => !(await ks()), { timeoutMs: 30_000, what: "Kustomization finalized and gone" });
+      expect(await getObject("v1", "ConfigMap", "workload", ns), "the workload survives the finalizer").to.not.equal(undefined);
+    } finally {
+      await c.delete("v1", "Namespace", ns);
+      c.close();
+    }
   });
 
   it("with cascade, deletes what the tenants' Kustomizations applied before uninstalling; without, leaves it", async function () {
