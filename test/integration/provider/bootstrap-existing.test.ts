@@ -13,7 +13,7 @@ import { canSync, waitForSync, withControllers } from "./sync";
 
 describe("Bootstrap over existing state", function () {
   this.timeout(400_000);
-  withControllers();
+  const controllers = withControllers();
 
   function program(url: string, ns: string, extra: Partial<BootstrapArgs> = {}) {
     return async () => {
@@ -68,7 +68,12 @@ describe("Bootstrap over existing state", function () {
     expect(untouched["clusters/dev/hello.yaml"]).to.include("greeting: hi");
     expect(await tipOf(git, "dev")).to.equal(devTip);
     if (canSync()) {
-      const cm = await eventually(() => getObject<{ data: Record<string, string> }>("v1", "ConfigMap", "hello", "default"), { timeoutMs: 30_000, what: "ConfigMap hello applied by Flux" });
+      const cm = await eventually(() => getObject<{ data: Record<string, string> }>("v1", "ConfigMap", "hello", "default"), { timeoutMs: 30_000, what: "ConfigMap hello applied by Flux" })
+        .catch(async (e) => {
+          // What the sync says, and the controllers' last words, for a failure seen only in CI.
+          const ks = await getObject("kustomize.toolkit.fluxcd.io/v1", "Kustomization", ns, ns);
+          throw new Error(`${(e as Error).message}\nKustomization: ${JSON.stringify(ks?.status ?? ks ?? "gone")}\ncontrollers:\n${controllers.current()?.log().slice(-4000) ?? ""}`);
+        });
       expect(cm.data.greeting).to.equal("hi");
     }
     await stack.destroy();
