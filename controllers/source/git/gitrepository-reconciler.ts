@@ -119,6 +119,8 @@ async function produceArtifact(obj: GitRepository, ctx: ReconcileContext<GitRepo
   const auth = await credentials(obj, ctx);
   const gitFail = (e: unknown, what: string) => {
     if (e instanceof GitError && e.message.startsWith("semver parse error")) return new Failure(CT.FetchFailed, Reason.GitOperationFailed, `failed to checkout and determine revision: ${e.message}`, true, { cause: e });
+    // Flux's checkout reports a range no tag satisfies without naming the remote.
+    if (e instanceof GitError && e.message.startsWith("no match found for semver")) return new Failure(CT.FetchFailed, Reason.GitOperationFailed, `failed to checkout and determine revision: ${e.message}`, false, { cause: e });
     // Flux: AuthenticationFailed is for the Secret itself (missing, keys absent or unusable);
     // credentials the server refuses fail the git operation, GitOperationFailed.
     const secretProblem = e instanceof GitConfigError;
