@@ -93,7 +93,9 @@ describe("Bootstrap destroy", function () {
 
       await releaseFluxObjects(c, { namespace: ns });
       expect((await ks())!.spec.suspend).to.equal(true);
-      // The running controller reconciles the change and puts its finalizer back.
+      // The running controller's next reconcile (asked for now, as its interval would) puts its
+      // finalizer back.
+      await c.mergePatch("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": new Date().toISOString() } } });
       await eventually(async () => ((await ks())?.metadata.finalizers ?? []).length > 0, { timeoutMs: 30_000, what: "finalizer re-added by the controller" });
       await c.delete("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns);
       await eventually(async () => !(await ks()), { timeoutMs: 30_000, what: "Kustomization finalized and gone" });
