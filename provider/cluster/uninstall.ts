@@ -148,8 +148,15 @@ export async function uninstall(cluster: Cluster, o: UninstallOptions): Promise<
   await step(errors, "finalizers", () => releaseObjects(cluster, kinds));
   await step(errors, "CRDs", async () => {
     for (const k of kinds) await cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", k.crd);
-    // A finalizer a still-running controller put back in the meantime would hold the CRD up.
-    await releaseObjects(cluster, kinds);
+    // Wait until they are gone, so that an install right after does not meet terminating CRDs;
+    // a finalizer a still-running controller put back in the meantime would hold them up.
+    for (;;) {
+      const left = (await fluxKinds(cluster)).filter((k) => kinds.some((x) => x.crd === k.crd));
+      if (left.length === 0) return;
+      if (Date.now() > o.deadline) throw new ClusterError(`still terminating after the deadline: ${left.map((k) => k.crd).join(", ")}`);
+      await releaseObjects(cluster, left);
+      await sleep(200);
+    }
   });
   if (!o.keepNamespace && ns) {
     await step(errors, "namespace", async () => {
