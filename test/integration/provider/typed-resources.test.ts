@@ -138,6 +138,7 @@ describe("typed GitRepository resource", function () {
     });
     const err = await stack.preview().then(() => undefined, (e: Error) => e);
     expect(err).to.be.instanceOf(Error);
-    expect(err!.message).to.include("spec.url").and.include("spec.interval");
+    // The whole message on failure: chai would cut it to its first 40 characters.
+    expect(err!.message, err!.message).to.include("spec.url").and.include("spec.interval");
   });
 });
