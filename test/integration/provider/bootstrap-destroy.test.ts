@@ -8,6 +8,7 @@ import { startExtraCluster } from "../../support/extra-cluster";
 import { getCluster, eventually } from "../../support/cluster";
 import { Cluster } from "../../../provider/cluster/client";
 import { releaseFluxObjects } from "../../../provider/cluster/uninstall";
+import { requestReconcile, waitReady } from "../../../provider/cluster/wait";
 import { commitCount, editInGit, filesAt, fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText, tipOf } from "./fixtures";
 import { inlineStack } from "./pulumi-harness";
 import { canSync, waitForSync, withControllers } from "./sync";
@@ -86,18 +87,18 @@ describe("Bootstrap destroy", function () {
         spec: { url: git.urls.http!, interval: "1m", ref: { branch: "main" }, secretRef: { name: "git" } } });
       await c.apply({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "app", namespace: ns },
         spec: { interval: "1m", path: "./app", prune: true, targetNamespace: ns, sourceRef: { kind: "GitRepository", name: "repo" } } });
-      type Ks = { metadata: { finalizers?: string[] }; spec: { suspend?: boolean }; status?: { conditions?: { type: string; status: string }[] } };
-      const ks = () => c.get<Ks>("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns);
-      await eventually(async () => (await ks())?.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True"), { timeoutMs: 60_000, what: "Kustomization Ready" });
+      const ref = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "app", namespace: ns };
+      const ks = () => c.get<{ metadata: { finalizers?: string[] }; spec: { suspend?: boolean } }>(ref.apiVersion, ref.kind, ref.name, ns);
+      await waitReady(c, ref, { deadline: Date.now() + 60_000 });
       expect(await getObject("v1", "ConfigMap", "workload", ns)).to.not.equal(undefined);
 
       await releaseFluxObjects(c, { namespace: ns });
       expect((await ks())!.spec.suspend).to.equal(true);
       // The running controller's next reconcile (asked for now, as its interval would) puts its
       // finalizer back.
-      await c.mergePatch("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": new Date().toISOString() } } });
+      await requestReconcile(c, ref);
       await eventually(async () => ((await ks())?.metadata.finalizers ?? []).length > 0, { timeoutMs: 30_000, what: "finalizer re-added by the controller" });
-      await c.delete("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns);
+      await c.delete(ref.apiVersion, ref.kind, ref.name, ns);
       await eventually(async () => !(await ks()), { timeoutMs: 30_000, what: "Kustomization finalized and gone" });
       expect(await getObject("v1", "ConfigMap", "workload", ns), "the workload survives the finalizer").to.not.equal(undefined);
     } finally {
