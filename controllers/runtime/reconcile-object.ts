@@ -1,6 +1,8 @@
 // The fixed order of a reconcile, once for every kind: get (gone means done), snapshot,
 // deletion with finalizer, add finalizer, suspend, the kind's own steps, and in all cases one
-// status patch at the end (lastHandledReconcileAt; observedGeneration only on success).
+// status patch at the end (lastHandledReconcileAt; observedGeneration only on success, and
+// for a suspended object only when it is Ready).
+import { ConditionType, isTrue } from "./conditions";
 import { ReconcileContext } from "./controller";
 import { FLUX_FINALIZER, addFinalizer, hasFinalizer, isDeleting, removeFinalizer } from "./finalizers";
 import { deepClone } from "./json-merge";
@@ -51,8 +53,9 @@ export async function reconcileObject<T extends StatusObject>(key: ObjectKey, ct
       ctx.metrics.suspendStatus.set(labels, 1);
       ctx.log.info("reconciliation is suspended for this object");
       // As Flux: none of the kind's steps, but the status patch still records a handled
-      // reconcile request and the observed generation (kstatus sees the object as current).
-      return await finish(Result.done());
+      // reconcile request, and the observed generation when the object is Ready (kstatus then
+      // sees it as current; a suspended failure stays visibly not caught up).
+      return await finish(Result.done(), undefined, isTrue(obj, ConditionType.Ready));
     }
     ctx.metrics.suspendStatus.set(labels, 0);
     result = await steps.reconcile(obj, ctx);
@@ -61,9 +64,9 @@ export async function reconcileObject<T extends StatusObject>(key: ObjectKey, ct
   }
   return finish(result, thrown);
 
-  async function finish(r: Result, error?: unknown): Promise<Result> {
+  async function finish(r: Result, error?: unknown, observe = true): Promise<Result> {
     markReconcileRequestHandled(obj!);
-    if (error === undefined && isSuccess(r) && obj!.metadata?.generation !== undefined) {
+    if (observe && error === undefined && isSuccess(r) && obj!.metadata?.generation !== undefined) {
       (obj!.status ??= {}).observedGeneration = obj!.metadata.generation;
     }
     try {

@@ -84,6 +84,20 @@ describe("runtime reconcileObject: the standard reconcile order on a custom reso
     expect(getCondition(w, "Ready")?.message).to.equal("size 1");
   });
 
+  it("does not mark a suspended failure as observed", async function () {
+    await create("paused-bad", 1);
+    await eventually(async () => { const o = await get("paused-bad"); return o && isReady(o); }, { what: "Ready" });
+    await client.patch(widgets, key("paused-bad"), { spec: { size: -1 } });
+    await eventually(async () => getCondition((await get("paused-bad")) ?? {}, "Ready")?.status === "False", { what: "Ready=False" });
+    await client.patch(widgets, key("paused-bad"), { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": "while-failed" } }, spec: { suspend: true } });
+    // The suspended reconcile ran (it handled the request), and, as Flux's kustomize- and
+    // helm-controller, left observedGeneration where the last success put it.
+    const w = await eventually(async () => { const o = await get("paused-bad"); return o?.status?.lastHandledReconcileAt === "while-failed" ? o : undefined; }, { what: "request handled while suspended" });
+    expect(w.metadata?.generation).to.equal(3);
+    expect(w.status?.observedGeneration).to.equal(1);
+    expect(getCondition(w, "Ready")?.reason).to.equal("InvalidSize");
+  });
+
   it("runs finalize on deletion, then removes the finalizer so the object goes", async function () {
     await create("doomed", 1);
     await eventually(async () => (await get("doomed"))?.metadata?.finalizers?.includes(FLUX_FINALIZER), { what: "finalizer" });
