@@ -1,5 +1,6 @@
 // Entry of the executable plugin `pulumi-resource-gitops`: serves the gitops provider over gRPC
 // to the Pulumi engine (construct for the components, CRUD for the deploy-time resources).
+import { createRequire } from "node:module";
 import * as pulumi from "@pulumi/pulumi";
 import { Bootstrap } from "./components/bootstrap";
 import { Install } from "./components/install";
@@ -27,7 +28,23 @@ const components = {
   },
 };
 
+/**
+ * `pulumi import` sends a ReadRequest with an id and no properties (there is no state yet), and
+ * the Node.js provider host reads `getProperties().toJavaScript()` unguarded, so the import
+ * failed before reaching our `read`. An absent properties field is read as an empty Struct.
+ */
+function readImportsWithoutState(): void {
+  const fromPulumi = createRequire(require.resolve("@pulumi/pulumi/package.json"));
+  const { ReadRequest } = fromPulumi("./proto/provider_pb.js") as { ReadRequest: { prototype: { getProperties(): unknown } } };
+  const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb.js") as { Struct: new () => unknown };
+  const original = ReadRequest.prototype.getProperties;
+  ReadRequest.prototype.getProperties = function (this: unknown) {
+    return original.call(this) ?? new Struct();
+  };
+}
+
 export function serve(args: string[]): Promise<void> {
+  readImportsWithoutState();
   return pulumi.provider.main(new GitopsProvider(components), args);
 }
 

@@ -130,8 +130,12 @@ export class FluxObjectHandler implements ResourceHandler {
     const [namespace, name] = id.includes("/") ? id.split("/", 2) : ["default", id];
     const cluster = new Cluster(p);
     const live = await cluster.get<FluxObject & { spec?: Record<string, unknown>; metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } }>(this.kind.apiVersion, this.kind.kind, name!, namespace);
-    if (!live) return { id: "" };
     const importing = p.spec === undefined;
+    // An import is a read without state (no properties at all); a refresh of a deleted object is not.
+    if (!live && Object.keys(props).length === 0) {
+      throw new ClusterError(`cannot import ${this.kind.kind} ${namespace}/${name}: it does not exist in the cluster (read with KUBECONFIG or ~/.kube/config, as an import has no kubeconfig input yet); the id is <namespace>/<name>`);
+    }
+    if (!live) return { id: "" };
     const ready = this.kind.reconciled ? readyCondition(live)?.status === "True" : true;
     if (importing) {
       const inputs = compact({
