@@ -13,6 +13,16 @@ import { getObject, kubeconfigText } from "./fixtures";
 
 const GitRepositoryApi = "source.toolkit.fluxcd.io/v1";
 
+/** A GitRepository made outside Pulumi (field manager kubectl). */
+async function applyAsAnotherTool(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  const c = new Cluster({ kubeconfig: (await getCluster()).kubeconfigPath });
+  try {
+    await c.apply({ apiVersion: GitRepositoryApi, kind: "GitRepository", metadata: { name, namespace }, spec }, { fieldManager: "kubectl" });
+  } finally {
+    c.close();
+  }
+}
+
 describe("typed resource import (pulumi import)", function () {
   this.timeout(300_000);
 
@@ -20,10 +30,8 @@ describe("typed resource import (pulumi import)", function () {
     await ensureCrds();
     const ns = await newNamespace("pimp");
     const { kubeconfigPath } = await getCluster();
-    const c = new Cluster({ kubeconfig: kubeconfigPath });
     const spec = { url: "https://example.invalid/team/app.git", interval: "7m", ref: { tag: "v1.2.3" } };
-    await c.apply({ apiVersion: GitRepositoryApi, kind: "GitRepository", metadata: { name: "legacy", namespace: ns }, spec }, { fieldManager: "kubectl" });
-    c.close();
+    await applyAsAnotherTool(ns, "legacy", spec);
     const kubeconfig = await kubeconfigText();
     const stack = await inlineStack("typed-import", async () => {
       new GitRepository("legacy", { metadata: { name: "legacy", namespace: ns }, spec, kubeconfig: pulumi.secret(kubeconfig), waitForReady: false });
@@ -59,10 +67,8 @@ describe("typed resource import (pulumi import)", function () {
     await ensureCrds();
     const ns = await newNamespace("pimp");
     const { kubeconfigPath } = await getCluster();
-    const c = new Cluster({ kubeconfig: kubeconfigPath });
     const spec = { url: "https://example.invalid/team/opt.git", interval: "5m" };
-    await c.apply({ apiVersion: GitRepositoryApi, kind: "GitRepository", metadata: { name: "opt", namespace: ns }, spec }, { fieldManager: "kubectl" });
-    c.close();
+    await applyAsAnotherTool(ns, "opt", spec);
     const kubeconfig = await kubeconfigText();
     const stack = await inlineStack("typed-import-option", async () => {
       new GitRepository("opt", { metadata: { name: "opt", namespace: ns }, spec: { ...spec, interval: "2m" }, kubeconfig: pulumi.secret(kubeconfig), waitForReady: false }, { import: `${ns}/opt` });
