@@ -5,6 +5,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import * as fs from "node:fs";
+import { Cluster } from "../../../provider/cluster/client";
 import { getCluster, randomSuffix } from "../../support/cluster";
 import { startGitServers, type GitServers, type GitServersOptions } from "../../support/git-server";
 import { onTeardown } from "../../support/teardown";
@@ -27,6 +28,16 @@ export async function getObject<T = { metadata: { name: string; labels?: Record<
     return (await api.read({ apiVersion, kind, metadata: { name, namespace } })) as unknown as T;
   } catch {
     return undefined;
+  }
+}
+
+/** A GitRepository made outside Pulumi (field manager kubectl), for adoption and import. */
+export async function applyGitRepositoryAsKubectl(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  const c = new Cluster({ kubeconfig: (await getCluster()).kubeconfigPath });
+  try {
+    await c.apply({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name, namespace }, spec }, { fieldManager: "kubectl" });
+  } finally {
+    c.close();
   }
 }
 

@@ -2,11 +2,10 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { GitRepository } from "../../../provider";
-import { Cluster } from "../../../provider/cluster/client";
-import { getCluster, newNamespace } from "../../support/cluster";
+import { newNamespace } from "../../support/cluster";
 import { changed, inlineStack } from "./pulumi-harness";
 import { ensureCrds } from "./controllers";
-import { getObject, kubeconfigText } from "./fixtures";
+import { applyGitRepositoryAsKubectl, getObject, kubeconfigText } from "./fixtures";
 
 describe("typed resource adoption", function () {
   this.timeout(300_000);
@@ -14,11 +13,8 @@ describe("typed resource adoption", function () {
   it("refuses to create over a GitRepository made by another tool, and adopts it when asked", async () => {
     await ensureCrds();
     const ns = await newNamespace("imp");
-    const { kubeconfigPath } = await getCluster();
-    const c = new Cluster({ kubeconfig: kubeconfigPath });
     const spec = { url: "https://example.invalid/repo.git", interval: "5m", ref: { branch: "main" } };
-    await c.apply({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "legacy", namespace: ns }, spec }, { fieldManager: "kubectl" });
-    c.close();
+    await applyGitRepositoryAsKubectl(ns, "legacy", spec);
     const kubeconfig = await kubeconfigText();
     let adopt = false;
     const stack = await inlineStack("typed-adopt", async () => {

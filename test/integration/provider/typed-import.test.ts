@@ -4,23 +4,29 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { GitRepository } from "../../../provider";
-import { Cluster } from "../../../provider/cluster/client";
 import { FieldManager } from "../../../provider/version";
 import { getCluster, newNamespace } from "../../support/cluster";
-import { changed, inlineStack } from "./pulumi-harness";
+import { changed, inlineStack, type TestStack } from "./pulumi-harness";
 import { ensureCrds } from "./controllers";
-import { getObject, kubeconfigText } from "./fixtures";
+import { applyGitRepositoryAsKubectl, getObject, kubeconfigText } from "./fixtures";
 
 const GitRepositoryApi = "source.toolkit.fluxcd.io/v1";
 
-/** A GitRepository made outside Pulumi (field manager kubectl). */
-async function applyAsAnotherTool(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
-  const c = new Cluster({ kubeconfig: (await getCluster()).kubeconfigPath });
-  try {
-    await c.apply({ apiVersion: GitRepositoryApi, kind: "GitRepository", metadata: { name, namespace }, spec }, { fieldManager: "kubectl" });
-  } finally {
-    c.close();
-  }
+type StateResource = { type: string; id?: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+
+/** The GitRepository resource in the stack's state. */
+async function gitRepositoryInState(stack: TestStack): Promise<StateResource | undefined> {
+  const state = await stack.stack.exportStack();
+  return (state.deployment.resources as StateResource[]).find((r) => r.type === "gitops:index:GitRepository");
+}
+
+/** Managed from now on: our field manager owns fields, a second up is a no-op, destroy deletes it. */
+async function expectManagedUntilDestroy(stack: TestStack, ns: string, name: string): Promise<void> {
+  const live = await getObject<{ metadata: { managedFields: { manager: string }[] } }>(GitRepositoryApi, "GitRepository", name, ns);
+  expect(live!.metadata.managedFields.map((f) => f.manager)).to.include(FieldManager);
+  expect(changed((await stack.up()).changes)).to.equal(0);
+  await stack.destroy();
+  expect(await getObject(GitRepositoryApi, "GitRepository", name, ns)).to.equal(undefined);
 }
 
 describe("typed resource import (pulumi import)", function () {
@@ -31,7 +37,7 @@ describe("typed resource import (pulumi import)", function () {
     const ns = await newNamespace("pimp");
     const { kubeconfigPath } = await getCluster();
     const spec = { url: "https://example.invalid/team/app.git", interval: "7m", ref: { tag: "v1.2.3" } };
-    await applyAsAnotherTool(ns, "legacy", spec);
+    await applyGitRepositoryAsKubectl(ns, "legacy", spec);
     const kubeconfig = await kubeconfigText();
     const stack = await inlineStack("typed-import", async () => {
       new GitRepository("legacy", { metadata: { name: "legacy", namespace: ns }, spec, kubeconfig: pulumi.secret(kubeconfig), waitForReady: false });
@@ -47,8 +53,7 @@ describe("typed resource import (pulumi import)", function () {
     });
     expect(imported.summary.result).to.equal("succeeded");
     // The live spec, without the CRD's defaults (timeout: 60s is not recorded).
-    const state = await stack.stack.exportStack();
-    const res = (state.deployment.resources as { type: string; id?: string; inputs?: { spec?: unknown } }[]).find((r) => r.type === "gitops:index:GitRepository");
+    const res = await gitRepositoryInState(stack);
     expect(res?.id).to.equal(`${ns}/legacy`);
     expect(res?.inputs?.spec).to.deep.equal(spec);
 
@@ -56,11 +61,7 @@ describe("typed resource import (pulumi import)", function () {
     const first = await stack.up();
     expect(first.changes.replace ?? 0).to.equal(0);
     expect(first.changes.create ?? 0).to.equal(0);
-    const live = await getObject<{ metadata: { uid: string; managedFields: { manager: string }[] } }>(GitRepositoryApi, "GitRepository", "legacy", ns);
-    expect(live!.metadata.managedFields.map((f) => f.manager)).to.include(FieldManager);
-    expect(changed((await stack.up()).changes)).to.equal(0);
-    await stack.destroy();
-    expect(await getObject(GitRepositoryApi, "GitRepository", "legacy", ns)).to.equal(undefined);
+    await expectManagedUntilDestroy(stack, ns, "legacy");
   });
 
   it("takes an object over with the import resource option: imported, then updated to the declared inputs", async () => {
@@ -68,7 +69,7 @@ describe("typed resource import (pulumi import)", function () {
     const ns = await newNamespace("pimp");
     const { kubeconfigPath } = await getCluster();
     const spec = { url: "https://example.invalid/team/opt.git", interval: "5m" };
-    await applyAsAnotherTool(ns, "opt", spec);
+    await applyGitRepositoryAsKubectl(ns, "opt", spec);
     const kubeconfig = await kubeconfigText();
     const stack = await inlineStack("typed-import-option", async () => {
       new GitRepository("opt", { metadata: { name: "opt", namespace: ns }, spec: { ...spec, interval: "2m" }, kubeconfig: pulumi.secret(kubeconfig), waitForReady: false }, { import: `${ns}/opt` });
@@ -77,15 +78,10 @@ describe("typed resource import (pulumi import)", function () {
     const first = await stack.up();
     expect(first.changes).to.include({ import: 1, update: 1 });
     // The state now holds the declared connection, so later operations do not depend on KUBECONFIG.
-    const state = await stack.stack.exportStack();
-    const res = (state.deployment.resources as { type: string; outputs?: Record<string, unknown> }[]).find((r) => r.type === "gitops:index:GitRepository");
-    expect(res?.outputs).to.have.property("kubeconfig");
-    const live = await getObject<{ spec: { interval: string }; metadata: { managedFields: { manager: string }[] } }>(GitRepositoryApi, "GitRepository", "opt", ns);
+    expect((await gitRepositoryInState(stack))?.outputs).to.have.property("kubeconfig");
+    const live = await getObject<{ spec: { interval: string } }>(GitRepositoryApi, "GitRepository", "opt", ns);
     expect(live!.spec.interval).to.equal("2m");
-    expect(live!.metadata.managedFields.map((f) => f.manager)).to.include(FieldManager);
-    expect(changed((await stack.up()).changes)).to.equal(0);
-    await stack.destroy();
-    expect(await getObject(GitRepositoryApi, "GitRepository", "opt", ns)).to.equal(undefined);
+    await expectManagedUntilDestroy(stack, ns, "opt");
   });
 
   it("refuses to import an object that does not exist, naming the id", async () => {
