@@ -12,7 +12,7 @@ import { defaultSourceFlags, startSourceController } from "../controllers/source
 import { startKustomizeController } from "../controllers/kustomize/setup";
 import { startHelmController } from "../controllers/helm/setup";
 import { UsageError } from "./errors";
-import { hasTool, tool } from "./tools";
+import { requireTools, tool } from "./tools";
 
 export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm"] as const;
 
@@ -114,6 +114,7 @@ export function parseControllersArgs(argv: string[]) {
 export async function controllersRun(argv: string[]): Promise<number> {
   if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source,kustomize] [flags]");
   const args = parseControllersArgs(argv.slice(1));
+  requireTools(...args.only.map((c) => `controllers/${c}`));
   if (!fs.existsSync(args.kubeconfig)) throw new Error(`kubeconfig ${args.kubeconfig} does not exist`);
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(args.kubeconfig);
@@ -132,7 +133,7 @@ export async function controllersRun(argv: string[]): Promise<number> {
       kubeConfig: kc, client: manager.client, logger: manager.log,
       kubeApiQps: args.flags.kubeApiQps, kubeApiBurst: args.flags.kubeApiBurst, requeueDependencyMs: args.flags.requeueDependencyMs,
       concurrentSsa: k.concurrentSsa, noCrossNamespaceRefs: k.noCrossNamespaceRefs, defaultServiceAccount: k.defaultServiceAccount,
-      featureGates: k.featureGates, kustomizePath: tool("kustomize"), sopsPath: hasTool("sops") ? tool("sops") : "sops",
+      featureGates: k.featureGates, kustomizePath: tool("kustomize"), sopsPath: tool("sops"),
     });
     for (const d of kz.definitions) manager.add(d);
     closers.push(kz.close);

@@ -8,7 +8,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { makePki, ClusterPki } from "./certs";
 import { freePort, portInUse } from "./ports";
-import { tool } from "./tools";
+import { tool, requireTools } from "./tools";
 
 export interface ClusterState {
   dir: string;
@@ -140,6 +140,7 @@ export async function up(opts: UpOptions): Promise<ClusterState> {
     if (existing) log(`removing stale cluster data in ${dir}`);
     await down(dir);
   }
+  requireTools("dev-cluster");
   const bins = {
     etcd: tool("etcd"), apiserver: tool("kube-apiserver"), cm: tool("kube-controller-manager"),
     scheduler: tool("kube-scheduler"), kwok: tool("kwok"),

@@ -4,11 +4,15 @@
 # versioned binary is already cached is skipped, and nothing half-built is ever cached
 # (each build writes to a temp name and renames on success).
 #
-# usage: scripts/setup-tools.sh [essential|all|<tool>...]
-#   essential (default): node, etcd, kubernetes, kwok, kustomize, helm, pulumi, pulumi-nodejs-host,
-#                        pulumi-kubernetes, flux, gofakes3, sops, age (SOPS decryption tests)
-#   all: essential + kustomize-controller (upstream reference, for benchmarks)
+# usage: scripts/setup-tools.sh [<command>|<tool>]...     build what is missing (default: essential)
+#        scripts/setup-tools.sh --check <command>|<tool>...  build nothing; fail naming what is missing
+#        scripts/setup-tools.sh --list <command>|<tool>...   print the tools, one line
+#        scripts/setup-tools.sh --files <command>|<tool>...  print the cached files (and version stamps)
+# Commands and the tools they need are in cli/tool-needs.json, the one list that the commands
+# also check at start-up: e.g. quickstart, dev-cluster, controllers/kustomize, pulumi,
+# essential (what `npm test` needs), all (essential + the upstream kustomize-controller, for benchmarks).
 set -euo pipefail
+NEEDS="$(cd "$(dirname "$0")/.." && pwd)/cli/tool-needs.json"
 
 TOOLS=${GITOPS_TOOLS:-$HOME/.cache/gitops-tools}
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-modcacherw -buildvcs=false"
@@ -380,24 +384,67 @@ GO
 }
 tool_gofakes3() { have gofakes3 "$GOFAKES3_V+wrap.$GOFAKES3_WRAP" || step gofakes3 b_gofakes3; }
 
-ESSENTIAL=(node etcd kubernetes kwok kustomize helm pulumi pulumi_host pulumi_kubernetes flux gofakes3 sops age)
-ALL=("${ESSENTIAL[@]}" kustomize_controller)
+# expand <command|tool>...: the tools they need, in cli/tool-needs.json's order, each once.
+# Any node reads the JSON (the machine's, before Node 22+ is installed).
+expand() {
+  command -v node >/dev/null || die "node is required to read $NEEDS (install Node.js with npm)"
+  node -e '
+    const needs = require(process.argv[1]); const out = []; const seen = new Set();
+    const both = Object.keys(needs.commands).filter((c) => c in needs.tools);
+    if (both.length) { console.error(`[setup] ERROR: ${both.join(", ")}: both a command and a tool in ${process.argv[1]}`); process.exit(2); }
+    const walk = (x, from) => {
+      if (needs.commands[x]) { if (!seen.has(x)) { seen.add(x); for (const y of needs.commands[x]) walk(y, x); } }
+      else if (needs.tools[x]) { if (!out.includes(x)) out.push(x); }
+      else { console.error(`[setup] ERROR: unknown tool or command ${JSON.stringify(x)}${from ? ` (named by ${from})` : ""}; known commands: ${Object.keys(needs.commands).join(", ")}`); process.exit(2); }
+    };
+    for (const x of process.argv.slice(2)) walk(x);
+    console.log(out.join(" "));
+  ' "$NEEDS" "$@"
+}
+# files <tool>...: the cached files of these tools and their version stamps, relative to $TOOLS.
+files() {
+  node -e '
+    const needs = require(process.argv[1]);
+    for (const t of process.argv.slice(2)) for (const f of needs.tools[t]) {
+      const i = f.lastIndexOf("/"); console.log(f); console.log(`${f.slice(0, i)}/.${f.slice(i + 1)}.version`);
+    }
+  ' "$NEEDS" "$@"
+}
+# missing <tool>...: the tools whose files are not all in the cache (node: when the machine's is older than 22).
+missing() {
+  local t f out=()
+  for t in "$@"; do
+    if [ "$t" = node ]; then
+      local major; major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+      [ "$major" -ge 22 ] || [ -x "$TOOLS/bin/node" ] || out+=(node)
+      continue
+    fi
+    for f in $(files "$t" | sed -n '1~2p'); do [ -x "$TOOLS/$f" ] || { out+=("$t"); break; }; done
+  done
+  echo "${out[*]}"
+}
 
 main() {
-  local list=()
-  case "${1:-essential}" in
-    essential) list=("${ESSENTIAL[@]}") ;;
-    all) list=("${ALL[@]}") ;;
-    *) list=("$@") ;;
+  local mode=build
+  case "${1:-}" in --check|--list|--files) mode=${1#--}; shift ;; esac
+  [ $# -gt 0 ] || set -- essential
+  local list; list=$(expand "$@") || exit 2
+  case "$mode" in
+    list) echo "$list"; return ;;
+    files) local t; for t in $list; do [ "$t" = node ] && [ ! -e "$TOOLS/bin/node" ] && continue; files "$t"; done; return ;;
+    check)
+      local m; m=$(missing $list)
+      [ -z "$m" ] || die "not built yet in $TOOLS: $m (needed by $*); run 'bash scripts/setup-tools.sh $*'"
+      return ;;
   esac
   command -v go >/dev/null || die "Go is required (https://go.dev/dl); it builds the toolchain from Go modules."
-  local t missing=0
-  for t in "${list[@]}"; do declare -F "tool_${t//-/_}" >/dev/null || die "unknown tool '$t'"; done
+  local t
+  for t in $list; do declare -F "tool_$t" >/dev/null || die "cli/tool-needs.json names tool '$t', which this script cannot build"; done
   check_disk
   # serialise concurrent setup runs (CI and a developer shell)
   exec 9>"$TOOLS/.lock"; flock 9
   local before; before=$( { wc -l < "$TOOLS/logs/build-times"; } 2>/dev/null || echo 0)
-  for t in "${list[@]}"; do "tool_${t//-/_}"; done
+  for t in $list; do "tool_$t"; done
   # quiet when everything was cached
   [ "$( { wc -l < "$TOOLS/logs/build-times"; } 2>/dev/null || echo 0)" = "$before" ] || log "tools ready in $TOOLS/bin"
 }

@@ -1,0 +1,153 @@
+// The provider as a platform team installs it, outside this repository: `npm run package` makes
+// the Node.js SDK package and the plugin archive; an empty directory gets only those (npm install
+// of the SDK tarball, `pulumi plugin install resource gitops <v> --file <archive>`), a TypeScript
+// program with a Bootstrap and a typed Kustomization, and runs `pulumi up`, a no-op `up` and
+// `destroy` with the real CLI against the run's cluster. Nothing in that directory, its
+// node_modules or the installed plugin points into the repository.
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { onTeardown } from "../../support/teardown";
+import { fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText } from "./fixtures";
+import { pulumiBinary, pulumiRun, repoRoot } from "./pulumi-harness";
+import { canSync, withControllers } from "./sync";
+
+const exec = promisify(execFile);
+const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
+
+const program = `import * as pulumi from "@pulumi/pulumi";
+import * as gitops from "@gitops-toolkit/pulumi";
+
+const config = new pulumi.Config();
+const kubeconfig = config.requireSecret("kubeconfig");
+const namespace = config.require("namespace");
+
+const flux = new gitops.Bootstrap("flux", {
+  url: config.require("gitUrl"),
+  namespace,
+  path: \`clusters/\${namespace}\`,
+  http: { username: config.require("gitUsername"), password: config.requireSecret("gitPassword"), allowInsecureHttp: true },
+  components: ["source-controller", "kustomize-controller"],
+  kubeconfig,
+  timeout: "2m",
+});
+
+const app = new gitops.Kustomization("app", {
+  metadata: { name: "app", namespace },
+  spec: { interval: "1m", path: "./apps/hello", prune: true, targetNamespace: namespace, sourceRef: { kind: "GitRepository", name: namespace } },
+  kubeconfig,
+  timeout: "2m",
+}, { dependsOn: [flux] });
+
+export const revision = flux.revision;
+export const appliedRevision = flux.appliedRevision;
+export const appRevision = app.revision;
+`;
+
+/** Every file under dir (symlinks resolved) that names the repository's path. */
+function filesNaming(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name);
+      if (e.isSymbolicLink()) {
+        if (fs.realpathSync(f).startsWith(needle)) hits.push(`${f} -> ${fs.realpathSync(f)}`);
+      } else if (e.isDirectory()) walk(f);
+      else if (e.isFile() && fs.statSync(f).size < 4_000_000 && fs.readFileSync(f).includes(needle)) hits.push(f);
+    }
+  };
+  walk(dir);
+  return hits;
+}
+
+describe("installed from packages, outside the repository", function () {
+  this.timeout(600_000);
+  withControllers();
+  let packages: string;
+  let user: string;
+  let env: Record<string, string>;
+  const pulumi = (args: string[]) => exec(pulumiBinary(), args, { cwd: user, env, maxBuffer: 64 * 1024 * 1024 });
+
+  before(async function () {
+    this.timeout(300_000);
+    if (!canSync()) throw new Error("this test needs our source- and kustomize-controllers (dist/cli/controllers-run.js)");
+    const r = await pulumiRun();
+    packages = path.join(r.root, "packages");
+    await exec("bash", [path.join(repoRoot, "scripts", "package.sh"), packages, "--no-build"], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    user = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-user-project-"));
+    onTeardown(() => fs.rmSync(user, { recursive: true, force: true }));
+    const home = path.join(user, ".pulumi-home");
+    env = {
+      HOME: process.env.HOME ?? os.homedir(),
+      // node (22+) and git: nothing of the repository.
+      PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+      PULUMI_HOME: home,
+      PULUMI_BACKEND_URL: `file://${path.join(user, ".state")}`,
+      PULUMI_CONFIG_PASSPHRASE: "user",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+      PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+      PULUMI_SKIP_CONFIRMATIONS: "true",
+      GITOPS_PROVIDER_LOG: path.join(user, "provider.log"),
+      npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), ".npm"),
+    };
+    fs.mkdirSync(path.join(user, ".state"));
+    // What a user writes: package.json, Pulumi.yaml (no plugin path), tsconfig.json, index.ts.
+    fs.writeFileSync(path.join(user, "package.json"), JSON.stringify({
+      name: "infra", private: true, main: "index.ts",
+      dependencies: { "@gitops-toolkit/pulumi": `file:${path.join(packages, `gitops-toolkit-pulumi-${version}.tgz`)}`, "@pulumi/pulumi": "3.259.0" },
+      devDependencies: { "@types/node": "24.19.2", typescript: "5.9.3", "ts-node": "10.9.2" },
+    }, null, 2));
+    fs.writeFileSync(path.join(user, "Pulumi.yaml"), "name: infra\nruntime: nodejs\ndescription: Flux on our cluster, from the gitops packages\n");
+    fs.writeFileSync(path.join(user, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true }, files: ["index.ts"] }));
+    fs.writeFileSync(path.join(user, "index.ts"), program);
+    await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: user, env, maxBuffer: 16 * 1024 * 1024 });
+    await pulumi(["plugin", "install", "resource", "gitops", version, "--file", path.join(packages, `pulumi-resource-gitops-v${version}-linux-amd64.tar.gz`)]);
+  });
+
+  it("has packages that name no path of the repository", () => {
+    for (const f of fs.readdirSync(packages)) expect(f).to.match(/\.(tgz|tar\.gz)$/);
+    const installed = path.join(user, ".pulumi-home", "plugins", `resource-gitops-v${version}`);
+    expect(fs.existsSync(path.join(installed, "pulumi-resource-gitops"))).to.equal(true);
+    expect(filesNaming(installed, repoRoot), "plugin files naming the repository").to.deep.equal([]);
+    expect(filesNaming(path.join(user, "node_modules", "@gitops-toolkit"), repoRoot), "SDK files naming the repository").to.deep.equal([]);
+    const sdk = JSON.parse(fs.readFileSync(path.join(user, "node_modules", "@gitops-toolkit", "pulumi", "package.json"), "utf8")) as { pulumi: Record<string, unknown> };
+    expect(sdk.pulumi).to.deep.equal({ resource: true, name: "gitops", version });
+  });
+
+  it("pulumi up bootstraps and applies a typed Kustomization, a second up changes nothing, destroy removes it", async () => {
+    const ns = fluxNamespace();
+    const git = await gitRepo({
+      files: { "apps/hello/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hello\ndata:\n  greeting: hi\n" },
+    });
+    await pulumi(["stack", "init", "dev"]);
+    for (const [k, v, secret] of [["gitUrl", git.urls.http!, false], ["gitUsername", gitRepoUser.username, false], ["gitPassword", gitRepoUser.password, true],
+      ["kubeconfig", await kubeconfigText(), true], ["namespace", ns, false]] as const) {
+      await pulumi(["config", "set", ...(secret ? ["--secret"] : []), k, "--", v]);
+    }
+    try {
+      await pulumi(["up", "--yes", "--skip-preview", "--non-interactive"]);
+    } catch (e) {
+      throw new Error(`pulumi up failed: ${(e as { stdout?: string }).stdout ?? ""}\n${(e as Error).message}\nprovider log:\n${fs.readFileSync(env.GITOPS_PROVIDER_LOG!, "utf8").slice(-3000)}`);
+    }
+    const outputs = JSON.parse((await pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as Record<string, string>;
+    expect(outputs.appliedRevision).to.equal(`main@sha1:${outputs.revision}`);
+    expect(outputs.appRevision).to.match(/^main@sha1:[0-9a-f]{40}$/);
+    const cm = await getObject("v1", "ConfigMap", "hello", ns);
+    expect(cm?.data).to.deep.equal({ greeting: "hi" });
+    expect(await getObject("apps/v1", "Deployment", "kustomize-controller", ns)).to.not.equal(undefined);
+
+    // The second up: the engine must find nothing to change (an error otherwise).
+    const again = await pulumi(["up", "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes"]);
+    expect(again.stdout).to.not.match(/[1-9]\d* (to )?(create|update|replace|delete)/);
+
+    await pulumi(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
+    expect(await getObject("apps/v1", "Deployment", "kustomize-controller", ns)).to.equal(undefined);
+    expect(await getObject("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns)).to.equal(undefined);
+    await pulumi(["stack", "rm", "--yes", "dev"]);
+  });
+});
