@@ -20,9 +20,9 @@ EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 say() { echo "[package] $*" >&2; }
-# tgz <archive> <dir>: the directory's contents, reproducibly.
+# tgz <archive> <dir> [entry]: the directory's contents (or one entry of it), reproducibly.
 tgz() {
-  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$EPOCH" --format=gnu -C "$2" -cf - . | gzip -9n > "$1"
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$EPOCH" --format=gnu -C "$2" -cf - "${3:-.}" | gzip -9n > "$1"
 }
 
 [ -d node_modules ] || npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -75,11 +75,23 @@ node -e '
   }, null, 2) + "\n");
 ' "$ROOT" "$plug"
 cp package-lock.json "$plug/"
-(cd "$plug" && npm install --omit=dev --omit=peer --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
-rm -f "$plug/package-lock.json"
-# Type declarations and source maps are never loaded at run time.
+# The plugin's PulumiPlugin.yaml makes `pulumi plugin install` run the nodejs language host's
+# `npm install` in the plugin's directory; with the lock and this .npmrc that finds the bundled
+# node_modules complete and changes nothing, without the registry.
+cat > "$plug/.npmrc" <<'NPMRC'
+omit=dev
+omit=peer
+ignore-scripts=true
+offline=true
+audit=false
+fund=false
+update-notifier=false
+NPMRC
+(cd "$plug" && npm install --offline=false --prefer-offline --loglevel=error >/dev/null)
+printf 'runtime: nodejs\n' > "$plug/PulumiPlugin.yaml"
+# Type declarations and source maps are never loaded at run time (the packages' package.json
+# stay, so npm still sees the tree complete).
 find "$plug/node_modules" \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
-rm -rf "$plug/node_modules/@types"
 cat > "$plug/pulumi-resource-gitops" <<'SH'
 #!/bin/sh
 # The gitops provider plugin: the Pulumi engine starts this executable. It needs Node.js 22+:
@@ -97,13 +109,22 @@ plugin="$OUT/pulumi-resource-gitops-v$VERSION-linux-amd64.tar.gz"
 tgz "$plugin" "$plug"
 say "$plugin"
 
-# ---- Python SDK (source distribution: no wheel tooling here) ----
-if command -v python3 >/dev/null && python3 -c 'import setuptools' 2>/dev/null; then
+# ---- Python SDK: sdist and wheel (a python3 with setuptools and wheel: Debian's python3-wheel) ----
+PY=""
+for p in python3 /usr/bin/python3; do
+  if command -v "$p" >/dev/null && "$p" -c 'import setuptools, wheel' 2>/dev/null; then PY=$(command -v "$p"); break; fi
+done
+if [ -n "$PY" ]; then
   cp -r sdk/python "$STAGE/python"
-  (cd "$STAGE/python" && SOURCE_DATE_EPOCH=$EPOCH python3 setup.py -q sdist --formats=gztar -d "$OUT" >/dev/null 2>&1)
+  (cd "$STAGE/python" && SOURCE_DATE_EPOCH=$EPOCH "$PY" setup.py -q sdist --formats=tar -d "$STAGE/sdist" bdist_wheel -d "$STAGE/wheel" >/dev/null 2>&1)
+  # The sdist repacked, as the others, so the same sources give the same archive.
+  mkdir -p "$STAGE/sdist/x" && tar -C "$STAGE/sdist/x" -xf "$STAGE/sdist/pulumi_gitops-$VERSION.tar"
+  tgz "$OUT/pulumi_gitops-$VERSION.tar.gz" "$STAGE/sdist/x" "pulumi_gitops-$VERSION"
+  cp "$STAGE"/wheel/pulumi_gitops-$VERSION-*.whl "$OUT/"
   say "$OUT/pulumi_gitops-$VERSION.tar.gz"
+  say "$OUT/$(basename "$STAGE"/wheel/*.whl)"
 else
-  say "skipped the Python SDK: python3 with setuptools is not installed"
+  say "ERROR: the Python SDK needs python3 with setuptools and wheel (apt-get install python3-wheel)"; exit 1
 fi
 
 # ---- Go SDK (a module: go.mod at sdk/go) ----

@@ -27,5 +27,10 @@ fi
 export PULUMI_HOME=${PULUMI_HOME:-$TOOLS/pulumi-home-sdkgen} PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 (cd "$ROOT" && npx tsc -p tsconfig.json >/dev/null) || echo "gen-sdk: tsc reported errors; using the emitted dist/ as is" >&2
 "$TOOLS/bin/pulumi" package get-schema "$ROOT/provider/bin/pulumi-resource-gitops" > "$ROOT/sdk/schema.json"
+# The Go SDK's go.mod/go.sum are ours (the module path users require), not generated: kept.
+keep=$(mktemp -d)
+cp "$ROOT/sdk/go/go.mod" "$ROOT/sdk/go/go.sum" "$keep/" 2>/dev/null || true
 rm -rf "$ROOT/sdk/nodejs" "$ROOT/sdk/python" "$ROOT/sdk/go"
 "$BIN" "$ROOT/sdk/schema.json" "$ROOT/sdk" "${1:-nodejs,python,go}"
+mkdir -p "$ROOT/sdk/go" && cp "$keep"/go.* "$ROOT/sdk/go/" 2>/dev/null || true
+rm -rf "$keep"

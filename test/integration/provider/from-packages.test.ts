@@ -5,7 +5,7 @@
 // `destroy` with the real CLI against the run's cluster. Nothing in that directory, its
 // node_modules or the installed plugin points into the repository.
 import { expect } from "chai";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -47,6 +47,17 @@ export const appliedRevision = flux.appliedRevision;
 export const appRevision = app.revision;
 `;
 
+/** Runs a command; a failure or a hang (killed after 4 minutes) names the step and its output. */
+async function step(name: string, file: string, args: string[], opts: { cwd: string; env?: Record<string, string> }) {
+  const started = Date.now();
+  try {
+    return await exec(file, args, { ...opts, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 });
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    throw new Error(`${name} failed after ${Math.round((Date.now() - started) / 1000)} s: ${(e as Error).message}\n${stdout ?? ""}\n${stderr ?? ""}`.slice(-6000));
+  }
+}
+
 /** Every file under dir (symlinks resolved) that names the repository's path. */
 function filesNaming(dir: string, needle: string): string[] {
   const hits: string[] = [];
@@ -63,20 +74,29 @@ function filesNaming(dir: string, needle: string): string[] {
   return hits;
 }
 
+let packing: Promise<string> | undefined;
+/** `npm run package` once per run, into the run's directory. */
+function packed(): Promise<string> {
+  packing ??= (async () => {
+    const dir = path.join((await pulumiRun()).root, "packages");
+    await step("npm run package", "bash", [path.join(repoRoot, "scripts", "package.sh"), dir, "--no-build"], { cwd: repoRoot });
+    return dir;
+  })();
+  return packing;
+}
+
 describe("installed from packages, outside the repository", function () {
   this.timeout(600_000);
   withControllers();
   let packages: string;
   let user: string;
   let env: Record<string, string>;
-  const pulumi = (args: string[]) => exec(pulumiBinary(), args, { cwd: user, env, maxBuffer: 64 * 1024 * 1024 });
+  const pulumi = (args: string[]) => step(`pulumi ${args[0]}`, pulumiBinary(), args, { cwd: user, env });
 
   before(async function () {
-    this.timeout(300_000);
+    this.timeout(600_000);
     if (!canSync()) throw new Error("this test needs our source- and kustomize-controllers (dist/cli/controllers-run.js)");
-    const r = await pulumiRun();
-    packages = path.join(r.root, "packages");
-    await exec("bash", [path.join(repoRoot, "scripts", "package.sh"), packages, "--no-build"], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    packages = await packed();
     user = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-user-project-"));
     onTeardown(() => fs.rmSync(user, { recursive: true, force: true }));
     const home = path.join(user, ".pulumi-home");
@@ -105,14 +125,19 @@ describe("installed from packages, outside the repository", function () {
     fs.writeFileSync(path.join(user, "Pulumi.yaml"), "name: infra\nruntime: nodejs\ndescription: Flux on our cluster, from the gitops packages\n");
     fs.writeFileSync(path.join(user, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true }, files: ["index.ts"] }));
     fs.writeFileSync(path.join(user, "index.ts"), program);
-    await exec("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: user, env, maxBuffer: 16 * 1024 * 1024 });
+    await step("npm install", "npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: user, env });
+    // The archive's PulumiPlugin.yaml makes the install run npm in the plugin: it must need no
+    // registry (everything is bundled), so the registry here is a closed port.
+    env.npm_config_registry = "http://127.0.0.1:9/";
     await pulumi(["plugin", "install", "resource", "gitops", version, "--file", path.join(packages, `pulumi-resource-gitops-v${version}-linux-amd64.tar.gz`)]);
+    delete env.npm_config_registry;
   });
 
   it("has packages that name no path of the repository", () => {
     for (const f of fs.readdirSync(packages)) expect(f).to.match(/\.(tgz|tar\.gz)$/);
     const installed = path.join(user, ".pulumi-home", "plugins", `resource-gitops-v${version}`);
     expect(fs.existsSync(path.join(installed, "pulumi-resource-gitops"))).to.equal(true);
+    expect(fs.readFileSync(path.join(installed, "PulumiPlugin.yaml"), "utf8")).to.match(/^runtime: nodejs$/m);
     expect(filesNaming(installed, repoRoot), "plugin files naming the repository").to.deep.equal([]);
     expect(filesNaming(path.join(user, "node_modules", "@gitops-toolkit"), repoRoot), "SDK files naming the repository").to.deep.equal([]);
     const sdk = JSON.parse(fs.readFileSync(path.join(user, "node_modules", "@gitops-toolkit", "pulumi", "package.json"), "utf8")) as { pulumi: Record<string, unknown> };
@@ -132,7 +157,8 @@ describe("installed from packages, outside the repository", function () {
     try {
       await pulumi(["up", "--yes", "--skip-preview", "--non-interactive"]);
     } catch (e) {
-      throw new Error(`pulumi up failed: ${(e as { stdout?: string }).stdout ?? ""}\n${(e as Error).message}\nprovider log:\n${fs.readFileSync(env.GITOPS_PROVIDER_LOG!, "utf8").slice(-3000)}`);
+      const log = fs.existsSync(env.GITOPS_PROVIDER_LOG!) ? fs.readFileSync(env.GITOPS_PROVIDER_LOG!, "utf8").slice(-3000) : "(none)";
+      throw new Error(`${(e as Error).message}\nprovider log:\n${log}`);
     }
     const outputs = JSON.parse((await pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as Record<string, string>;
     expect(outputs.appliedRevision).to.equal(`main@sha1:${outputs.revision}`);
@@ -149,5 +175,79 @@ describe("installed from packages, outside the repository", function () {
     expect(await getObject("apps/v1", "Deployment", "kustomize-controller", ns)).to.equal(undefined);
     expect(await getObject("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", ns)).to.equal(undefined);
     await pulumi(["stack", "rm", "--yes", "dev"]);
+  });
+});
+
+describe("the Python and Go SDK packages", function () {
+  this.timeout(600_000);
+  let packages: string;
+  let work: string;
+  before(async () => {
+    packages = await packed();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-sdk-packages-"));
+    onTeardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  });
+
+  it("installs the Python wheel and sdist with pip into virtualenvs, with the plugin's metadata (pulumi itself is not on this machine's index)", async () => {
+    // The python3 package.sh built with: setuptools and wheel (Debian's python3-wheel).
+    const python = ["python3", "/usr/bin/python3"].find((p) => {
+      try { execFileSync(p, ["-c", "import setuptools, wheel"], { stdio: "ignore" }); return true; } catch { return false; }
+    });
+    expect(python, "a python3 with setuptools and wheel (apt-get install python3-wheel)").to.be.a("string");
+    for (const file of [`pulumi_gitops-${version}-py3-none-any.whl`, `pulumi_gitops-${version}.tar.gz`]) {
+      const venv = path.join(work, `venv-${file}`);
+      await step("python3 -m venv", python!, ["-m", "venv", "--system-site-packages", venv], { cwd: work });
+      const py = path.join(venv, "bin", "python");
+      await step(`pip install ${file}`, py, ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet", path.join(packages, file)], { cwd: work });
+      const { stdout } = await step("read metadata", py, ["-c", [
+        "import importlib.metadata as m, importlib.util as u, json, pathlib, py_compile",
+        "d = m.distribution('pulumi_gitops')",
+        "root = pathlib.Path(u.find_spec('pulumi_gitops').submodule_search_locations[0])",
+        "[py_compile.compile(str(f), doraise=True) for f in root.glob('*.py')]",
+        "print(json.dumps({'version': d.version, 'requires': d.requires, 'plugin': json.loads((root / 'pulumi-plugin.json').read_text()), 'typed': (root / 'py.typed').exists(), 'inVenv': str(root).startswith(" + JSON.stringify(venv) + ")}))",
+      ].join("\n")], { cwd: work });
+      const meta = JSON.parse(stdout) as { version: string; requires: string[]; plugin: object; typed: boolean; inVenv: boolean };
+      expect(meta, file).to.include({ version, typed: true, inVenv: true });
+      expect(meta.plugin, file).to.deep.equal({ resource: true, name: "gitops", version });
+      expect(meta.requires.some((r) => /^pulumi\b/.test(r)), file).to.equal(true);
+    }
+  });
+
+  it("builds a Go program against the Go SDK module from its archive", async () => {
+    const mod = path.join(work, "gitops-sdk-go");
+    fs.mkdirSync(mod);
+    await step("untar", "tar", ["-xzf", path.join(packages, `gitops-sdk-go-${version}.tar.gz`), "-C", mod], { cwd: work });
+    const modulePath = /^module (\S+)$/m.exec(fs.readFileSync(path.join(mod, "go.mod"), "utf8"))?.[1];
+    expect(modulePath).to.equal("github.com/gitops-toolkit/pulumi-gitops/sdk/go");
+    const prog = path.join(work, "infra");
+    fs.mkdirSync(prog);
+    fs.writeFileSync(path.join(prog, "main.go"), `package main
+
+import (
+\t"github.com/gitops-toolkit/pulumi-gitops/sdk/go/gitops"
+\t"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func main() {
+\tpulumi.Run(func(ctx *pulumi.Context) error {
+\t\tflux, err := gitops.NewBootstrap(ctx, "flux", &gitops.BootstrapArgs{Url: pulumi.String("https://git.example/fleet.git"), Path: pulumi.StringPtr("clusters/prod")})
+\t\tif err != nil {
+\t\t\treturn err
+\t\t}
+\t\tctx.Export("revision", flux.Revision)
+\t\treturn nil
+\t})
+}
+`);
+    // The user's go.mod: require the SDK (here replaced by the unpacked archive) and pulumi.
+    fs.copyFileSync(path.join(mod, "go.sum"), path.join(prog, "go.sum"));
+    const goEnv = { ...process.env, GOTOOLCHAIN: "local", CGO_ENABLED: "0", GOFLAGS: "-modcacherw -buildvcs=false -mod=mod" } as Record<string, string>;
+    const go = (args: string[]) => step(`go ${args[0]}`, "go", args, { cwd: prog, env: goEnv });
+    await go(["mod", "init", "example.com/infra"]);
+    await go(["mod", "edit", `-require=${modulePath}@v${version}`, `-replace=${modulePath}=${mod}`,
+      "-replace=github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e"]);
+    await go(["mod", "tidy"]);
+    await go(["build", "-o", path.join(work, "infra-bin"), "."]);
+    expect(fs.statSync(path.join(work, "infra-bin")).size).to.be.greaterThan(1_000_000);
   });
 });
