@@ -8,6 +8,7 @@
 #        scripts/setup-tools.sh --check <command>|<tool>...  build nothing; fail naming what is missing
 #        scripts/setup-tools.sh --list <command>|<tool>...   print the tools, one line
 #        scripts/setup-tools.sh --files <command>|<tool>...  print the cached files (and version stamps)
+#        (GITOPS_SETUP_CHECK_ONLY=1 makes a build a --check)
 # Commands and the tools they need are in cli/tool-needs.json, the one list that the commands
 # also check at start-up: e.g. quickstart, dev-cluster, controllers/kustomize, pulumi,
 # essential (what `npm test` needs), all (essential + the upstream kustomize-controller, for benchmarks).
@@ -427,6 +428,8 @@ missing() {
 main() {
   local mode=build
   case "${1:-}" in --check|--list|--files) mode=${1#--}; shift ;; esac
+  # GITOPS_SETUP_CHECK_ONLY=1: builds become checks (the quickstart test: a missing tool must fail, not be built).
+  [ "$mode" != build ] || [ "${GITOPS_SETUP_CHECK_ONLY:-}" != 1 ] || mode=check
   [ $# -gt 0 ] || set -- essential
   local list; list=$(expand "$@") || exit 2
   case "$mode" in

@@ -3,23 +3,14 @@
 // its exported pipeline function.
 import { expect } from "chai";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { randomSuffix } from "../../support/cluster";
 import { onTeardown } from "../../support/teardown";
 import { fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText } from "./fixtures";
-import { pulumiRun, repoRoot } from "./pulumi-harness";
+import { compileExamples, pulumiRun, repoRoot } from "./pulumi-harness";
 import { canSync, withControllers } from "./sync";
-
-/** Compiles the examples once (examples/tsconfig.json → dist/examples). */
-let compiled = false;
-function compileExamples(): void {
-  if (compiled) return;
-  execFileSync(process.execPath, [path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(repoRoot, "examples", "tsconfig.json")], { stdio: "pipe" });
-  compiled = true;
-}
 
 /**
  * A stack of an example project: its Pulumi.yaml copied to a scratch dir with the relative paths

@@ -29,6 +29,14 @@ export interface PulumiRun {
 
 let run: Promise<PulumiRun> | undefined;
 
+/** Compiles the examples once (examples/tsconfig.json → dist/examples). */
+let compiled = false;
+export function compileExamples(): void {
+  if (compiled) return;
+  execFileSync(process.execPath, [path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(repoRoot, "examples", "tsconfig.json")], { stdio: "pipe" });
+  compiled = true;
+}
+
 /** The pulumi binary, or a clear message of how to get it. */
 export function pulumiBinary(): string {
   const bin = path.join(tools, "bin", "pulumi");
