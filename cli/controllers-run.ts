@@ -96,7 +96,9 @@ export function parseControllersArgs(argv: string[]) {
   for (const c of only) {
     if (!(KNOWN_CONTROLLERS as readonly string[]).includes(c)) throw new UsageError(`--only: unknown controller '${c}' (known: ${KNOWN_CONTROLLERS.join(", ")})`);
   }
-  if (!kubeconfig) throw new UsageError("--kubeconfig (or KUBECONFIG) is required");
+  // In a pod (as Flux's controllers run) the ServiceAccount's in-cluster config is the default.
+  const inCluster = !kubeconfig && !!process.env.KUBERNETES_SERVICE_HOST;
+  if (!kubeconfig && !inCluster) throw new UsageError("--kubeconfig (or KUBECONFIG) is required outside a pod");
   // --events-addr is Flux's name for two things: where notification-controller listens (an
   // address, ":9690"), and where the other controllers send events (a URL). With the
   // notification controller in this process, the others send to it unless given a URL.
@@ -108,16 +110,20 @@ export function parseControllersArgs(argv: string[]) {
     notification.eventsAddr = eventsAddr;
   }
   notification.noCrossNamespaceRefs = kustomize.noCrossNamespaceRefs;
-  return { flags, source, kustomize, notification, kubeconfig, only, eventsAddr, eventsUrl };
+  return { flags, source, kustomize, notification, kubeconfig, inCluster, only, eventsAddr, eventsUrl };
 }
 
 export async function controllersRun(argv: string[]): Promise<number> {
   if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source,kustomize] [flags]");
   const args = parseControllersArgs(argv.slice(1));
   requireTools(...args.only.map((c) => `controllers/${c}`));
-  if (!fs.existsSync(args.kubeconfig)) throw new Error(`kubeconfig ${args.kubeconfig} does not exist`);
   const kc = new k8s.KubeConfig();
-  kc.loadFromFile(args.kubeconfig);
+  if (args.kubeconfig) {
+    if (!fs.existsSync(args.kubeconfig)) throw new Error(`kubeconfig ${args.kubeconfig} does not exist`);
+    kc.loadFromFile(args.kubeconfig);
+  } else {
+    kc.loadFromCluster();
+  }
   const manager = new Manager({ name: "gitops-controllers", kubeConfig: kc, flags: args.flags, runtimeNamespace: process.env.RUNTIME_NAMESPACE ?? "flux-system" });
   const closers: Array<() => Promise<void>> = [];
   if (args.only.includes("source")) {

@@ -226,11 +226,17 @@ describe("the Python and Go SDK packages", function () {
 import (
 \t"github.com/gitops-toolkit/pulumi-gitops/sdk/go/gitops"
 \t"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+\t"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
 
 func main() {
 \tpulumi.Run(func(ctx *pulumi.Context) error {
-\t\tflux, err := gitops.NewBootstrap(ctx, "flux", &gitops.BootstrapArgs{Url: pulumi.String("https://git.example/fleet.git"), Path: pulumi.StringPtr("clusters/prod")})
+\t\tcfg := config.New(ctx, "")
+\t\tflux, err := gitops.NewBootstrap(ctx, "flux", &gitops.BootstrapArgs{
+\t\t\tUrl:        pulumi.String("https://git.example.com/platform/fleet.git"),
+\t\t\tPath:       pulumi.StringPtr("clusters/prod"),
+\t\t\tKubeconfig: cfg.RequireSecret("kubeconfig"),
+\t\t})
 \t\tif err != nil {
 \t\t\treturn err
 \t\t}

@@ -1,0 +1,32 @@
+// `gitops controllers run` flags: where the cluster connection comes from.
+import { expect } from "chai";
+import { parseControllersArgs } from "../../../cli/controllers-run";
+
+describe("controllers run: cluster connection", () => {
+  const saved = { KUBECONFIG: process.env.KUBECONFIG, KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST };
+  afterEach(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it("needs --kubeconfig or KUBECONFIG outside a pod", () => {
+    delete process.env.KUBECONFIG;
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    expect(() => parseControllersArgs(["--only", "source"])).to.throw(/--kubeconfig \(or KUBECONFIG\) is required outside a pod/);
+  });
+
+  it("uses the in-cluster config in a pod (KUBERNETES_SERVICE_HOST set, no kubeconfig)", () => {
+    delete process.env.KUBECONFIG;
+    process.env.KUBERNETES_SERVICE_HOST = "10.96.0.1";
+    const args = parseControllersArgs(["--only", "source"]);
+    expect(args).to.include({ inCluster: true, kubeconfig: undefined });
+  });
+
+  it("prefers a given kubeconfig over the in-cluster config", () => {
+    process.env.KUBERNETES_SERVICE_HOST = "10.96.0.1";
+    const args = parseControllersArgs(["--kubeconfig", "/tmp/k", "--only", "source"]);
+    expect(args).to.include({ inCluster: false, kubeconfig: "/tmp/k" });
+  });
+});
