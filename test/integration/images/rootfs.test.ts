@@ -14,6 +14,8 @@ describe("images: the root filesystems run", function () {
   const configs: Record<string, ImageConfig> = {};
 
   before(async () => {
+    // unshare and chroot need root (this project's test machine is a VM where the tests run as root)
+    if (process.getuid?.() !== 0) throw new Error("the rootfs tests need root: unshare --mount --pid and chroot");
     const { registry } = await pushedImages();
     for (const c of CONTROLLERS) {
       const ref = `${registry.host}/${PREFIX}/${c}-controller:v0.1.0`;
