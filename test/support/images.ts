@@ -2,6 +2,7 @@
 // (scripts/images.sh) and pushed to a real registry (Debian's docker-registry on loopback), and
 // a way to run a command inside an image's root filesystem as a pod would: user 65534, read-only
 // root, tmpfs at /tmp (and /data), its own mount and pid namespaces (unshare + chroot, as root).
+import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot, tool } from "../../cli/tools";
@@ -69,17 +70,44 @@ export async function exportRootfs(ref: string): Promise<string> {
 /**
  * Runs argv in the root filesystem as the pod would run it: new mount and pid namespaces, the root
  * bind-mounted read-only, tmpfs at /tmp (and /data when the image has it, owned by 65534 as an
- * emptyDir with fsGroup), /dev and /proc, user 65534, only the given environment.
+ * emptyDir with fsGroup), /dev and /proc, user 65534, only the given environment. `hostDir` is
+ * bind-mounted read-only at /tmp/host (a kubeconfig, as a pod gets its ServiceAccount files).
+ * The network namespace is the host's, so loopback servers are reachable.
  */
-export function runInRootfs(root: string, argv: string[], env: string[], timeoutMs = 60_000): Promise<CommandResult> {
+function rootfsArgs(root: string, argv: string[], env: string[], hostDir?: string): string[] {
   const script = [
-    'R=$1; shift',
+    'R=$1; H=$2; shift 2',
     'mount --bind "$R" "$R" && mount -o remount,bind,ro "$R"',
     'mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"',
     '[ ! -d "$R/data" ] || mount -t tmpfs -o mode=0770,uid=65534,gid=65534 tmpfs "$R/data"',
+    '[ -z "$H" ] || { mkdir "$R/tmp/host" && mount --bind "$H" "$R/tmp/host" && mount -o remount,bind,ro "$R/tmp/host"; }',
     'mount --rbind /dev "$R/dev" && mount -t proc proc "$R/proc"',
     'exec env -i "$@"',
   ].join("\n");
-  return runCommand("unshare", ["--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script, "sh", root,
-    ...env, "/usr/sbin/chroot", "--userspec=65534:65534", root, ...argv], { timeoutMs });
+  return ["--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script, "sh", root, hostDir ?? "",
+    ...env, "/usr/sbin/chroot", "--userspec=65534:65534", root, ...argv];
+}
+
+export function runInRootfs(root: string, argv: string[], env: string[], timeoutMs = 60_000): Promise<CommandResult> {
+  return runCommand("unshare", rootfsArgs(root, argv, env), { timeoutMs });
+}
+
+/**
+ * The same, as a long-running process in a process group of its own. Stop it with stopInRootfs:
+ * unshare ignores SIGTERM and its --kill-child does not survive chroot's change of user, so the
+ * signal goes to the whole group (tini passes it to node, as in a pod).
+ */
+export function spawnInRootfs(root: string, argv: string[], env: string[], hostDir?: string): ChildProcess {
+  const child = spawn("unshare", rootfsArgs(root, argv, env, hostDir), { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  onTeardown(() => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } });
+  return child;
+}
+
+/** SIGTERM to the group, SIGKILL after graceMs; resolves with the exit code. */
+export async function stopInRootfs(child: ChildProcess, graceMs = 15_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  try { process.kill(-child.pid!, "SIGTERM"); } catch { /* gone */ }
+  const timer = setTimeout(() => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } }, graceMs);
+  try { return await exit; } finally { clearTimeout(timer); }
 }
