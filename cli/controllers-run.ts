@@ -79,6 +79,11 @@ export function parseControllersArgs(argv: string[]) {
     if (m[1] === "kubeconfig") kubeconfig = value();
     else if (m[1] === "only") only = value().split(",").map((s) => s.trim()).filter(Boolean);
     else if (m[1] === "events-addr") eventsAddr = value();
+    // Flux's Deployments pass --log-encoding=json; our logs are always JSON (pino).
+    else if (m[1] === "log-encoding") {
+      const v = value();
+      if (v !== "json" && v !== "console") throw new UsageError(`--log-encoding must be json or console, got '${v}'`);
+    }
     else if (m[1] === "receiver-addr" || m[1] === "receiverAddr") notification.receiverAddr = value();
     else if (m[1] === "rate-limit-interval") {
       const v = value();
@@ -113,8 +118,20 @@ export function parseControllersArgs(argv: string[]) {
   return { flags, source, kustomize, notification, kubeconfig, inCluster, only, eventsAddr, eventsUrl };
 }
 
+export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification] [flags]
+
+Runs the controllers against a cluster: the kubeconfig's, or the in-cluster ServiceAccount's in a pod.
+flags (Flux's names): --concurrent --kube-api-qps --kube-api-burst --log-level --log-encoding
+  --metrics-addr --health-addr --enable-leader-election --watch-all-namespaces --watch-label-selector
+  --requeue-dependency --events-addr
+source: --storage-path --storage-addr --storage-adv-addr --artifact-retention-records
+kustomize, helm: --no-cross-namespace-refs --default-service-account --concurrent-ssa --feature-gates
+notification: --receiver-addr --rate-limit-interval (--events-addr is its listen address)`;
+
 export async function controllersRun(argv: string[]): Promise<number> {
   if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source,kustomize] [flags]");
+  // Before the checks: --help works anywhere, in a container image without a cluster too.
+  if (argv.includes("--help") || argv.includes("-h")) { console.log(CONTROLLERS_RUN_USAGE); return 0; }
   const args = parseControllersArgs(argv.slice(1));
   requireTools(...args.only.map((c) => `controllers/${c}`));
   const kc = new k8s.KubeConfig();

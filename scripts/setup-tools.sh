@@ -34,6 +34,8 @@ PK_V=4.25.0; PK_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
 FLUX_V=2.9.5
 KC_V=v1.9.5
 SOPS_V=v3.13.3; AGE_V=v1.3.2
+# go-containerregistry's crane: assembles, pushes and inspects the controller images (npm run images)
+CRANE_V=v0.22.1
 # gofakes3 plus our wrapper main (SigV4 checking, TLS, access log); bump GOFAKES3_WRAP when it changes
 GOFAKES3_V=v1.2.0; GOFAKES3_WRAP=1; AWS_SDK_V=v1.41.5
 
@@ -147,6 +149,7 @@ tool_helm() {
   have helm "$HELM_V" || step helm goinstall helm "$HELM_V" "helm.sh/helm/v3/cmd/helm@$HELM_V" "$l" version
 }
 tool_sops() { have sops "$SOPS_V" || step sops goinstall sops "$SOPS_V" "github.com/getsops/sops/v3/cmd/sops@$SOPS_V"; }
+tool_crane() { have crane "$CRANE_V" || step crane goinstall crane "$CRANE_V" "github.com/google/go-containerregistry/cmd/crane@$CRANE_V" "" version; }
 tool_age() {
   have age "$AGE_V" || step age goinstall age "$AGE_V" "filippo.io/age/cmd/age@$AGE_V"
   have age-keygen "$AGE_V" || step age-keygen goinstall age-keygen "$AGE_V" "filippo.io/age/cmd/age-keygen@$AGE_V"
