@@ -33,12 +33,19 @@ function signed(dir: string, name: string, subject: string, ext: string): void {
     "-days", "825", "-extfile", `${name}.ext`, "-out", `${name}.crt`], dir);
 }
 
-export function makePki(dir: string): ClusterPki {
+/** A client certificate signed by the cluster CA in `dir` (e.g. the kubelet's `/O=system:nodes/CN=system:node:<name>`). */
+export function clientCert(dir: string, name: string, subject: string): { cert: string; key: string } {
+  signed(dir, name, subject, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+  return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
+}
+
+/** `extraIps`: more addresses the API server answers on (the real node's bridge address). */
+export function makePki(dir: string, extraIps: string[] = []): ClusterPki {
   fs.mkdirSync(dir, { recursive: true });
   keyPair(dir, "ca");
   openssl(["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=gitops-dev-cluster-ca", "-days", "3650",
     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "ca.crt"], dir);
-  const sans = ["IP:127.0.0.1", "IP:10.96.0.1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default",
+  const sans = ["IP:127.0.0.1", "IP:10.96.0.1", ...extraIps.map((ip) => `IP:${ip}`), "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default",
     "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"].join(",");
   signed(dir, "apiserver", "/CN=kube-apiserver",
     `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans}\n`);

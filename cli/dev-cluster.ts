@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { makePki, ClusterPki } from "./certs";
 import { freePort, portInUse } from "./ports";
 import { tool, requireTools } from "./tools";
+import * as realNode from "./real-node";
 
 export interface ClusterState {
   dir: string;
@@ -18,6 +19,8 @@ export interface ClusterState {
   apiPort: number;
   ownerPid: number;
   pids: Record<string, number>;
+  /** A real kubelet + containerd node instead of kwok's (`--real-node`). */
+  realNode?: boolean;
   startedAt: string;
 }
 
@@ -122,6 +125,8 @@ export interface UpOptions {
   apiPort?: number;
   contextName?: string;
   log?: (msg: string) => void;
+  /** Run pods for real: containerd, runc, kubelet, kube-proxy, CoreDNS (cli/real-node.ts); needs root. */
+  realNode?: boolean;
 }
 
 /**
@@ -140,13 +145,16 @@ export async function up(opts: UpOptions): Promise<ClusterState> {
     if (existing) log(`removing stale cluster data in ${dir}`);
     await down(dir);
   }
-  requireTools("dev-cluster");
+  const real = opts.realNode === true;
+  if (real) { realNode.checkHost(); requireTools("real-node"); } else requireTools("dev-cluster");
   const bins = {
     etcd: tool("etcd"), apiserver: tool("kube-apiserver"), cm: tool("kube-controller-manager"),
     scheduler: tool("kube-scheduler"), kwok: tool("kwok"),
   };
   fs.mkdirSync(path.join(dir, "logs"), { recursive: true });
-  const pki = makePki(path.join(dir, "pki"));
+  const pki = makePki(path.join(dir, "pki"), real ? [realNode.REAL_NODE.ip] : []);
+  // A real node's pods reach the API server through the `kubernetes` Service: it must listen on the node's bridge, not loopback.
+  const apiHost = real ? realNode.REAL_NODE.ip : "127.0.0.1";
 
   if (opts.apiPort !== undefined && (await portInUse(opts.apiPort))) {
     throw new Error(`port ${opts.apiPort} on 127.0.0.1 is already in use; choose another --port or omit it to pick a free one`);
@@ -154,16 +162,17 @@ export async function up(opts: UpOptions): Promise<ClusterState> {
   const etcdPort = await freePort();
   const etcdPeerPort = await freePort();
   const apiPort = opts.apiPort ?? (await freePort());
-  const server = `https://127.0.0.1:${apiPort}`;
+  const server = `https://${apiHost}:${apiPort}`;
   const state: ClusterState = {
     dir, kubeconfig: path.join(dir, "kubeconfig"), server, etcdPort, apiPort,
-    ownerPid: process.pid, pids: {}, startedAt: new Date().toISOString(),
+    ownerPid: process.pid, pids: {}, startedAt: new Date().toISOString(), ...(real ? { realNode: true } : {}),
   };
   const save = () => fs.writeFileSync(path.join(dir, STATE_FILE), JSON.stringify(state, null, 2));
   save();
   fs.writeFileSync(state.kubeconfig, kubeconfigYaml(server, pki, opts.contextName ?? "gitops-dev"), { mode: 0o600 });
 
   try {
+    if (real) realNode.prepareNetwork();
     state.pids.etcd = startProcess(dir, "etcd", bins.etcd, [
       `--data-dir=${path.join(dir, "etcd")}`, "--name=gitops-dev",
       `--listen-client-urls=http://127.0.0.1:${etcdPort}`, `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
@@ -177,7 +186,9 @@ export async function up(opts: UpOptions): Promise<ClusterState> {
 
     state.pids.apiserver = startProcess(dir, "kube-apiserver", bins.apiserver, [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      `--secure-port=${apiPort}`, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`, `--bind-address=${apiHost}`, `--advertise-address=${apiHost}`,
+      // the API server's own requests to kubelets (logs, exec) as the admin
+      `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`,
       `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
       `--client-ca-file=${pki.caCert}`,
       "--authorization-mode=Node,RBAC",
@@ -203,18 +214,21 @@ export async function up(opts: UpOptions): Promise<ClusterState> {
     state.pids.scheduler = startProcess(dir, "kube-scheduler", bins.scheduler, [
       `--kubeconfig=${state.kubeconfig}`, "--leader-elect=false", "--secure-port=0", "--v=1",
     ]);
-    state.pids.kwok = startProcess(dir, "kwok", bins.kwok, [
-      `--kubeconfig=${state.kubeconfig}`, "--manage-all-nodes=true",
-      "--node-lease-duration-seconds=40",
-    ]);
-    save();
-
-    await createNode(state);
-    await waitFor(`node ${NODE_NAME} Ready (kwok)`, 30000, () => nodeReady(state), () => logTail(dir, "kwok"));
+    if (real) {
+      await startRealNode(state, pki, save, log);
+    } else {
+      state.pids.kwok = startProcess(dir, "kwok", bins.kwok, [
+        `--kubeconfig=${state.kubeconfig}`, "--manage-all-nodes=true",
+        "--node-lease-duration-seconds=40",
+      ]);
+      save();
+      await createNode(state);
+      await waitFor(`node ${NODE_NAME} Ready (kwok)`, 30000, () => nodeReady(state, NODE_NAME), () => logTail(dir, "kwok"));
+    }
     await waitFor("default ServiceAccount (kube-controller-manager)", 30000,
       async () => (await apiRequest(state, "GET", "/api/v1/namespaces/default/serviceaccounts/default")).status === 200,
       () => logTail(dir, "kube-controller-manager"));
-    log("kube-controller-manager, kube-scheduler and kwok running");
+    log(`kube-controller-manager, kube-scheduler and ${real ? `the real node ${realNode.REAL_NODE.name} (containerd, kubelet, kube-proxy, CoreDNS)` : "kwok"} running`);
     return state;
   } catch (err) {
     await down(dir, { keepLogs: true });
@@ -240,8 +254,28 @@ async function createNode(state: ClusterState): Promise<void> {
   if (res.status !== 201 && res.status !== 409) throw new Error(`creating node ${NODE_NAME}: HTTP ${res.status} ${res.body}`);
 }
 
-async function nodeReady(state: ClusterState): Promise<boolean> {
-  const res = await apiRequest(state, "GET", `/api/v1/nodes/${NODE_NAME}`);
+/** containerd, the pause image, the kubelet, kube-proxy and CoreDNS; returns once the node is Ready and DNS answers. */
+async function startRealNode(state: ClusterState, pki: ClusterPki, save: () => void, log: (m: string) => void): Promise<void> {
+  const { dir } = state;
+  const f = realNode.writeNodeConfig(dir, state.server, pki, state.kubeconfig);
+  state.pids.containerd = startProcess(dir, "containerd", "containerd", ["--config", f.containerdConfig, "--log-level", "warn"]);
+  save();
+  await waitFor("containerd socket", 20000, async () => fs.existsSync(f.containerdSock), () => logTail(dir, "containerd"));
+  realNode.importPauseImage(dir, tool("pause"), f.containerdSock);
+  state.pids.kubelet = startProcess(dir, "kubelet", tool("kubelet"), [
+    `--config=${f.kubeletConfig}`, `--kubeconfig=${f.kubeletKubeconfig}`,
+    `--hostname-override=${realNode.REAL_NODE.name}`, `--node-ip=${realNode.REAL_NODE.ip}`,
+    `--root-dir=${path.join(dir, "node", "kubelet")}`, `--cert-dir=${path.join(dir, "node", "kubelet", "pki")}`, "--v=1",
+  ]);
+  state.pids.kubeProxy = startProcess(dir, "kube-proxy", tool("kube-proxy"), [`--config=${f.proxyConfig}`, "--v=1"]);
+  state.pids.coredns = startProcess(dir, "coredns", tool("coredns"), ["-conf", f.corefile]);
+  save();
+  await waitFor(`node ${realNode.REAL_NODE.name} Ready (kubelet)`, 60000, () => nodeReady(state, realNode.REAL_NODE.name), () => logTail(dir, "kubelet"));
+  log(`node ${realNode.REAL_NODE.name} Ready at ${realNode.REAL_NODE.ip}`);
+}
+
+async function nodeReady(state: ClusterState, node: string): Promise<boolean> {
+  const res = await apiRequest(state, "GET", `/api/v1/nodes/${node}`);
   if (res.status !== 200) return false;
   const conds: Array<{ type: string; status: string }> = JSON.parse(res.body).status?.conditions ?? [];
   return conds.some((c) => c.type === "Ready" && c.status === "True");
@@ -253,7 +287,7 @@ export async function down(dir: string, opts: { keepLogs?: boolean } = {}): Prom
   let stopped = false;
   if (state) {
     // Reverse start order: clients first, etcd last.
-    const order = ["kwok", "scheduler", "controllerManager", "apiserver", "etcd"];
+    const order = ["coredns", "kubeProxy", "kubelet", "containerd", "kwok", "scheduler", "controllerManager", "apiserver", "etcd"];
     for (const name of order) {
       const pid = state.pids[name];
       if (pid && alive(pid)) {
@@ -267,8 +301,10 @@ export async function down(dir: string, opts: { keepLogs?: boolean } = {}): Prom
       if (alive(pid)) { try { process.kill(-pid, "SIGKILL"); } catch { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } } }
     }
   }
+  // The pods' containers outlive containerd (shims); their mounts, netns, cgroups and the bridge go too.
+  if (state?.realNode) realNode.cleanupNode(dir);
   if (opts.keepLogs) {
-    for (const sub of ["etcd", "pki", STATE_FILE, "kubeconfig"]) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+    for (const sub of ["etcd", "pki", "node", STATE_FILE, "kubeconfig"]) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
   } else {
     fs.rmSync(dir, { recursive: true, force: true });
   }

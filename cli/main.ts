@@ -4,14 +4,20 @@ import * as path from "node:path";
 import * as devCluster from "./dev-cluster";
 import { componentVersions, repoRoot } from "./tools";
 import { UsageError } from "./errors";
+import { REAL_NODE, trustRegistry } from "./real-node";
 
 const VERSION = (require(path.join(repoRoot, "package.json")) as { version: string }).version;
 
+const REAL_NODE_IP = REAL_NODE.ip;
 const USAGE = `usage: gitops <command>
 
 commands:
-  dev-cluster up [--dir D] [--port P]   start the embedded cluster (etcd, kube-apiserver,
-                                        kube-controller-manager, kube-scheduler, kwok) on loopback
+  dev-cluster up [--dir D] [--port P] [--real-node] [--insecure-registry HOST:PORT]...
+                                        start the embedded cluster (etcd, kube-apiserver,
+                                        kube-controller-manager, kube-scheduler, kwok) on loopback;
+                                        --real-node: a real kubelet + containerd node that runs pods
+                                        (root; API on ${REAL_NODE_IP}), pulling from the plain-HTTP
+                                        registries named by --insecure-registry
   dev-cluster down [--dir D]            stop it and remove its data
   dev-cluster status [--dir D]          show whether it runs and where its kubeconfig is
   controllers run --kubeconfig K [--only source] [--storage-path P] [--storage-addr A]
@@ -46,7 +52,12 @@ async function devClusterCmd(args: string[]): Promise<number> {
         throw new UsageError(`--port must be a TCP port number (1-65535), got '${portArg}'`);
       }
       const t0 = Date.now();
-      const state = await devCluster.up({ dir, apiPort, log: (m) => console.error(`[dev-cluster] ${m}`) });
+      const realNode = args.includes("--real-node");
+      const registries = args.flatMap((a, i) => (a === "--insecure-registry" ? [args[i + 1]] : a.startsWith("--insecure-registry=") ? [a.slice(20)] : []));
+      if (registries.some((r) => !r || !/^[\w.-]+(:\d+)?$/.test(r))) throw new UsageError("--insecure-registry needs a registry host[:port], e.g. 127.0.0.1:5000");
+      if (registries.length && !realNode) throw new UsageError("--insecure-registry applies to the real node: add --real-node");
+      const state = await devCluster.up({ dir, apiPort, realNode, log: (m) => console.error(`[dev-cluster] ${m}`) });
+      for (const r of registries) trustRegistry(dir, r);
       console.log(`dev cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
       console.log(`  API server: ${state.server}`);
       console.log(`  kubeconfig: ${state.kubeconfig}`);

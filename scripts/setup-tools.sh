@@ -13,7 +13,8 @@
 # also check at start-up: e.g. quickstart, dev-cluster, controllers/kustomize, pulumi,
 # essential (what `npm test` needs), all (essential + the upstream kustomize-controller, for benchmarks).
 set -euo pipefail
-NEEDS="$(cd "$(dirname "$0")/.." && pwd)/cli/tool-needs.json"
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+NEEDS="$REPO/cli/tool-needs.json"
 
 TOOLS=${GITOPS_TOOLS:-$HOME/.cache/gitops-tools}
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-modcacherw -buildvcs=false"
@@ -24,6 +25,8 @@ VERBOSE=${VERBOSE:-0}
 # ---- versions (also recorded in docs/toolchain.md) ----
 NODE_V=${NODE_V:-24.21.0}
 K8S_V=v1.36.3; K8S_STG=v0.36.3; K8S_MINOR=36
+# the real node (dev-cluster --real-node): kubelet/kube-proxy are K8S_V; our pause binary; CoreDNS
+PAUSE_V=1; COREDNS_V=v1.14.7
 ETCD_V=v3.6.14
 KWOK_V=${KWOK_V:-v0.7.0}
 HELM_V=v3.21.4
@@ -131,6 +134,41 @@ b_kubernetes() {
 tool_kubernetes() {
   have kube-apiserver "$K8S_V" && have kube-controller-manager "$K8S_V" && have kube-scheduler "$K8S_V" || step kubernetes b_kubernetes
 }
+
+# ---- kubelet + kube-proxy: the real node (dev-cluster --real-node), same version as the API server ----
+b_kubelet() {
+  local w="$TOOLS/src/k8s-$K8S_V"; mkdir -p "$w"; cd "$w"
+  [ -f go.mod ] || { echo "build the kubernetes tool first (it prepares $w)"; return 1; }
+  local c
+  for c in kubelet kube-proxy; do go get -tool "k8s.io/kubernetes/cmd/$c@$K8S_V"; done
+  local ldf="-s -w" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldf="$ldf -X $p.gitVersion=$K8S_V -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean"
+  done
+  for c in kubelet kube-proxy; do
+    go build -trimpath -tags notest -ldflags "$ldf" -o "$c.new" "k8s.io/kubernetes/cmd/$c"
+    reports "$K8S_V" "./$c.new" --version
+  done
+  # the pod sandbox ("pause") process, our own: registry.k8s.io is not reachable to pull one
+  go build -trimpath -ldflags "-s -w" -o pause.new "$REPO/scripts/node/pause.go"
+  for c in kubelet kube-proxy; do install_bin "$c" "$K8S_V" "$c.new"; done
+  install_bin pause "$PAUSE_V" pause.new
+}
+tool_kubelet() {
+  tool_kubernetes
+  have kubelet "$K8S_V" && have kube-proxy "$K8S_V" && have pause "$PAUSE_V" || step kubelet b_kubelet
+}
+
+# ---- CoreDNS: the real node's cluster DNS ----
+b_coredns() {
+  local w="$TOOLS/src/coredns-$COREDNS_V"; mkdir -p "$w"; cd "$w"
+  [ -f go.mod ] || go mod init tools.local/coredns
+  go get -tool "github.com/coredns/coredns@$COREDNS_V"
+  go build -trimpath -ldflags "-s -w" -o coredns.new github.com/coredns/coredns
+  reports "${COREDNS_V#v}" ./coredns.new -version
+  install_bin coredns "$COREDNS_V" coredns.new
+}
+tool_coredns() { have coredns "$COREDNS_V" || step coredns b_coredns; }
 
 # ---- go install'able tools ----
 goinstall() { # <name> <version> <pkg@version> [ldflags] [version argument, default --version]
