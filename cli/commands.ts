@@ -4,5 +4,6 @@ import { controllersRun } from "./controllers-run";
 
 export const commands: Record<string, Command> = {
   controllers: controllersRun,
+  check: (args) => import("./check").then((m) => m.checkCommand(args)),
   install: (args) => import("./install-export").then((m) => m.installCommand(args)),
 };

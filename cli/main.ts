@@ -24,6 +24,8 @@ commands:
                   [--storage-adv-addr A] [--concurrent N] [--kube-api-qps Q] [--kube-api-burst B]
                   [--log-level L] [--watch-all-namespaces] [--enable-leader-election] ...
                                         run the controllers as local processes
+  check [--kubeconfig K] [--namespace N] the installation's health: controller pods Ready, restarts,
+                                        images, CRDs established (like flux check); exit 1 if not
   version                               print the version of gitops and its pinned components
 `;
 

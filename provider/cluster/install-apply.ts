@@ -68,7 +68,7 @@ export async function applyStaged(cluster: Cluster, objects: readonly KubeManife
 
 interface DeploymentStatus {
   metadata: { generation?: number };
-  spec?: { replicas?: number };
+  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
   status?: {
     observedGeneration?: number;
     updatedReplicas?: number;
@@ -81,6 +81,7 @@ interface DeploymentStatus {
 export async function waitDeployments(cluster: Cluster, deployments: readonly KubeManifest[], deadline: number): Promise<void> {
   await Promise.all(
     deployments.map(async (d) => {
+      let polls = 0;
       for (;;) {
         const live = await cluster.get<DeploymentStatus>(d.apiVersion, d.kind, d.metadata.name, d.metadata.namespace);
         const st = live?.status;
@@ -88,6 +89,9 @@ export async function waitDeployments(cluster: Cluster, deployments: readonly Ku
         const avail = st?.conditions?.find((c) => c.type === "Available");
         const progressing = st?.conditions?.find((c) => c.type === "Progressing");
         if (live && st && (st.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) && (st.updatedReplicas ?? 0) >= want && (st.availableReplicas ?? 0) >= want && avail?.status === "True") return;
+        // the pods' own reason, every 2 s: an image that cannot be pulled fails now, not at the timeout
+        const stuck = live && polls++ % 10 === 9 ? await podsCannotStart(cluster, live, d.metadata.namespace) : undefined;
+        if (stuck) throw new ClusterError(`${describe(d)} cannot start: ${stuck}`);
         if (progressing?.reason === "ProgressDeadlineExceeded") {
           throw new ClusterError(`${describe(d)} failed to roll out: ${progressing.message ?? ""}`);
         }
@@ -98,6 +102,28 @@ export async function waitDeployments(cluster: Cluster, deployments: readonly Ku
       }
     }),
   );
+}
+
+interface PodStatus {
+  metadata: { name: string };
+  status?: { containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } } }[] };
+}
+
+/** Reasons a waiting container will not get past by waiting: the image cannot be pulled or the pod spec cannot be run. */
+const HOPELESS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"]);
+
+/** The Deployment's pod that cannot start, with the kubelet's own reason and message (e.g. ImagePullBackOff: ... not found). */
+async function podsCannotStart(cluster: Cluster, live: DeploymentStatus, namespace: string | undefined): Promise<string | undefined> {
+  const labels = live.spec?.selector?.matchLabels;
+  if (!labels || Object.keys(labels).length === 0) return undefined;
+  const pods = await cluster.list<PodStatus>("v1", "Pod", { namespace, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",") }).catch(() => []);
+  for (const p of pods) {
+    for (const c of p.status?.containerStatuses ?? []) {
+      const w = c.state?.waiting;
+      if (w?.reason && HOPELESS.has(w.reason)) return `pod ${p.metadata.name} container ${c.name}: ${w.reason}: ${w.message ?? ""}`.trim();
+    }
+  }
+  return undefined;
 }
 
 /** `gitops install` without --export: apply and wait. */

@@ -28,12 +28,15 @@ export async function reapStaleRuns(): Promise<void> {
   }
 }
 
+export const realNodeStage = (): boolean => process.env.GITOPS_TEST_REAL_NODE === "1";
+
 export function getCluster(): Promise<TestCluster> {
   started ??= (async () => {
     await reapStaleRuns();
     const dir = path.join(RUNS_DIR, `run-${process.pid}`);
     const t0 = Date.now();
-    const state = await devCluster.up({ dir, contextName: "gitops-test" });
+    // The real-node stage (scripts/test.sh, test/real-node/) runs its pods on a real kubelet + containerd node.
+    const state = await devCluster.up({ dir, contextName: "gitops-test", realNode: realNodeStage() });
     if (process.env.GITOPS_TEST_VERBOSE) console.error(`[test] cluster up in ${Date.now() - t0} ms at ${state.server}`);
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(state.kubeconfig);

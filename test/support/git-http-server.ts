@@ -26,6 +26,8 @@ export interface GitHttpServerOptions {
   /** With tls: refuse TLS handshakes without a client certificate signed by the test CA
    * (see clientCertPem/clientKeyPem). */
   requireClientCert?: boolean;
+  /** Address to listen on (default 127.0.0.1); the real node's pods reach the host at its bridge address. */
+  host?: string;
 }
 
 /**
@@ -116,7 +118,7 @@ export class GitHttpServer implements GitTestResource {
 
   /** `http(s)://127.0.0.1:<port>` */
   get baseUrl(): string {
-    return `${this.opts.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? "https" : "http"}://${this.opts.host ?? "127.0.0.1"}:${this.port}`;
   }
 
   /** URL of a served repo, e.g. `http://127.0.0.1:1234/repo.git`. */
@@ -152,7 +154,7 @@ export class GitHttpServer implements GitTestResource {
     if (this.listening) return;
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(this.port, "127.0.0.1", () => {
+      this.server.listen(this.port, this.opts.host ?? "127.0.0.1", () => {
         this.server.off("error", reject);
         resolve();
       });

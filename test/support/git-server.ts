@@ -22,7 +22,7 @@ export interface GitServersOptions extends GitFixtureOptions {
   /** Initial files committed on `main` (default: a README). Pass `{}` for an empty commit. */
   files?: Record<string, string | null>;
   /** Start an HTTP server with these credentials. */
-  http?: { basicAuth?: { username: string; password: string }; bearerToken?: string; tls?: boolean };
+  http?: { basicAuth?: { username: string; password: string }; bearerToken?: string; tls?: boolean; host?: string };
   /** Start an sshd serving the repo. */
   ssh?: boolean;
 }

@@ -30,7 +30,8 @@ export async function helmPackage(dir: string, out: string): Promise<string> {
   return /saved it to: (.+\.tgz)/.exec(stdout)![1].trim();
 }
 
-export interface HelmRepoOptions { basicAuth?: { username: string; password: string }; tls?: boolean }
+/** `host`: address to listen on (default 127.0.0.1), e.g. the real node's bridge address for pods. */
+export interface HelmRepoOptions { basicAuth?: { username: string; password: string }; tls?: boolean; host?: string }
 
 export class HelmRepoServer {
   readonly dir: string;
@@ -54,7 +55,7 @@ export class HelmRepoServer {
   }
 
   /** Repository URL (index at `<url>/index.yaml`). */
-  get url(): string { return `${this.opts.tls ? "https" : "http"}://127.0.0.1:${this.#port}`; }
+  get url(): string { return `${this.opts.tls ? "https" : "http"}://${this.opts.host ?? "127.0.0.1"}:${this.#port}`; }
   get www(): string { return path.join(this.dir, "www"); }
 
   /** Creates, packages and indexes a chart version; returns the archive path. */
@@ -95,7 +96,7 @@ export class HelmRepoServer {
     const server = this.opts.tls ? https.createServer({ cert: this.certs!.certPem, key: this.certs!.keyPem }, handler) : http.createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(this.#port, "127.0.0.1", () => resolve());
+      server.listen(this.#port, this.opts.host ?? "127.0.0.1", () => resolve());
     });
     this.#port = (server.address() as import("node:net").AddressInfo).port;
     this.#server = server;

@@ -131,7 +131,8 @@ export interface WebhookSink {
   close(): Promise<void>;
 }
 
-export async function startWebhookSink(): Promise<WebhookSink> {
+/** `host`: the address to listen on, e.g. the real node's bridge address so pods reach it. */
+export async function startWebhookSink(host = "127.0.0.1"): Promise<WebhookSink> {
   const sink: Partial<WebhookSink> & { requests: SinkRequest[]; status: number } = { requests: [], status: 200 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -144,12 +145,12 @@ export async function startWebhookSink(): Promise<WebhookSink> {
       res.writeHead(sink.status).end();
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   const port = (server.address() as AddressInfo).port;
   const close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
   onTeardown(close);
   return Object.assign(sink, {
-    url: (p = "/") => `http://127.0.0.1:${port}${p}`,
+    url: (p = "/") => `http://${host}:${port}${p}`,
     at: (p: string) => sink.requests.filter((r) => r.path === p),
     close,
   }) as WebhookSink;
