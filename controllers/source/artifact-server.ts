@@ -20,6 +20,12 @@ export function serveArtifacts(root: string, listen: string): Promise<ArtifactSe
       res.writeHead(400).end("bad path\n");
       return;
     }
+    // The storage root is the Deployment's readiness probe (httpGet "/" on port http, as Flux's):
+    // it answers 200 once the server is up, without listing what is stored.
+    if (rel === "/") {
+      res.writeHead(200, { "content-type": "text/plain" }).end(req.method === "HEAD" ? undefined : "ok\n");
+      return;
+    }
     // Resolve symlinks too: a link inside storage must not lead outside it.
     let abs: string;
     try {

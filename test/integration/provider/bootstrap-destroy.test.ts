@@ -110,8 +110,10 @@ describe("Bootstrap destroy", function () {
   it("with cascade, deletes what the tenants' Kustomizations applied before uninstalling; without, leaves it", async function () {
     if (!canSync()) this.skip();
     for (const cascade of [true, false]) {
-      const git = await gitRepo({ files: { "README.md": "x\n", "apps/demo/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo, namespace: default}\ndata: {a: b}\n" } });
       const ns = fluxNamespace();
+      // a ConfigMap of its own per iteration: another iteration's or test's "demo" cannot answer for it
+      const workload = `workload-${ns}`;
+      const git = await gitRepo({ files: { "README.md": "x\n", "apps/demo/cm.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${workload}, namespace: default}\ndata: {a: b}\n` } });
       const kc = await kubeconfigText();
       const name = `demo-${ns}`;
       const stack = await inlineStack("cascade", async () => {
@@ -130,15 +132,15 @@ describe("Bootstrap destroy", function () {
         return {};
       });
       await stack.up();
-      expect(await getObject("v1", "ConfigMap", "demo", "default")).to.not.equal(undefined);
+      expect(await getObject("v1", "ConfigMap", workload, "default")).to.not.equal(undefined);
       await stack.destroy();
-      const cm = await getObject("v1", "ConfigMap", "demo", "default");
+      const cm = await getObject("v1", "ConfigMap", workload, "default");
       if (cascade) expect(cm, "cascade removes what the Kustomization applied").to.equal(undefined);
       else expect(cm, "without cascade, workloads stay (as with Flux)").to.not.equal(undefined);
       if (!cascade) {
         const { kubeconfigPath } = await getCluster();
         const c = new Cluster({ kubeconfig: kubeconfigPath });
-        await c.delete("v1", "ConfigMap", "demo", "default");
+        await c.delete("v1", "ConfigMap", workload, "default");
         c.close();
       }
       await startControllersAgain();

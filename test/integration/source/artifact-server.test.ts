@@ -41,6 +41,13 @@ describe("artifact server", function () {
     expect((await res.arrayBuffer()).byteLength).to.equal(1234);
   });
 
+  it("answers its root with 200 and no listing: the Deployment's readiness probe is GET / on port http", async function () {
+    const res = await fetch(`${base}/`);
+    expect(res.status).to.equal(200);
+    const body = await res.text();
+    expect(body).to.not.contain("gitrepository");
+  });
+
   it("answers HEAD without a body", async function () {
     const res = await fetch(`${base}/gitrepository/ns/app/abc.tar.gz`, { method: "HEAD" });
     expect(res.status).to.equal(200);
