@@ -6,22 +6,21 @@
 // rolls the pods and reconciliation goes on; destroy removes it all. Runs in the real-node stage
 // (GITOPS_TEST_REAL_NODE=1, scripts/test.sh): the cluster of this run has no kwok node.
 import { expect } from "chai";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Alert, Bootstrap, HelmRelease, HelmRepository, Kustomization, NotificationProvider } from "../../provider";
 import { REAL_NODE, trustRegistry } from "../../cli/real-node";
+import { repoRoot } from "../../cli/tools";
 import { Cluster } from "../../provider/cluster/client";
 import { eventually, getCluster, realNodeStage } from "../support/cluster";
+import { runChecked } from "../support/git-cli";
 import { HelmRepoServer } from "../support/helm-repo";
 import { crane, pushedImages, PREFIX } from "../support/images";
 import { editInGit, getObject, gitRepo, gitRepoUser, kubeconfigText } from "../integration/provider/fixtures";
 import { inlineStack } from "../integration/provider/pulumi-harness";
 import { startWebhookSink } from "../integration/notification/support";
-import { runChecked } from "../support/git-cli";
-import { repoRoot } from "../../cli/tools";
-import * as path from "node:path";
+import { CONTROLLERS, controllerPods, describeNamespace, NS } from "./support";
 
-const NS = "flux-system";
-const CONTROLLERS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"];
 /** The sample app: a ConfigMap and a Deployment of the node's own image, so its pod runs without a registry. */
 const app = (greeting: string) => ({
   "apps/demo/kustomization.yaml": "resources: [cm.yaml, deploy.yaml]\n",
@@ -38,21 +37,7 @@ spec:
 `,
 });
 
-interface PodView { metadata: { name: string; labels?: Record<string, string> }; spec: { containers: { image: string }[] }; status?: { phase?: string; conditions?: { type: string; status: string }[] } }
-
-async function controllerPods(c: Cluster): Promise<Record<string, PodView>> {
-  const pods = await c.list<PodView>("v1", "Pod", { namespace: NS });
-  const out: Record<string, PodView> = {};
-  for (const p of pods) {
-    const app = p.metadata.labels?.app;
-    const ready = p.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True");
-    if (app && ready) out[app] = p;
-  }
-  return out;
-}
-
-// PENDING (README "Run on a real cluster"): source-controller's pod does not become Available yet.
-export const pending = () => describe("real node: Bootstrap runs the controllers as pods that reconcile", function () {
+describe("real node: Bootstrap runs the controllers as pods that reconcile", function () {
   this.timeout(1_200_000);
   let c: Cluster;
 
@@ -62,6 +47,9 @@ export const pending = () => describe("real node: Bootstrap runs the controllers
     c = new Cluster({ kubeconfig: cl.kubeconfigPath });
   });
   after(() => c?.close());
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed" && c) console.error(await describeNamespace(c));
+  });
 
   it("installs, reconciles git, Helm and alerts, upgrades by rolling the pods, and destroys", async () => {
     const { state } = await getCluster();
