@@ -71,10 +71,27 @@ want=()
 while read -r _ name ver arch; do
   [ -f "$(deb_file "$name" "$ver" "$arch")" ] || want+=("$name=$ver")
 done < <(grep -v '^#' "$LOCK")
+download() { (cd "$DEBS" && apt-get download -q "$@" >/dev/null 2>"$DEBS/download.log"); }
 if [ ${#want[@]} -gt 0 ]; then
   log "downloading ${#want[@]} Debian packages"
-  (cd "$DEBS" && apt-get download -q "${want[@]}" >/dev/null 2>"$DEBS/download.log") \
-    || die "apt-get download failed ($(tail -n 3 "$DEBS/download.log" | tr '\n' ' ')). A version in $LOCK may be gone from the mirror: run 'apt-get update' and 'npm run images -- --update-packages'."
+  if ! download "${want[@]}"; then
+    gone=$(tail -n 3 "$DEBS/download.log" | tr '\n' ' ')
+    # Debian's mirror keeps only the current point release: a locked version can vanish. Strict
+    # builds stop; others build from the versions the mirror has now, and say so, writing the
+    # lock they used next to the images so the build stays reproducible from its own record.
+    [ "${GITOPS_IMAGES_STRICT_LOCK:-0}" != 1 ] || die "apt-get download failed ($gone). A version in $LOCK is gone from the mirror: run 'apt-get update' and 'npm run images -- --update-packages'."
+    log "WARNING: versions in $LOCK are gone from the mirror ($gone); building with the mirror's current versions. Record them with 'npm run images -- --update-packages'."
+    mkdir -p "$OUT"
+    { echo "# re-resolved by scripts/images.sh: versions in $LOCK were gone from the mirror"
+      node scripts/images/resolve-debs.js "${PKG_GROUPS[@]}"; } > "$OUT/debian-packages.lock"
+    LOCK=$OUT/debian-packages.lock
+    want=()
+    while read -r _ name ver arch; do
+      [ -f "$(deb_file "$name" "$ver" "$arch")" ] || want+=("$name=$ver")
+    done < <(grep -v '^#' "$LOCK")
+    [ ${#want[@]} -eq 0 ] || download "${want[@]}" \
+      || die "apt-get download failed even for the mirror's current versions ($(tail -n 3 "$DEBS/download.log" | tr '\n' ' ')): run 'apt-get update'."
+  fi
 fi
 
 # ---- layer trees ----
