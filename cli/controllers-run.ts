@@ -141,7 +141,10 @@ export async function controllersRun(argv: string[]): Promise<number> {
   } else {
     kc.loadFromCluster();
   }
-  const manager = new Manager({ name: "gitops-controllers", kubeConfig: kc, flags: args.flags, runtimeNamespace: process.env.RUNTIME_NAMESPACE ?? "flux-system" });
+  // Flux's names: each controller leads through its own Lease (`source-controller-leader-election`),
+  // so the four Deployments do not wait on one another; a combined process has one of its own.
+  const managerName = args.only.length === 1 ? `${args.only[0]}-controller` : `gitops-controllers-${[...args.only].sort().join("-")}`;
+  const manager = new Manager({ name: managerName, kubeConfig: kc, flags: args.flags, runtimeNamespace: process.env.RUNTIME_NAMESPACE ?? "flux-system" });
   const closers: Array<() => Promise<void>> = [];
   if (args.only.includes("source")) {
     fs.mkdirSync(path.resolve(args.source.storagePath), { recursive: true });
@@ -173,7 +176,7 @@ export async function controllersRun(argv: string[]): Promise<number> {
     eventsUrl ??= nc.eventServer.url;
   }
   if (eventsUrl) {
-    const forwarder = forwardEvents(manager.events, { address: eventsUrl, reportingController: "gitops-controllers", logger: manager.log });
+    const forwarder = forwardEvents(manager.events, { address: eventsUrl, reportingController: managerName, logger: manager.log });
     // First at shutdown: deliver what is in flight while the events endpoint still listens.
     closers.unshift(() => Promise.race([forwarder.flush(), new Promise<void>((r) => setTimeout(r, 5000).unref())]));
     manager.log.info({ address: eventsUrl }, "forwarding events to notification-controller");

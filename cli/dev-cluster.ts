@@ -26,6 +26,8 @@ export interface ClusterState {
 
 const STATE_FILE = "cluster.json";
 const NODE_NAME = "kwok-node-0";
+/** The first address of --service-cluster-ip-range: the kubernetes Service. */
+const KUBERNETES_SERVICE_IP = "10.96.0.1";
 
 export function readState(dir: string): ClusterState | undefined {
   try { return JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8")) as ClusterState; } catch { return undefined; }
@@ -270,8 +272,22 @@ async function startRealNode(state: ClusterState, pki: ClusterPki, save: () => v
   state.pids.kubeProxy = startProcess(dir, "kube-proxy", tool("kube-proxy"), [`--config=${f.proxyConfig}`, "--v=1"]);
   state.pids.coredns = startProcess(dir, "coredns", tool("coredns"), ["-conf", f.corefile]);
   save();
-  await waitFor(`node ${realNode.REAL_NODE.name} Ready (kubelet)`, 60000, () => nodeReady(state, realNode.REAL_NODE.name), () => logTail(dir, "kubelet"));
-  log(`node ${realNode.REAL_NODE.name} Ready at ${realNode.REAL_NODE.ip}`);
+  const running = (name: keyof ClusterState["pids"], log: string) => {
+    const pid = state.pids[name];
+    if (!pid || !alive(pid)) throw new Error(`${log} exited during start-up\n${logTail(dir, log)}`);
+  };
+  await waitFor(`node ${realNode.REAL_NODE.name} Ready (kubelet)`, 60000, async () => { running("kubelet", "kubelet"); return nodeReady(state, realNode.REAL_NODE.name); }, () => logTail(dir, "kubelet"));
+  // Without kube-proxy's rules a pod's connection to the kubernetes Service leaves the node and
+  // meets whatever the host's network does with 10.96.0.1 (here: a TLS-intercepting egress proxy).
+  await waitFor("kube-proxy's rule for the kubernetes Service", 30000, async () => {
+    running("kubeProxy", "kube-proxy");
+    return realNode.serviceRuleProgrammed(KUBERNETES_SERVICE_IP);
+  }, () => logTail(dir, "kube-proxy"));
+  await waitFor("CoreDNS answering kubernetes.default.svc.cluster.local", 30000, async () => {
+    running("coredns", "coredns");
+    return (await realNode.resolveViaNodeDns("kubernetes.default.svc.cluster.local")) === KUBERNETES_SERVICE_IP;
+  }, () => logTail(dir, "coredns"));
+  log(`node ${realNode.REAL_NODE.name} Ready at ${realNode.REAL_NODE.ip}; Services and cluster DNS answer`);
 }
 
 async function nodeReady(state: ClusterState, node: string): Promise<boolean> {

@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { promises as dns } from "node:dns";
 import * as path from "node:path";
 import { clientCert, ClusterPki } from "./certs";
 
@@ -19,7 +20,23 @@ export const REAL_NODE = {
   podSubnet: "10.244.0.0/24",
   clusterCidr: "10.244.0.0/16",
   pauseImage: "gitops.local/pause:3.10",
+  /** kube-proxy's own endpoints (its defaults), on loopback: one real-node cluster per machine. */
+  proxyHealthzPort: 10256,
+  proxyMetricsPort: 10249,
 } as const;
+
+/** kube-proxy (iptables mode) has written the DNAT rule of a Service's cluster IP. */
+export function serviceRuleProgrammed(clusterIp: string): boolean {
+  const r = spawnSync("iptables", ["-w", "5", "-t", "nat", "-S", "KUBE-SERVICES"], { encoding: "utf8" });
+  return r.status === 0 && r.stdout.includes(`-d ${clusterIp}/32`);
+}
+
+/** Resolves a name with the node's cluster DNS (CoreDNS on the node IP), as a pod would. */
+export async function resolveViaNodeDns(name: string): Promise<string | undefined> {
+  const resolver = new dns.Resolver({ timeout: 1000, tries: 1 });
+  resolver.setServers([REAL_NODE.ip]);
+  return (await resolver.resolve4(name).catch(() => [] as string[]))[0];
+}
 
 /** Debian packages the node runs (containerd, runc, CNI plugins, iptables, conntrack). */
 const HOST_NEEDS: Array<[string, string]> = [
@@ -161,8 +178,8 @@ mode: iptables
 clusterCIDR: ${REAL_NODE.clusterCidr}
 hostnameOverride: ${REAL_NODE.name}
 bindAddress: ${REAL_NODE.ip}
-healthzBindAddress: 127.0.0.1:0
-metricsBindAddress: 127.0.0.1:0
+healthzBindAddress: 127.0.0.1:${REAL_NODE.proxyHealthzPort}
+metricsBindAddress: 127.0.0.1:${REAL_NODE.proxyMetricsPort}
 conntrack: {maxPerCore: 0}
 `);
   // A host process on the node IP (the kubelet's clusterDNS). Admin credentials: a dev cluster has no CoreDNS RBAC.

@@ -52,7 +52,7 @@ describe("gitops controllers run: the source controller as a local process", fun
     expect(metrics).to.contain("workqueue_depth");
 
     const lease = await client.get<{ spec?: { holderIdentity?: string } } & { metadata: object }>(
-      { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease" }, { namespace: ns, name: "gitops-controllers-leader-election" });
+      { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease" }, { namespace: ns, name: "source-controller-leader-election" });
     expect(lease?.spec?.holderIdentity, "leader election Lease held").to.be.a("string").and.not.empty;
     expect(stdout).to.match(/"msg":"controllers started"/);
 
@@ -61,7 +61,7 @@ describe("gitops controllers run: the source controller as a local process", fun
     expect(await exit).to.equal(0);
     proc = undefined;
     const released = await client.get<{ spec?: { holderIdentity?: string } } & { metadata: object }>(
-      { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease" }, { namespace: ns, name: "gitops-controllers-leader-election" });
+      { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease" }, { namespace: ns, name: "source-controller-leader-election" });
     expect(released?.spec?.holderIdentity ?? "", "lease released on shutdown").to.equal("");
   });
 
