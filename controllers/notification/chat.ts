@@ -45,7 +45,7 @@ export function slackMessage(cfg: NotifierConfig, ev: FluxEvent): Record<string,
 export async function sendSlack(cfg: NotifierConfig, ev: FluxEvent, observe?: AttemptObserver): Promise<void> {
   const res = await postJson(cfg, cfg.address, slackMessage(cfg, ev), { ...cfg.headers, ...(cfg.token ? { Authorization: `Bearer ${cfg.token}` } : {}) }, observe);
   // chat.postMessage answers 200 with {"ok": false, "error": ...} on failure.
-  if (cfg.token && res.body.trim().startsWith("{")) {
+  if (res.body.trim().startsWith("{")) {
     const j = JSON.parse(res.body) as { ok?: boolean; error?: string };
     if (j.ok === false) throw new Error(`Slack API error: ${j.error ?? "unknown"} (check the token and that the app is in channel '${cfg.channel ?? ""}')`);
   }

@@ -172,3 +172,26 @@ export function waitForReceiver(client: KubeClient, namespace: string, name: str
   }, { timeoutMs: 30000, what: `Receiver ${namespace}/${name} Ready=${want.ready}` })
     .catch((e) => { throw new Error(`${(e as Error).message}; last conditions: ${JSON.stringify(last?.status?.conditions)}`); });
 }
+
+/** An event as source-controller posts it, with a fixed time so payloads are exact. */
+export function fixedEvent(ns: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return gitRepositoryEvent(ns, "app", {
+    timestamp: "2026-01-02T03:04:05Z", severity: "error", reason: "GitOperationFailed", message: "failed to checkout 'main'",
+    metadata: { "source.toolkit.fluxcd.io/revision": "main@sha1:0123456789abcdef0123456789abcdef01234567" }, ...over,
+  });
+}
+
+/**
+ * Secret (when given), Provider `p` and Alert `a` (all GitRepository events, eventMetadata
+ * env=prod) in `ns`, then posts `ev`; returns the Provider.
+ */
+export async function providerCase(s: NotificationStack, ns: string, spec: Provider["spec"], secret: Record<string, string> | undefined,
+  ev: Record<string, unknown>, alert: Partial<Alert["spec"]> = {}): Promise<Provider> {
+  if (secret) await createSecret(s.client, ns, "p-secret", secret);
+  const p = await createProvider(s, ns, "p", { ...spec, ...(secret ? { secretRef: { name: "p-secret" } } : {}) });
+  await createAlert(s, ns, "a", { providerRef: { name: "p" }, eventSources: [{ kind: "GitRepository", name: "*" }], eventMetadata: { env: "prod" }, ...alert });
+  await waitForAlertCached(s, ns, "a");
+  const code = await postEvent(s.eventsUrl, ev);
+  if (code !== 202) throw new Error(`the events endpoint answered ${code}`);
+  return p;
+}
