@@ -112,7 +112,7 @@ export const alertingRules: Responder = (r) => {
 export const commitStatusRules: Responder = (r) => {
   const auth = h(r, "authorization");
   if (/^\/api\/v3\/repos\/[^/]+\/[^/]+\/statuses\/[0-9a-f]+$/.test(r.path)) {
-    return auth.startsWith("Bearer ") ? { status: 201, body: { id: 1, state: r.json?.state, context: r.json?.context } } : deny(401, { message: "Bad credentials" });
+    return auth.startsWith("Bearer ") && auth !== "Bearer bad" ? { status: 201, body: { id: 1, state: r.json?.state, context: r.json?.context } } : deny(401, { message: "Bad credentials" });
   }
   if (/^\/api\/v4\/projects\/[^/]+\/statuses\/[0-9a-f]+$/.test(r.path)) {
     return h(r, "private-token") ? { status: 201, body: { id: 1, status: r.json?.state, name: r.json?.name } } : deny(401, { message: "401 Unauthorized" });
