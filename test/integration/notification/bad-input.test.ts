@@ -32,11 +32,11 @@ describe("Provider, Alert and Receiver: bad input", function () {
 
   it("reports a provider type this controller does not support, naming the ones it does", async function () {
     const ns = await newNamespace();
-    await createProvider(stack, ns, "p", { type: "discord", address: "https://discord.example/api/webhooks/1/secret-path" });
-    const want = /provider type 'discord' is not supported by this notification-controller \(supported: generic, generic-hmac, slack\)/;
+    await createProvider(stack, ns, "p", { type: "githubpullrequestcomment", address: "https://github.com/org/repo" });
+    const want = /provider type 'githubpullrequestcomment' is not supported by this notification-controller \(supported: generic, generic-hmac, slack, discord, .*azuredevops\)/;
     await waitForEvent(stack.client, ns, "Provider", "p", want, "InvalidConfig");
     await alertOn(ns, "p");
-    await waitForEvent(stack.client, ns, "Alert", "alert", /^provider '.+\/p' cannot be used: provider type 'discord' is not supported/, "InvalidConfig");
+    await waitForEvent(stack.client, ns, "Alert", "alert", /^provider '.+\/p' cannot be used: provider type 'githubpullrequestcomment' is not supported/, "InvalidConfig");
     expect(await postEvent(stack.eventsUrl, gitRepositoryEvent(ns, "repo"))).to.equal(202);
     await waitForEvent(stack.client, ns, "Alert", "alert", want, "NotificationDispatchFailed");
   });
@@ -74,7 +74,8 @@ describe("Provider, Alert and Receiver: bad input", function () {
       await alertOn(ns, "down");
       expect(await postEvent(stack.eventsUrl, gitRepositoryEvent(ns, "repo"))).to.equal(202);
       await waitForEvent(stack.client, ns, "Alert", "alert",
-        /^failed to send notification for GitRepository\/.+\/repo: POST http:\/\/127\.0\.0\.1:\d+\/\.\.\. failed with status code 500$/, "NotificationDispatchFailed");
+        /^failed to send notification for GitRepository\/.+\/repo: POST http:\/\/127\.0\.0\.1:\d+\/\.\.\. failed with status code 500 \(gave up after 3 attempts\)$/, "NotificationDispatchFailed");
+      expect(failing.at("/down")).to.have.length(3);
     } finally {
       await failing.close();
     }

@@ -8,6 +8,7 @@ import { AlertNames, type Alert } from "../../../controllers/api/notification/v1
 import { ProviderNames, type Provider } from "../../../controllers/api/notification/v1beta3/provider";
 import { ReceiverNames, type Receiver } from "../../../controllers/api/notification/v1/receiver";
 import { NotificationController, startNotificationController } from "../../../controllers/notification/setup";
+import type { RetryPolicy } from "../../../controllers/notification/provider-config";
 import { EventForwarder, forwardEvents } from "../../../controllers/runtime/event-forwarder";
 import { KubeClient } from "../../../controllers/runtime/kube";
 import { Manager } from "../../../controllers/runtime/manager";
@@ -38,7 +39,7 @@ export interface NotificationStack {
   stop(): Promise<void>;
 }
 
-export async function startNotificationStack(opts: { rateLimitIntervalMs?: number } = {}): Promise<NotificationStack> {
+export async function startNotificationStack(opts: { rateLimitIntervalMs?: number; retry?: RetryPolicy } = {}): Promise<NotificationStack> {
   await installCrds();
   const { kc } = await getCluster();
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-storage-"));
@@ -50,6 +51,8 @@ export async function startNotificationStack(opts: { rateLimitIntervalMs?: numbe
   const notification = await startNotificationController({
     client: manager.client, events: manager.events, logger, labelSelector,
     eventsAddr: "127.0.0.1:0", receiverAddr: "127.0.0.1:0", rateLimitIntervalMs: opts.rateLimitIntervalMs ?? 5 * 60_000, noCrossNamespaceRefs: false,
+    // Flux's retry count, with short delays so failing sends end within a test.
+    retry: opts.retry ?? { retries: 2, baseMs: 50 }, registry: manager.metrics.registry,
   });
   for (const d of [...source.definitions, ...notification.definitions]) manager.add(d);
   const forwarder = forwardEvents(manager.events, { address: notification.eventServer.url, reportingController: "gitops-test-controllers", logger, retries: 1, retryBaseMs: 100 });
