@@ -168,7 +168,7 @@ export async function controllersRun(argv: string[]): Promise<number> {
   if (args.only.includes("notification")) {
     const f = args.flags;
     const nc = await startNotificationController({
-      ...args.notification, client: manager.client, events: manager.events, logger: manager.log,
+      ...args.notification, client: manager.client, events: manager.events, logger: manager.log, registry: manager.metrics.registry,
       labelSelector: f.watchLabelSelector || undefined, namespace: f.watchAllNamespaces ? undefined : (process.env.RUNTIME_NAMESPACE ?? "flux-system"),
     });
     for (const d of nc.definitions) manager.add(d);

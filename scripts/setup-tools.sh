@@ -40,6 +40,8 @@ SOPS_V=v3.13.3; AGE_V=v1.3.2
 # go-containerregistry's crane: assembles, pushes and inspects the controller images (npm run images)
 CRANE_V=v0.22.1
 # gofakes3 plus our wrapper main (SigV4 checking, TLS, access log); bump GOFAKES3_WRAP when it changes
+# nats-server: the real NATS server the notification tests publish to (nats Provider)
+NATS_V=v2.15.3
 GOFAKES3_V=v1.2.0; GOFAKES3_WRAP=1; AWS_SDK_V=v1.41.5
 
 log() { echo "[setup] $*" >&2; }
@@ -187,6 +189,7 @@ tool_helm() {
   have helm "$HELM_V" || step helm goinstall helm "$HELM_V" "helm.sh/helm/v3/cmd/helm@$HELM_V" "$l" version
 }
 tool_sops() { have sops "$SOPS_V" || step sops goinstall sops "$SOPS_V" "github.com/getsops/sops/v3/cmd/sops@$SOPS_V"; }
+tool_nats_server() { have nats-server "$NATS_V" || step nats-server goinstall nats-server "$NATS_V" "github.com/nats-io/nats-server/v2@$NATS_V"; }
 tool_crane() { have crane "$CRANE_V" || step crane goinstall crane "$CRANE_V" "github.com/google/go-containerregistry/cmd/crane@$CRANE_V" "" version; }
 tool_age() {
   have age "$AGE_V" || step age goinstall age "$AGE_V" "filippo.io/age/cmd/age@$AGE_V"

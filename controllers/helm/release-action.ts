@@ -51,6 +51,12 @@ export function releaseNameOf(hr: HelmRelease): string {
   return `${name.slice(0, 40)}-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`;
 }
 
+/** Flux's release event metadata: chart version as `revision`, the config digest as `token`, the app version. */
+function releaseEventMeta(d: Desired, digest: string): Record<string, string> {
+  const g = "helm.toolkit.fluxcd.io";
+  return { [`${g}/revision`]: d.chart.version, [`${g}/token`]: digest, ...(d.chart.appVersion ? { [`${g}/app-version`]: d.chart.appVersion } : {}) };
+}
+
 export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, h: HelmRun, progress: ProgressWriter): Promise<ActionOutcome> {
   const st = (hr.status ??= {});
   const digest = configDigest(d.values);
@@ -134,7 +140,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     st.failures = (st.failures ?? 0) + 1;
     markFalse(hr, CT.Released, reason, message);
     markFalse(hr, CT.Ready, reason, message);
-    await deps.events.warning(hr, reason, message);
+    await deps.events.warning(hr, reason, message, releaseEventMeta(d, digest));
     // Only a failure that stored a release revision counts (and is remediated), as in Flux:
     // anything else changed nothing and is simply retried.
     const storedNew = after !== undefined && (stored === undefined || after.version !== stored.version);
@@ -150,7 +156,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   markTrue(hr, CT.Released, reason, message);
   markTrue(hr, CT.Ready, reason, message);
   removeCondition(hr, CT.Stalled);
-  await deps.events.normal(hr, reason, message);
+  await deps.events.normal(hr, reason, message, releaseEventMeta(d, digest));
   return { type: "succeeded", action };
 }
 

@@ -17,7 +17,7 @@ import type { KustomizeDeps } from "./deps";
 import { goDuration } from "./go-duration";
 import { StepFailure, applyRevision } from "./kustomization-apply";
 import { finalizeKustomization } from "./kustomization-finalizer";
-import { ProgressWriter, finalizeConditions, recordEvent } from "./kustomization-status";
+import { COMMIT_STATUS_ANNOTATION, ProgressWriter, finalizeConditions, recordEvent } from "./kustomization-status";
 import { AccessDeniedError, SourceNotFoundError, getSource, sourceRefString } from "./source";
 
 const TERMINAL = "Reconciliation failed terminally due to configuration error";
@@ -41,7 +41,8 @@ export function reconcileKustomization(deps: KustomizeDeps) {
         if (isTrue(obj, CT.Ready)) {
           const msg = `Reconciliation finished in ${goDuration(Date.now() - started)}, next run in ${goDuration(parseDuration(obj.spec.interval))}`;
           ctx.log.info({ revision: obj.status?.lastAttemptedRevision }, msg);
-          recordEvent(deps.events, obj, "info", msg, obj.status?.lastAppliedRevision, obj.status?.lastAppliedOriginRevision);
+          // As Flux: the success event is the commit status update git providers report.
+          recordEvent(deps.events, obj, "info", msg, obj.status?.lastAppliedRevision, obj.status?.lastAppliedOriginRevision, { [COMMIT_STATUS_ANNOTATION]: "update" });
         }
         return result;
       },

@@ -19,8 +19,10 @@ export const ORIGIN_REVISION_ANNOTATION = "kustomize.toolkit.fluxcd.io/originRev
  * Records an event the way Flux's kustomize-controller does. Not awaited: the write happens
  * in the background (the recorder never throws), so events do not lengthen reconciles.
  */
-export function recordEvent(events: EventRecorder, obj: Kustomization, severity: "info" | "error", message: string, revision?: string, originRevision?: string): void {
-  const annotations: Record<string, string> = {};
+export const COMMIT_STATUS_ANNOTATION = "kustomize.toolkit.fluxcd.io/commit_status";
+
+export function recordEvent(events: EventRecorder, obj: Kustomization, severity: "info" | "error", message: string, revision?: string, originRevision?: string, extra: Record<string, string> = {}): void {
+  const annotations: Record<string, string> = { ...extra };
   if (revision) annotations[REVISION_ANNOTATION] = revision;
   if (originRevision) annotations[ORIGIN_REVISION_ANNOTATION] = originRevision;
   const reason = getCondition(obj, CT.Ready)?.reason || severity;

@@ -9,8 +9,30 @@ import type { EventRecorder } from "../runtime/events";
 import type { KubeClient } from "../runtime/kube";
 import type { Logger } from "../runtime/logger";
 import { FluxEvent, combineMetadata, objectString } from "./event";
+import { Counter, Registry } from "prom-client";
+import { groupOf } from "./flux-kinds";
 import { sendEvent } from "./notifiers";
-import { notifierConfig } from "./provider-config";
+import { CommitStatusProviderTypes, DefaultRetryPolicy, RetryPolicy, notifierConfig } from "./provider-config";
+import { eventCommit } from "./commit-status";
+import { ProviderType } from "../api/notification/v1beta3/provider";
+
+/** Send attempts by provider type and result: success, retry (a failed attempt retried), failure (given up). */
+export type SendCounter = Counter<"provider_type" | "result">;
+
+export const SendMetricName = "gotk_notification_send_attempts_total";
+
+/** The send counter in `registry` (created once per registry). */
+export function sendCounter(registry: Registry): SendCounter {
+  return (registry.getSingleMetric(SendMetricName) as SendCounter | undefined) ?? new Counter({
+    name: SendMetricName, help: "Attempts to send a notification to a Provider, by provider type and result (success, retry, failure).",
+    labelNames: ["provider_type", "result"], registers: [registry],
+  });
+}
+
+/** `<group>/commit_status: update`: the emitter marks the event as a commit status update (Flux). */
+function isCommitStatusUpdate(ev: FluxEvent): boolean {
+  return ev.metadata?.[`${groupOf(ev.involvedObject.apiVersion)}/commit_status`] === "update";
+}
 
 export const providersRes = { group: ProviderNames.group, version: ProviderNames.version, plural: ProviderNames.plural, kind: ProviderNames.kind };
 
@@ -21,6 +43,10 @@ export interface DispatcherOptions {
   /** A Provider from the watch cache, if there. */
   cachedProvider: (namespace: string, name: string) => Provider | undefined;
   noCrossNamespaceRefs?: boolean;
+  /** Retries of failed sends; Flux's by default (4, from 1 s doubling). */
+  retry?: RetryPolicy;
+  /** Where send attempts are counted. */
+  metrics?: SendCounter;
 }
 
 export class Dispatcher {
@@ -41,6 +67,15 @@ export class Dispatcher {
       }
       const provider = await this.#provider(alertNs, alert.spec.providerRef.name);
       if (provider.spec.suspend) return;
+      const type = provider.spec.type;
+      const commitStatus = CommitStatusProviderTypes.includes(type);
+      // As Flux: commit status updates go only to git and generic providers; git providers take
+      // commit status updates, events with a commit key, and failures.
+      if (!commitStatus && type !== ProviderType.Generic && type !== ProviderType.GenericHMAC && isCommitStatusUpdate(ev)) return;
+      if (commitStatus && !isCommitStatusUpdate(ev) && !ev.metadata?.["event.toolkit.fluxcd.io/commit"] && ev.severity !== "error") {
+        log.debug({ reason: ev.reason }, "discarding event for a commit status provider: not a commit status update");
+        return;
+      }
       const notification: FluxEvent = structuredClone(ev);
       const { metadata, conflicts } = combineMetadata(ev, alert);
       if (Object.keys(metadata).length) notification.metadata = metadata;
@@ -50,10 +85,19 @@ export class Dispatcher {
           Object.fromEntries(conflicts.map((k) => [k, "conflict"])));
       }
       let cfg;
-      try { cfg = await notifierConfig(this.#o.client, provider); } catch (e) {
+      try { cfg = await notifierConfig(this.#o.client, provider, undefined, this.#o.retry ?? DefaultRetryPolicy); } catch (e) {
         throw new Error(`failed to initialize notifier for provider '${provider.metadata.name}': ${(e as Error).message}`, { cause: e });
       }
-      const send = sendEvent(cfg, notification).catch((e: unknown) => {
+      if (commitStatus) {
+        let sha: string | undefined;
+        try { sha = eventCommit(notification); } catch (e) { throw new Error(`failed to set commit status: ${(e as Error).message}`); }
+        if (!sha) {
+          log.debug({ reason: ev.reason }, "no commit status for an event without a revision");
+          return;
+        }
+      }
+      const observe = (result: "success" | "retry" | "failure") => this.#o.metrics?.inc({ provider_type: type, result });
+      const send = sendEvent(cfg, notification, { alert, observe }).catch((e: unknown) => {
         log.error({ error: e }, "failed to send notification");
         return this.#o.events.warning(alert, NotificationReason.NotificationDispatchFailed,
           `failed to send notification for ${what}: ${(e as Error).message}`);

@@ -8,7 +8,8 @@ import type { EventRecorder } from "../runtime/events";
 import type { KubeClient } from "../runtime/kube";
 import type { Logger } from "../runtime/logger";
 import { matchingAlerts } from "./alert-matcher";
-import { Dispatcher } from "./dispatch";
+import { Dispatcher, SendCounter } from "./dispatch";
+import type { RetryPolicy } from "./provider-config";
 import { DuplicateFilter } from "./event-dedupe";
 import { EventParseError, FluxEvent, ObjectReference, eventKey, excludeInternalMetadata, parseEvent } from "./event";
 import { fluxResource } from "./flux-kinds";
@@ -26,6 +27,8 @@ export interface EventServerOptions {
   cachedProvider: (namespace: string, name: string) => Provider | undefined;
   rateLimitIntervalMs?: number;
   noCrossNamespaceRefs?: boolean;
+  retry?: RetryPolicy;
+  metrics?: SendCounter;
 }
 
 export class EventServer {
@@ -39,7 +42,7 @@ export class EventServer {
     this.#o = opts;
     this.#log = opts.logger.child({ server: "event-server" });
     this.#dedupe = new DuplicateFilter(opts.rateLimitIntervalMs);
-    this.#dispatcher = new Dispatcher({ client: opts.client, events: opts.events, logger: this.#log, cachedProvider: opts.cachedProvider, noCrossNamespaceRefs: opts.noCrossNamespaceRefs });
+    this.#dispatcher = new Dispatcher({ client: opts.client, events: opts.events, logger: this.#log, cachedProvider: opts.cachedProvider, noCrossNamespaceRefs: opts.noCrossNamespaceRefs, retry: opts.retry, metrics: opts.metrics });
   }
 
   async listen(addr: string): Promise<void> { await this.#listener.listen(addr); }

@@ -1,28 +1,67 @@
 // A Provider turned into what is needed to send to it: the address (spec.address, or the
-// Secret's `address`), headers (the Secret's `headers`, YAML), token, TLS material and timeout.
-// Every configuration a user can get wrong ends in a ProviderConfigError whose message says
-// what to fix, and never contains a secret value.
+// Secret's `address`), headers (the Secret's `headers`, YAML), token, username/password, TLS
+// material (spec.certSecretRef), proxy (spec.proxySecretRef, the Secret's `proxy`, spec.proxy)
+// and timeout. Every configuration a user can get wrong ends in a ProviderConfigError whose
+// message says what to fix, and never contains a secret value.
 import { parse as parseYaml } from "yaml";
 import { DefaultProviderTimeout, ProviderType, type Provider } from "../api/notification/v1beta3/provider";
 import { parseDuration } from "../runtime/duration";
 import type { KubeClient } from "../runtime/kube";
 
+const T = ProviderType;
+
+/** Commit status providers: they post a status for the event's revision, nothing else. */
+export const CommitStatusProviderTypes: readonly string[] = [T.GitHub, T.GitLab, T.Gitea, T.Bitbucket, T.BitbucketServer, T.AzureDevOps];
+
 /** The Provider types this notification-controller can send to. */
-export const SupportedProviderTypes: readonly string[] = [ProviderType.Generic, ProviderType.GenericHMAC, ProviderType.Slack];
+export const SupportedProviderTypes: readonly string[] = [
+  T.Generic, T.GenericHMAC, T.Slack, T.Discord, T.Rocket, T.MSTeams, T.GoogleChat, T.Webex, T.Telegram, T.Matrix, T.Lark,
+  T.Zulip, T.Opsgenie, T.PagerDuty, T.DataDog, T.Sentry, T.AlertManager, T.Grafana, T.GitHubDispatch, T.AzureEventHub,
+  T.GooglePubSub, T.NATS, T.OTEL, ...CommitStatusProviderTypes,
+];
+
+/** Types whose address is not an http(s) URL: a NATS server, a GCP project, an Event Hub name or connection string. */
+const nonHttpAddress: readonly string[] = [T.NATS, T.GooglePubSub, T.AzureEventHub];
+
+/** Types that need no address because the service has one well-known endpoint. */
+const defaultAddress: Partial<Record<string, string>> = {
+  [T.Telegram]: "https://api.telegram.org",
+  [T.PagerDuty]: "https://events.pagerduty.com",
+  [T.Bitbucket]: "https://bitbucket.org",
+};
 
 export class ProviderConfigError extends Error {
   override readonly name = "ProviderConfigError";
 }
 
+export interface RetryPolicy {
+  /** Retries after the first attempt (Flux: 4). */
+  retries: number;
+  /** First delay, doubling, at most 30 s (Flux: 1 s). */
+  baseMs: number;
+}
+
+export const DefaultRetryPolicy: RetryPolicy = { retries: 4, baseMs: 1000 };
+
 export interface NotifierConfig {
   type: string;
+  /** The http(s) address; for nats/googlepubsub/azureeventhub see `rawAddress`. */
   address: URL;
+  rawAddress: string;
   headers: Record<string, string>;
   token?: string;
   username?: string;
+  password?: string;
   channel?: string;
   tls?: { ca?: string; cert?: string; key?: string };
+  /** Proxy URL, with credentials in its userinfo. */
+  proxy?: URL;
   timeoutMs: number;
+  retry: RetryPolicy;
+  /** The Provider itself (commit status IDs use its UID). */
+  provider: { name: string; namespace: string; uid: string };
+  /** Where the Secret values came from, for messages. */
+  secretName?: string;
 }
 
 const secretsRes = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
@@ -42,14 +81,15 @@ export function checkProviderSpec(provider: Provider): void {
     throw new ProviderConfigError(
       `provider type '${spec.type}' is not supported by this notification-controller (supported: ${SupportedProviderTypes.join(", ")})`);
   }
-  if (spec.serviceAccountName) throw new ProviderConfigError("spec.serviceAccountName (workload identity) is not supported by this notification-controller");
-  if (spec.proxy || spec.proxySecretRef) throw new ProviderConfigError("sending through a proxy (spec.proxy, spec.proxySecretRef) is not supported by this notification-controller");
+  if (spec.serviceAccountName) throw new ProviderConfigError("spec.serviceAccountName (workload identity) is not supported by this notification-controller: use a token in spec.secretRef");
+  if (spec.commitStatusExpr) throw new ProviderConfigError("spec.commitStatusExpr is not supported by this notification-controller: remove it to use the default status ID '<kind>/<name>/<provider UID prefix>'");
   if (spec.timeout) parseDuration(spec.timeout);
-  if (spec.address?.trim()) parseAddress(spec.address, "spec.address");
+  if (spec.proxy) parseUrl(spec.proxy, "spec.proxy");
+  if (spec.address?.trim() && !nonHttpAddress.includes(spec.type)) parseUrl(spec.address, "spec.address");
 }
 
 /** Everything needed to send to `provider`; ProviderConfigError on a configuration error. */
-export async function notifierConfig(client: KubeClient, provider: Provider, signal?: AbortSignal): Promise<NotifierConfig> {
+export async function notifierConfig(client: KubeClient, provider: Provider, signal?: AbortSignal, retry: RetryPolicy = DefaultRetryPolicy): Promise<NotifierConfig> {
   checkProviderSpec(provider);
   const ns = provider.metadata.namespace!;
   const spec = provider.spec;
@@ -57,33 +97,105 @@ export async function notifierConfig(client: KubeClient, provider: Provider, sig
   let where = "spec.address";
   const headers: Record<string, string> = {};
   let token: string | undefined;
+  let password: string | undefined;
   let username = spec.username || undefined;
+  let proxy = spec.proxy ? { text: spec.proxy, where: "spec.proxy" } : undefined;
+  const secretName = spec.secretRef ? `${ns}/${spec.secretRef.name}` : undefined;
   if (spec.secretRef) {
     const data = await secretData(client, ns, spec.secretRef.name, signal);
     if (data.address !== undefined) {
       if (data.address.length > 2048) throw new ProviderConfigError("invalid address in secret: address exceeds maximum length of 2048 bytes");
       address = data.address.trim();
-      where = `the 'address' key of secret '${ns}/${spec.secretRef.name}'`;
+      where = `the 'address' key of secret '${secretName}'`;
     }
-    if (data.proxy !== undefined) throw new ProviderConfigError(`the 'proxy' key of secret '${ns}/${spec.secretRef.name}' is not supported by this notification-controller`);
+    if (data.proxy !== undefined) proxy = { text: data.proxy.trim(), where: `the 'proxy' key of secret '${secretName}'` };
     if (data.headers !== undefined) Object.assign(headers, parseHeaders(data.headers));
     if (data.token !== undefined) token = data.token.trim();
-    if (data.username !== undefined) username = data.username;
+    if (data.username !== undefined) username = data.username.trim();
+    if (data.password !== undefined) password = data.password.trim();
   }
+  let proxyUrl: URL | undefined;
+  if (spec.proxySecretRef) {
+    const name = `${ns}/${spec.proxySecretRef.name}`;
+    const d = await secretData(client, ns, spec.proxySecretRef.name, signal);
+    if (!d.address?.trim()) throw new ProviderConfigError(`secret '${name}' in spec.proxySecretRef has no 'address' key: set it to the proxy's http(s) URL`);
+    proxyUrl = parseUrl(d.address.trim(), `the 'address' key of secret '${name}'`);
+    if (d.username !== undefined) proxyUrl.username = encodeURIComponent(d.username);
+    if (d.password !== undefined) proxyUrl.password = encodeURIComponent(d.password);
+  } else if (proxy) {
+    proxyUrl = parseUrl(proxy.text, proxy.where);
+  }
+  if (!address) address = defaultAddress[spec.type] ?? "";
   if (!address) throw new ProviderConfigError("provider has no address: set spec.address or the 'address' key of the secret in spec.secretRef");
-  const url = parseAddress(address, where);
-  if (spec.type === ProviderType.GenericHMAC && !token) {
-    throw new ProviderConfigError("a generic-hmac provider needs a 'token' key in the secret referenced by spec.secretRef, to sign requests");
-  }
-  return {
-    type: spec.type, address: url, headers, token, username, channel: spec.channel || undefined,
+  const url = nonHttpAddress.includes(spec.type) ? new URL("http://non-http.invalid/") : parseUrl(address, where);
+  const cfg: NotifierConfig = {
+    type: spec.type, address: url, rawAddress: address, headers, token, username, password, channel: spec.channel?.trim() || undefined,
     tls: spec.certSecretRef ? await tlsMaterial(client, ns, spec.certSecretRef.name, signal) : undefined,
+    proxy: proxyUrl,
     timeoutMs: parseDuration(spec.timeout ?? DefaultProviderTimeout),
+    retry,
+    provider: { name: provider.metadata.name!, namespace: ns, uid: provider.metadata.uid ?? "" },
+    secretName,
   };
+  checkRequiredKeys(cfg);
+  return cfg;
+}
+
+/** The keys and fields each type cannot work without, with what to set. */
+function checkRequiredKeys(c: NotifierConfig): void {
+  const secret = c.secretName ? `the secret '${c.secretName}' in spec.secretRef` : "a secret referenced by spec.secretRef";
+  const needToken = (what: string) => {
+    if (!c.token) throw new ProviderConfigError(`a ${c.type} provider needs a 'token' key in ${secret}: ${what}`);
+  };
+  const needChannel = (what: string) => {
+    if (!c.channel) throw new ProviderConfigError(`a ${c.type} provider needs spec.channel: ${what}`);
+  };
+  switch (c.type) {
+    case T.GenericHMAC: return needToken("the key that signs requests");
+    case T.Telegram: needToken("the bot token from the BotFather"); return needChannel("the chat ID or @channel name");
+    case T.Matrix: needToken("the access token of the Matrix user"); return needChannel("the room ID (!id:server)");
+    case T.Webex: needToken("the bot's access token"); return needChannel("the room ID");
+    case T.Opsgenie: return needToken("the Opsgenie API key");
+    case T.DataDog: return needToken("a DataDog API key");
+    case T.PagerDuty: return needChannel("the integration (routing) key");
+    case T.GitHubDispatch: case T.GitHub: case T.GitLab: case T.Gitea: case T.AzureDevOps:
+      return needToken("an access token allowed to write to the repository");
+    case T.Bitbucket:
+      needToken("'<username>:<app-password>'");
+      if (!c.token!.includes(":")) throw new ProviderConfigError(`invalid 'token' key in ${secret}: a bitbucket token has the form '<username>:<app-password>'`);
+      return;
+    case T.BitbucketServer:
+      if (!c.token && !(c.username && c.password)) {
+        throw new ProviderConfigError(`a bitbucketserver provider needs a 'token' key (HTTP access token), or 'username' (or spec.username) and 'password' keys, in ${secret}`);
+      }
+      return;
+    case T.Zulip:
+      needChannel("'<channel>/<topic>'");
+      if (!/^[^/]+\/.+$/.test(c.channel!)) throw new ProviderConfigError(`invalid spec.channel '${c.channel}' for a zulip provider: want '<channel>/<topic>'`);
+      if (!c.username || !c.password) throw new ProviderConfigError(`a zulip provider needs 'username' (the bot's email) and 'password' (its API key) keys in ${secret}`);
+      return;
+    case T.NATS: {
+      needChannel("the subject to publish on");
+      let u: URL;
+      try { u = new URL(c.rawAddress); } catch { throw new ProviderConfigError(`invalid address '${redact(c.rawAddress)}' for a nats provider: want nats://host:port`); }
+      if (!["nats:", "tls:"].includes(u.protocol)) throw new ProviderConfigError(`invalid address for a nats provider: unsupported scheme '${u.protocol.replace(/:$/, "")}' (want nats or tls)`);
+      return;
+    }
+    case T.GooglePubSub:
+      return needChannel("the Pub/Sub topic ID (spec.address is the GCP project ID)");
+    case T.AzureEventHub:
+      if (!c.rawAddress.startsWith("Endpoint=")) {
+        needToken("a JWT for Event Hubs, or put a SAS connection string ('Endpoint=sb://...') in the 'address' key");
+        needChannel("the Event Hubs namespace (spec.address is the Event Hub name)");
+      }
+      return;
+    default:
+      return;
+  }
 }
 
 /** An http(s) URL, or a ProviderConfigError saying where the bad value came from. */
-function parseAddress(address: string, where: string): URL {
+function parseUrl(address: string, where: string): URL {
   let url: URL;
   try { url = new URL(address); } catch {
     throw new ProviderConfigError(`invalid address in ${where}: '${redact(address)}' is not a URL`);

@@ -14,6 +14,7 @@ import { reconcileObject } from "../runtime/reconcile-object";
 import { Result } from "../runtime/result";
 import { ProviderConfigError, secretData } from "./provider-config";
 import { SupportedReceiverTypes } from "./receiver-validate";
+import { compileFilter } from "./cel";
 
 export const receiversRes = { group: ReceiverNames.group, version: ReceiverNames.version, plural: ReceiverNames.plural, kind: ReceiverNames.kind };
 
@@ -80,9 +81,12 @@ function unsupportedSpec(obj: Receiver): string | undefined {
   if (!SupportedReceiverTypes.includes(obj.spec.type)) {
     return `receiver type '${obj.spec.type}' is not supported by this notification-controller (supported: ${SupportedReceiverTypes.join(", ")})`;
   }
-  if (obj.spec.resourceFilter) return "spec.resourceFilter: CEL resource filters are not supported by this notification-controller";
-  const filtered = (obj.spec.resources ?? []).find((r) => r.filter);
-  if (filtered) return `spec.resources[${filtered.kind}/${filtered.name}].filter: CEL resource filters are not supported by this notification-controller`;
+  const exprs: [string, string | undefined][] = [["spec.resourceFilter", obj.spec.resourceFilter],
+    ...(obj.spec.resources ?? []).map((r) => [`spec.resources[${r.kind}/${r.name}].filter`, r.filter] as [string, string | undefined])];
+  for (const [where, expr] of exprs) {
+    if (!expr) continue;
+    try { compileFilter(expr); } catch (e) { return `${where}: invalid CEL expression '${expr}': ${(e as Error).message}`; }
+  }
   return undefined;
 }
 

@@ -10,6 +10,7 @@ import { ReceiverWebhookPath } from "../api/notification/v1/receiver";
 import { isReady } from "../runtime/conditions";
 import type { KubeClient } from "../runtime/kube";
 import type { Logger } from "../runtime/logger";
+import { CelError, compileFilter } from "./cel";
 import { defaultReceiverApiVersions, fluxResource } from "./flux-kinds";
 import { BodyTooLargeError, Listener, readBody, reply } from "./http-util";
 import { receiverToken, receiversRes } from "./receiver-reconciler";
@@ -75,9 +76,15 @@ export class ReceiverServer {
         log.error({ error: (e as Error).message }, "unable to validate payload");
         return reply(res, code, (e as Error).message);
       }
+      let reqJson: unknown = null;
+      try { reqJson = JSON.parse(body.toString("utf8")); } catch { reqJson = null; }
       let failed = false;
       for (const r of receiver.spec.resources ?? []) {
-        try { await this.#requestReconciliation(r, receiver.metadata.namespace!, log); } catch (e) {
+        try { await this.#requestReconciliation(r, receiver.metadata.namespace!, log, receiver.spec.resourceFilter, reqJson); } catch (e) {
+          if (e instanceof CelError) {
+            log.error({ error: e.message }, "unable to evaluate the resource filter");
+            return reply(res, 400, `unable to evaluate the resource filter: ${e.message}`);
+          }
           log.error({ error: (e as Error).message, resource: r }, "unable to request reconciliation");
           failed = true;
         }
@@ -97,7 +104,7 @@ export class ReceiverServer {
     return list.items.find((r) => r.status?.webhookPath === path);
   }
 
-  async #requestReconciliation(r: ReceiverResource, receiverNs: string, log: Logger): Promise<void> {
+  async #requestReconciliation(r: ReceiverResource, receiverNs: string, log: Logger, resourceFilter: string | undefined, req: unknown): Promise<void> {
     let namespace = receiverNs;
     if (r.namespace) {
       if (this.#o.noCrossNamespaceRefs && r.namespace !== receiverNs) throw new Error("cross-namespace references are not allowed");
@@ -107,14 +114,26 @@ export class ReceiverServer {
     if (!apiVersion) throw new Error(`apiVersion must be specified for kind '${r.kind}'`);
     const res = fluxResource(r.kind, apiVersion);
     let names: string[];
+    const filters = [resourceFilter, r.filter].filter((x): x is string => !!x).map(compileFilter);
+    let metas: Record<string, unknown>[] | undefined;
     if (r.name === "*") {
       if (!r.matchLabels) throw new Error("matchLabels field not set when using wildcard '*' as name");
       const selector = Object.entries(r.matchLabels).map(([k, v]) => `${k}=${v}`).join(",");
       const list = await this.#o.client.list(res, { namespace, labelSelector: selector });
       names = list.items.map((o) => o.metadata!.name!);
+      metas = list.items.map((o) => o.metadata as Record<string, unknown>);
       if (!names.length) log.error(`no '${r.kind}' resources found with matching labels '${selector}' in '${namespace}' namespace`);
     } else {
       names = [r.name];
+    }
+    if (filters.length) {
+      // CEL filters see the object's metadata as `res.metadata` and the request body as `req`.
+      metas ??= [((await this.#o.client.get(res, { namespace, name: r.name }))?.metadata ?? { name: r.name, namespace }) as Record<string, unknown>];
+      const keep = metas.map((m) => filters.every((f) => f({ res: { metadata: m }, req })));
+      names = names.filter((n, i) => {
+        if (!keep[i]) log.info(`resource '${r.kind}/${n}.${namespace}' skipped due to filter`);
+        return keep[i];
+      });
     }
     for (const name of names) {
       const patch = { metadata: { annotations: { [Annotation.ReconcileRequestedAt]: requestedAtNow() } } };

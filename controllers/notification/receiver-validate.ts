@@ -9,7 +9,7 @@ import { ReceiverType, type Receiver } from "../api/notification/v1/receiver";
 /** The Receiver types this notification-controller can validate. */
 export const SupportedReceiverTypes: readonly string[] = [
   ReceiverType.Generic, ReceiverType.GenericHMAC, ReceiverType.GitHub, ReceiverType.GitLab, ReceiverType.Bitbucket,
-  ReceiverType.Harbor, ReceiverType.DockerHub, ReceiverType.Quay, ReceiverType.Nexus, ReceiverType.ACR,
+  ReceiverType.Harbor, ReceiverType.DockerHub, ReceiverType.Quay, ReceiverType.Nexus, ReceiverType.ACR, ReceiverType.CDEvents,
 ];
 
 /** The request does not prove it comes from the sender: answered 401. */
@@ -68,6 +68,8 @@ export function validateWebhook(receiver: Receiver, token: string, req: WebhookR
     case ReceiverType.ACR:
       decodeJson(req.body, "ACR");
       return undefined;
+    case ReceiverType.CDEvents:
+      return allowEvent(receiver, validateCDEvent(h, req.body), "CDEvent");
     default:
       throw new ReceiverRequestError(`receiver type '${receiver.spec.type}' is not supported by this notification-controller`);
   }
@@ -105,4 +107,29 @@ function decodeJson(body: Buffer, sender: string): void {
   try { JSON.parse(body.toString("utf8")); } catch (e) {
     throw new ReceiverRequestError(`cannot decode ${sender} webhook payload: ${(e as Error).message}`);
   }
+}
+
+/**
+ * A CDEvent in a CloudEvents HTTP request (binary mode: `ce-type`, `ce-id`, `ce-source`,
+ * `ce-specversion` headers; or structured mode, `application/cloudevents+json`), whose body is a
+ * CDEvent: `context` {version, id, source, type (`dev.cdevents.<subject>.<predicate>.<version>`),
+ * timestamp} and `subject`. Returns the event type without its version, for `spec.events`.
+ */
+function validateCDEvent(h: IncomingHttpHeaders, body: Buffer): string {
+  let doc: Record<string, any>;
+  try { doc = JSON.parse(body.toString("utf8")); } catch (e) { throw new ReceiverRequestError(`cannot decode CDEvent payload: ${(e as Error).message}`); }
+  const structured = header(h, "Content-Type").startsWith("application/cloudevents+json");
+  const cdevent = structured ? doc.data : doc;
+  const ceType = structured ? String(doc.type ?? "") : header(h, "Ce-Type");
+  if (!ceType) throw new ReceiverRequestError("not a CloudEvent: the Ce-Type header is missing");
+  for (const k of structured ? ["id", "source", "specversion"] : ["Ce-Id", "Ce-Source", "Ce-Specversion"]) {
+    if (!(structured ? doc[k] : header(h, k))) throw new ReceiverRequestError(`not a CloudEvent: ${k} is missing`);
+  }
+  const ctx = cdevent?.context;
+  if (!ctx || typeof ctx !== "object") throw new ReceiverRequestError("invalid CDEvent: no context");
+  for (const k of ["version", "id", "source", "type", "timestamp"]) if (!ctx[k]) throw new ReceiverRequestError(`invalid CDEvent: context.${k} is missing`);
+  if (!/^dev\.cdevents\.[a-z]+\.[a-z]+\.\d+\.\d+\.\d+(-.+)?$/.test(ctx.type)) throw new ReceiverRequestError(`invalid CDEvent: context.type '${ctx.type}' is not dev.cdevents.<subject>.<predicate>.<version>`);
+  if (!cdevent.subject || typeof cdevent.subject !== "object") throw new ReceiverRequestError("invalid CDEvent: no subject");
+  if (ctx.type !== ceType) throw new ReceiverRequestError(`the CloudEvent type '${ceType}' does not match the CDEvent context.type '${ctx.type}'`);
+  return ceType.replace(/\.\d+\.\d+\.\d+(-.+)?$/, "");
 }

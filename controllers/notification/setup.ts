@@ -12,7 +12,9 @@ import type { KubeClient, ResourceRef } from "../runtime/kube";
 import type { Logger } from "../runtime/logger";
 import { Watcher } from "../runtime/watch";
 import { alertCheckController, alertsRes, providerCheckController } from "./config-checks";
-import { providersRes } from "./dispatch";
+import { providersRes, sendCounter } from "./dispatch";
+import type { RetryPolicy } from "./provider-config";
+import type { Registry } from "prom-client";
 import { DefaultRateLimitIntervalMs } from "./event-dedupe";
 import { EventServer } from "./event-server";
 import { receiversRes, reconcileReceiver } from "./receiver-reconciler";
@@ -40,6 +42,10 @@ export interface NotificationControllerOptions extends NotificationControllerFla
   /** Scope of the servers' caches, as the manager's watches (--watch-label-selector, namespace). */
   labelSelector?: string;
   namespace?: string;
+  /** Retries of failed sends (Flux's: 4 from 1 s, doubling). */
+  retry?: RetryPolicy;
+  /** Where send attempts are counted (gotk_notification_send_attempts_total); the manager's registry. */
+  registry?: Registry;
 }
 
 export interface NotificationController {
@@ -64,6 +70,7 @@ export async function startNotificationController(o: NotificationControllerOptio
   const eventServer = new EventServer({
     client: o.client, events: o.events, logger: log, rateLimitIntervalMs: o.rateLimitIntervalMs, noCrossNamespaceRefs: o.noCrossNamespaceRefs,
     alerts: () => alerts.list(), cachedProvider: (namespace, name) => providers.get({ namespace, name }),
+    retry: o.retry, metrics: o.registry ? sendCounter(o.registry) : undefined,
   });
   const receiverServer = new ReceiverServer({
     client: o.client, logger: log, receivers: () => receivers.list(), labelSelector: o.labelSelector, noCrossNamespaceRefs: o.noCrossNamespaceRefs,

@@ -58,6 +58,11 @@ describe("HelmRelease: install, upgrade and uninstall with the real helm", funct
     expect(st.history![0]).to.include({ name: "web", namespace: ns, version: 1, status: "deployed", chartName: "app", chartVersion: "1.0.0", appVersion: "1.16.0" });
     expect(st.history![0].configDigest).to.equal(st.lastAttemptedConfigDigest);
     expect(st.history![0].digest).to.match(/^sha256:[0-9a-f]{64}$/);
+    // Flux's event metadata, which notification-controller forwards: chart version as revision,
+    // the config digest as token (the de-duplication key), the app version.
+    const installEvent = await eventually(async () => (await ctl.client.list<{ metadata: { annotations?: Record<string, string> }; reason?: string; involvedObject?: { name?: string } }>(
+      { group: "", version: "v1", plural: "events", kind: "Event" }, { namespace: ns })).items.find((e) => e.reason === "InstallSucceeded" && e.involvedObject?.name === "web"), { what: "the InstallSucceeded event" });
+    expect(installEvent.metadata.annotations).to.include({ "helm.toolkit.fluxcd.io/revision": "1.0.0", "helm.toolkit.fluxcd.io/token": st.lastAttemptedConfigDigest, "helm.toolkit.fluxcd.io/app-version": "1.16.0" });
     expect(st.history![0].firstDeployed).to.be.a("string");
 
     const hc = await ctl.client.get<HelmChart>(helmCharts, { namespace: ns, name: `${ns}-web` });

@@ -54,7 +54,8 @@ describe("Kustomization: from an OCIRepository source", function () {
     expect((await env.client.get<CM>(core.configMaps, { namespace: ns, name: "a" }))?.data).to.deep.equal({ v: "1" });
     const ev = await eventually(async () => (await env.client.list<Event>(core.events, { namespace: ns })).items
       .find((e) => e.source?.component === "kustomize-controller" && e.reason === "ReconciliationSucceeded" && e.message.startsWith("Reconciliation finished")), { what: "success event" });
-    expect(ev.metadata?.annotations).to.include({ "kustomize.toolkit.fluxcd.io/revision": `prod@${d1}`, "kustomize.toolkit.fluxcd.io/originRevision": origin(1) });
+    expect(ev.metadata?.annotations).to.include({ "kustomize.toolkit.fluxcd.io/revision": `prod@${d1}`, "kustomize.toolkit.fluxcd.io/originRevision": origin(1),
+      "kustomize.toolkit.fluxcd.io/commit_status": "update" });
 
     const d2 = await reg.push("manifests:prod", contentDir({ "deploy/a.yaml": configMap("a", { v: "2" }) }), { source: "https://github.com/example/manifests.git", revision: origin(2) });
     expect(d2).to.not.equal(d1);

@@ -32,11 +32,11 @@ describe("Provider, Alert and Receiver: bad input", function () {
 
   it("reports a provider type this controller does not support, naming the ones it does", async function () {
     const ns = await newNamespace();
-    await createProvider(stack, ns, "p", { type: "discord", address: "https://discord.example/api/webhooks/1/secret-path" });
-    const want = /provider type 'discord' is not supported by this notification-controller \(supported: generic, generic-hmac, slack\)/;
+    await createProvider(stack, ns, "p", { type: "githubpullrequestcomment", address: "https://github.com/org/repo" });
+    const want = /provider type 'githubpullrequestcomment' is not supported by this notification-controller \(supported: generic, generic-hmac, slack, discord, .*azuredevops\)/;
     await waitForEvent(stack.client, ns, "Provider", "p", want, "InvalidConfig");
     await alertOn(ns, "p");
-    await waitForEvent(stack.client, ns, "Alert", "alert", /^provider '.+\/p' cannot be used: provider type 'discord' is not supported/, "InvalidConfig");
+    await waitForEvent(stack.client, ns, "Alert", "alert", /^provider '.+\/p' cannot be used: provider type 'githubpullrequestcomment' is not supported/, "InvalidConfig");
     expect(await postEvent(stack.eventsUrl, gitRepositoryEvent(ns, "repo"))).to.equal(202);
     await waitForEvent(stack.client, ns, "Alert", "alert", want, "NotificationDispatchFailed");
   });
@@ -74,7 +74,8 @@ describe("Provider, Alert and Receiver: bad input", function () {
       await alertOn(ns, "down");
       expect(await postEvent(stack.eventsUrl, gitRepositoryEvent(ns, "repo"))).to.equal(202);
       await waitForEvent(stack.client, ns, "Alert", "alert",
-        /^failed to send notification for GitRepository\/.+\/repo: POST http:\/\/127\.0\.0\.1:\d+\/\.\.\. failed with status code 500$/, "NotificationDispatchFailed");
+        /^failed to send notification for GitRepository\/.+\/repo: POST http:\/\/127\.0\.0\.1:\d+\/\.\.\. failed with status code 500 \(gave up after 3 attempts\)$/, "NotificationDispatchFailed");
+      expect(failing.at("/down")).to.have.length(3);
     } finally {
       await failing.close();
     }
@@ -108,13 +109,13 @@ describe("Provider, Alert and Receiver: bad input", function () {
     expect(ok.status!.webhookPath).to.match(/^\/hook\/[0-9a-f]{64}$/);
   });
 
-  it("stalls a Receiver this controller cannot serve: an unsupported type, a CEL resource filter", async function () {
+  it("stalls a Receiver this controller cannot serve: an unsupported type, a CEL resource filter that does not parse", async function () {
     const ns = await newNamespace();
     await createSecret(stack.client, ns, "tok", { token: "t" });
     const resources = [{ kind: "GitRepository" as const, name: "app" }];
     await createReceiver(stack, ns, "gcr", { type: "gcr", secretRef: { name: "tok" }, resources });
-    await createReceiver(stack, ns, "cel", { type: "generic", secretRef: { name: "tok" }, resources, resourceFilter: "res.metadata.name == 'app'" });
-    for (const [name, why] of [["gcr", /receiver type 'gcr' is not supported by this notification-controller/], ["cel", /spec\.resourceFilter: CEL resource filters are not supported/]] as const) {
+    await createReceiver(stack, ns, "cel", { type: "generic", secretRef: { name: "tok" }, resources, resourceFilter: "res.metadata.name == " });
+    for (const [name, why] of [["gcr", /receiver type 'gcr' is not supported by this notification-controller/], ["cel", /spec\.resourceFilter: invalid CEL expression 'res\.metadata\.name == ': unexpected end of expression/]] as const) {
       const r = await waitForReceiver(stack.client, ns, name, { ready: "False", reason: "ValidationFailed" });
       expect(r.status!.conditions!.find((c) => c.type === "Ready")!.message).to.match(why);
       expect(r.status!.conditions!.find((c) => c.type === "Stalled")).to.include({ status: "True", reason: "ValidationFailed" });

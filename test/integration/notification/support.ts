@@ -8,6 +8,7 @@ import { AlertNames, type Alert } from "../../../controllers/api/notification/v1
 import { ProviderNames, type Provider } from "../../../controllers/api/notification/v1beta3/provider";
 import { ReceiverNames, type Receiver } from "../../../controllers/api/notification/v1/receiver";
 import { NotificationController, startNotificationController } from "../../../controllers/notification/setup";
+import type { RetryPolicy } from "../../../controllers/notification/provider-config";
 import { EventForwarder, forwardEvents } from "../../../controllers/runtime/event-forwarder";
 import { KubeClient } from "../../../controllers/runtime/kube";
 import { Manager } from "../../../controllers/runtime/manager";
@@ -38,7 +39,7 @@ export interface NotificationStack {
   stop(): Promise<void>;
 }
 
-export async function startNotificationStack(opts: { rateLimitIntervalMs?: number } = {}): Promise<NotificationStack> {
+export async function startNotificationStack(opts: { rateLimitIntervalMs?: number; retry?: RetryPolicy } = {}): Promise<NotificationStack> {
   await installCrds();
   const { kc } = await getCluster();
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-storage-"));
@@ -50,6 +51,8 @@ export async function startNotificationStack(opts: { rateLimitIntervalMs?: numbe
   const notification = await startNotificationController({
     client: manager.client, events: manager.events, logger, labelSelector,
     eventsAddr: "127.0.0.1:0", receiverAddr: "127.0.0.1:0", rateLimitIntervalMs: opts.rateLimitIntervalMs ?? 5 * 60_000, noCrossNamespaceRefs: false,
+    // Flux's retry count, with short delays so failing sends end within a test.
+    retry: opts.retry ?? { retries: 2, baseMs: 50 }, registry: manager.metrics.registry,
   });
   for (const d of [...source.definitions, ...notification.definitions]) manager.add(d);
   const forwarder = forwardEvents(manager.events, { address: notification.eventServer.url, reportingController: "gitops-test-controllers", logger, retries: 1, retryBaseMs: 100 });
@@ -171,4 +174,27 @@ export function waitForReceiver(client: KubeClient, namespace: string, name: str
     return ready?.status === want.ready && (!want.reason || ready.reason === want.reason) ? last : undefined;
   }, { timeoutMs: 30000, what: `Receiver ${namespace}/${name} Ready=${want.ready}` })
     .catch((e) => { throw new Error(`${(e as Error).message}; last conditions: ${JSON.stringify(last?.status?.conditions)}`); });
+}
+
+/** An event as source-controller posts it, with a fixed time so payloads are exact. */
+export function fixedEvent(ns: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return gitRepositoryEvent(ns, "app", {
+    timestamp: "2026-01-02T03:04:05Z", severity: "error", reason: "GitOperationFailed", message: "failed to checkout 'main'",
+    metadata: { "source.toolkit.fluxcd.io/revision": "main@sha1:0123456789abcdef0123456789abcdef01234567" }, ...over,
+  });
+}
+
+/**
+ * Secret (when given), Provider `p` and Alert `a` (all GitRepository events, eventMetadata
+ * env=prod) in `ns`, then posts `ev`; returns the Provider.
+ */
+export async function providerCase(s: NotificationStack, ns: string, spec: Provider["spec"], secret: Record<string, string> | undefined,
+  ev: Record<string, unknown>, alert: Partial<Alert["spec"]> = {}): Promise<Provider> {
+  if (secret) await createSecret(s.client, ns, "p-secret", secret);
+  const p = await createProvider(s, ns, "p", { ...spec, ...(secret ? { secretRef: { name: "p-secret" } } : {}) });
+  await createAlert(s, ns, "a", { providerRef: { name: "p" }, eventSources: [{ kind: "GitRepository", name: "*" }], eventMetadata: { env: "prod" }, ...alert });
+  await waitForAlertCached(s, ns, "a");
+  const code = await postEvent(s.eventsUrl, ev);
+  if (code !== 202) throw new Error(`the events endpoint answered ${code}`);
+  return p;
 }
