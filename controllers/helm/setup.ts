@@ -1,6 +1,7 @@
 // helm-controller: the HelmRelease controller, its watches and its dependencies, wired from
 // flags read once at startup. helm runs with a kubeconfig file written here (mode 0600) from
 // the controller's own KubeConfig.
+import { kubeconfigForHelm } from "./kubeconfig";
 import type { KubeConfig } from "@kubernetes/client-node";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -46,7 +47,7 @@ export function startHelmController(o: HelmControllerOptions): HelmController {
   const owned = !o.workDir;
   const workDir = o.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "helm-controller-"));
   const kubeconfigPath = path.join(workDir, "kubeconfig");
-  fs.writeFileSync(kubeconfigPath, o.kubeConfig.exportConfig(), { mode: 0o600 });
+  fs.writeFileSync(kubeconfigPath, kubeconfigForHelm(o.kubeConfig), { mode: 0o600 });
   const deps: HelmDeps = {
     helm: o.helmPath,
     kubeconfigPath,
