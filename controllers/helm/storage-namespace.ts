@@ -45,9 +45,10 @@ export async function targetPostRenderer(h: HelmRun, a: { release: string; names
   const manifests = placeManifests(await template(h, a), a.namespace);
   const file = path.join(dir, "manifests.yaml");
   fs.writeFileSync(file, manifests, { mode: 0o600 });
-  const script = path.join(dir, "post-render.sh");
-  // helm writes its own rendering to stdin: read and discard it, print ours.
-  fs.writeFileSync(script, "#!/bin/sh\ncat >/dev/null\nexec cat \"$1\"\n", { mode: 0o700 });
+  const script = path.join(dir, "post-render.js");
+  // helm writes its own rendering to stdin: read and discard it, print ours. Run by this process's
+  // node, not /bin/sh: the helm-controller image has no shell.
+  fs.writeFileSync(script, `#!${process.execPath}\nprocess.stdin.on("data", () => undefined).on("end", () => process.stdout.write(require("fs").readFileSync(process.argv[2])));\n`, { mode: 0o700 });
   return { path: script, args: [file] };
 }
 
