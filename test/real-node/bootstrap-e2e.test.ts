@@ -51,7 +51,7 @@ describe("real node: Bootstrap runs the controllers as pods that reconcile", fun
     if (this.currentTest?.state === "failed" && c) console.error(await describeNamespace(c));
   });
 
-  it("installs, reconciles git, Helm and alerts, upgrades by rolling the pods, and destroys", async () => {
+  it("installs, reconciles git and Helm, upgrades by rolling the pods, and destroys", async () => {
     const { state } = await getCluster();
     const { registry, build } = await pushedImages();
     trustRegistry(state.dir, registry.host);
