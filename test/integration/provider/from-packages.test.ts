@@ -125,7 +125,10 @@ describe("installed from packages, outside the repository", function () {
     fs.writeFileSync(path.join(user, "Pulumi.yaml"), "name: infra\nruntime: nodejs\ndescription: Flux on our cluster, from the gitops packages\n");
     fs.writeFileSync(path.join(user, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true }, files: ["index.ts"] }));
     fs.writeFileSync(path.join(user, "index.ts"), program);
-    await step("npm install", "npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: user, env });
+    // The npm registry is the one network dependency here; a stalled fetch (seen once in CI: 240 s
+    // without a byte) is retried, as a pipeline would, with npm's own fetch timeout shortened.
+    const npmInstall = () => step("npm install", "npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", "--fetch-timeout=60000", "--fetch-retries=4"], { cwd: user, env });
+    await npmInstall().catch(() => npmInstall());
     // The archive's PulumiPlugin.yaml makes the install run npm in the plugin: it must need no
     // registry (everything is bundled), so the registry here is a closed port.
     env.npm_config_registry = "http://127.0.0.1:9/";
