@@ -1,7 +1,8 @@
 // Sends the events our controllers record to notification-controller (`--events-addr`), as
 // Flux's controllers do (fluxcd/pkg runtime/events): one POST of an event/v1 JSON object per
 // event, retried on connection errors and 5xx, never on 429 (the notification-controller's
-// answer to a duplicate within its rate-limit window). Fire and forget: a reconcile never waits.
+// answer to a duplicate within its rate-limit window); a failed send is logged, never dropped
+// silently. Fire and forget: a reconcile never waits.
 import * as os from "node:os";
 import { sleep, systemClock } from "./clock";
 import type { EventRecorder, EventType } from "./events";
@@ -105,18 +106,20 @@ export class EventForwarder {
     const retries = this.#opts.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
       let error: Error;
+      let retryable = true;
       try {
         const res = await fetch(this.#opts.address, {
           method: "POST", body, headers: { "content-type": "application/json" },
           signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 5000),
         });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.status < 500) return; // 2xx, or 429 (duplicate) and other 4xx: retrying cannot help
-        error = new Error(`POST ${this.#opts.address}: ${res.status} ${res.statusText}`);
+        const answer = await res.text().catch(() => "");
+        if (res.status < 300 || res.status === 429) return; // 429: a duplicate within the rate-limit window
+        error = new Error(`POST ${this.#opts.address}: ${res.status} ${res.statusText}${answer ? `: ${answer.slice(0, 200)}` : ""}`);
+        retryable = res.status >= 500; // any other 4xx refuses the event itself: retrying cannot help
       } catch (e) {
         error = e as Error;
       }
-      if (attempt >= retries) throw error;
+      if (!retryable || attempt >= retries) throw error;
       await sleep(systemClock, Math.min(30_000, (this.#opts.retryBaseMs ?? 1000) * 2 ** attempt));
     }
   }
