@@ -28,13 +28,13 @@ export async function controllerPods(c: Cluster, ns = NS): Promise<Record<string
   return out;
 }
 
-/** The last lines the kubelet logged for a pod's containers (/var/log/pods, this host is the node). */
-function podLogTail(p: PodView, lines = 30): string {
+/** The last lines the kubelet logged for a pod's containers (/var/log/pods, this host is the node), matching `filter`. */
+export function podLogTail(p: PodView, lines = 30, filter?: RegExp): string {
   const dir = path.join("/var/log/pods", `${p.metadata.namespace}_${p.metadata.name}_${p.metadata.uid}`);
   const out: string[] = [];
   for (const container of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     for (const f of fs.readdirSync(path.join(dir, container)).sort()) {
-      const text = fs.readFileSync(path.join(dir, container, f), "utf8").trimEnd().split("\n").slice(-lines);
+      const text = fs.readFileSync(path.join(dir, container, f), "utf8").trimEnd().split("\n").filter((l) => !filter || filter.test(l)).slice(-lines);
       out.push(`  --- ${container}/${f}`, ...text.map((l) => `  ${l}`));
     }
   }
