@@ -18,6 +18,7 @@ export const SupportedProviderTypes: readonly string[] = [
   T.Generic, T.GenericHMAC, T.Slack, T.Discord, T.Rocket, T.MSTeams, T.GoogleChat, T.Webex, T.Telegram, T.Matrix, T.Lark,
   T.Zulip, T.Opsgenie, T.PagerDuty, T.DataDog, T.Sentry, T.AlertManager, T.Grafana, T.GitHubDispatch, T.AzureEventHub,
   T.GooglePubSub, T.NATS, T.OTEL, ...CommitStatusProviderTypes,
+  T.GitHubPullRequestComment, T.GitLabMergeRequestComment, T.GiteaPullRequestComment,
 ];
 
 /** Types whose address is not an http(s) URL: a NATS server, a GCP project, an Event Hub name or connection string. */
@@ -160,6 +161,8 @@ function checkRequiredKeys(c: NotifierConfig): void {
     case T.PagerDuty: return needChannel("the integration (routing) key");
     case T.GitHubDispatch: case T.GitHub: case T.GitLab: case T.Gitea: case T.AzureDevOps:
       return needToken("an access token allowed to write to the repository");
+    case T.GitHubPullRequestComment: case T.GitLabMergeRequestComment: case T.GiteaPullRequestComment:
+      return needToken("an access token allowed to read the user and write pull/merge request comments");
     case T.Bitbucket:
       needToken("'<username>:<app-password>'");
       if (!c.token!.includes(":")) throw new ProviderConfigError(`invalid 'token' key in ${secret}: a bitbucket token has the form '<username>:<app-password>'`);
