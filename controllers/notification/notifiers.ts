@@ -24,7 +24,7 @@ export interface SendOptions {
 /** Sends `ev` to the Provider; resolves once the service accepted it, NotifierError otherwise. */
 export async function sendEvent(cfg: NotifierConfig, ev: FluxEvent, opts: SendOptions = {}): Promise<void> {
   const o = opts.observe;
-  if (CommitStatusProviderTypes.includes(cfg.type)) { await sendCommitStatus(cfg, ev, o); return; }
+  if (CommitStatusProviderTypes.includes(cfg.type)) { await sendCommitStatus(cfg, ev, o, opts.alert); return; }
   if (ChangeRequestCommentProviderTypes.includes(cfg.type)) return sendChangeRequestComment(cfg, ev, o);
   switch (cfg.type) {
     case T.Generic: return alerting.sendGeneric(cfg, ev, false, o);

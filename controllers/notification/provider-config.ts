@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { DefaultProviderTimeout, ProviderType, type Provider } from "../api/notification/v1beta3/provider";
 import { parseDuration } from "../runtime/duration";
 import type { KubeClient } from "../runtime/kube";
+import { CelError, compileString } from "./cel";
 
 const T = ProviderType;
 
@@ -61,6 +62,10 @@ export interface NotifierConfig {
   retry: RetryPolicy;
   /** The Provider itself (commit status IDs use its UID). */
   provider: { name: string; namespace: string; uid: string };
+  /** The whole Provider object (the `provider` variable of spec.commitStatusExpr). */
+  providerObject?: Provider;
+  /** spec.commitStatusExpr, compiled: the commit status ID from event, provider and alert. */
+  commitStatusExpr?: (vars: Record<string, unknown>) => string;
   /** Where the Secret values came from, for messages. */
   secretName?: string;
 }
@@ -83,10 +88,24 @@ export function checkProviderSpec(provider: Provider): void {
       `provider type '${spec.type}' is not supported by this notification-controller (supported: ${SupportedProviderTypes.join(", ")})`);
   }
   if (spec.serviceAccountName) throw new ProviderConfigError("spec.serviceAccountName (workload identity) is not supported by this notification-controller: use a token in spec.secretRef");
-  if (spec.commitStatusExpr) throw new ProviderConfigError("spec.commitStatusExpr is not supported by this notification-controller: remove it to use the default status ID '<kind>/<name>/<provider UID prefix>'");
+  if (spec.commitStatusExpr) compileCommitStatusExpr(spec.commitStatusExpr);
   if (spec.timeout) parseDuration(spec.timeout);
   if (spec.proxy) parseUrl(spec.proxy, "spec.proxy");
   if (spec.address?.trim() && !nonHttpAddress.includes(spec.type)) parseUrl(spec.address, "spec.address");
+}
+
+/** Variables of spec.commitStatusExpr, as in Flux. */
+export const CommitStatusExprVars = ["event", "provider", "alert"] as const;
+
+/** Compiles spec.commitStatusExpr; ProviderConfigError saying what is wrong. */
+export function compileCommitStatusExpr(src: string): (vars: Record<string, unknown>) => string {
+  try { return compileString(src, CommitStatusExprVars); } catch (e) {
+    if (e instanceof CelError) {
+      throw new ProviderConfigError(`invalid spec.commitStatusExpr '${src}': ${e.message} (a CEL expression over event, provider and alert that evaluates to a string; `
+        + "supported: field access, +, ?:, size, split, first/last().value(), lowerAscii, upperAscii, trim, join, ...; no macros)");
+    }
+    throw e;
+  }
 }
 
 /** Everything needed to send to `provider`; ProviderConfigError on a configuration error. */
@@ -136,6 +155,8 @@ export async function notifierConfig(client: KubeClient, provider: Provider, sig
     timeoutMs: parseDuration(spec.timeout ?? DefaultProviderTimeout),
     retry,
     provider: { name: provider.metadata.name!, namespace: ns, uid: provider.metadata.uid ?? "" },
+    providerObject: provider,
+    commitStatusExpr: spec.commitStatusExpr ? compileCommitStatusExpr(spec.commitStatusExpr) : undefined,
     secretName,
   };
   checkRequiredKeys(cfg);

@@ -67,6 +67,33 @@ describe("Provider: commit statuses on GitHub, GitLab, Gitea, Bitbucket, Bitbuck
       ["failure", "kustomize build failed"], ["pending", "Reconciliation in progress"]]);
   });
 
+  it("commitStatusExpr: the status ID is the CEL expression over event, provider and alert", async function () {
+    const ns = await newNamespace();
+    await createSecret(stack.client, ns, "git", { token: "ghp_x" });
+    const expr = "event.involvedObject.kind + '/' + event.involvedObject.name + '/' + event.metadata.cluster + '/' + alert.metadata.name + '/' + provider.metadata.uid.split('-').first().value()";
+    const p = await createProvider(stack, ns, "git", { type: "github", address: rec.url(`/org/${ns}`), secretRef: { name: "git" }, commitStatusExpr: expr });
+    await createAlert(stack, ns, "a", { providerRef: { name: "git" }, eventSources: [{ kind: "Kustomization", name: "*" }], eventMetadata: { cluster: "prod-eu" } });
+    await waitForAlertCached(stack, ns, "a");
+    await post(ksEvent(ns));
+    const r = await at(`/api/v3/repos/org/${ns}/statuses/${sha}`);
+    expect(r.json).to.deep.equal({ state: "success", context: `Kustomization/apps/prod-eu/a/${p.metadata.uid!.split("-")[0]}`, description: "Reconciliation finished in 1.2s, next run in 10m0s" });
+  });
+
+  it("commitStatusExpr: a syntax error is InvalidConfig on the Provider; an evaluation error is a Warning Event on the Alert", async function () {
+    const ns = await newNamespace();
+    await createSecret(stack.client, ns, "git", { token: "ghp_x" });
+    await createProvider(stack, ns, "bad", { type: "github", address: rec.url(`/org/${ns}`), secretRef: { name: "git" }, commitStatusExpr: "event.involvedObject.kind +" });
+    await waitForEvent(stack.client, ns, "Provider", "bad", /^invalid spec\.commitStatusExpr 'event\.involvedObject\.kind \+': .+ \(a CEL expression over event, provider and alert that evaluates to a string/, "InvalidConfig");
+    await createProvider(stack, ns, "undeclared", { type: "github", address: rec.url(`/org/${ns}`), secretRef: { name: "git" }, commitStatusExpr: "cluster.name" });
+    await waitForEvent(stack.client, ns, "Provider", "undeclared", /undeclared reference to 'cluster' \(available: event, provider, alert\)/, "InvalidConfig");
+    await createProvider(stack, ns, "git", { type: "github", address: rec.url(`/org/${ns}`), secretRef: { name: "git" }, commitStatusExpr: "event.metadata.cluster" });
+    await createAlert(stack, ns, "a", { providerRef: { name: "git" }, eventSources: [{ kind: "Kustomization", name: "*" }] });
+    await waitForAlertCached(stack, ns, "a");
+    await post(ksEvent(ns));
+    await waitForEvent(stack.client, ns, "Alert", "a", /failed to evaluate spec\.commitStatusExpr of provider '.+\/git': no such key: cluster/, "NotificationDispatchFailed");
+    expect(rec.under(`/api/v3/repos/org/${ns}/`)).to.have.length(0);
+  });
+
   it("gitlab: POST /api/v4/projects/<encoded path>/statuses/<sha> with PRIVATE-TOKEN and name", async function () {
     const ns = await newNamespace();
     const { id } = await setup(ns, { type: "gitlab", address: rec.url(`/group/sub/${ns}`) }, { token: "glpat" });
