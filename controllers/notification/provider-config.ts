@@ -8,6 +8,7 @@ import { DefaultProviderTimeout, ProviderType, type Provider } from "../api/noti
 import { parseDuration } from "../runtime/duration";
 import type { KubeClient } from "../runtime/kube";
 import { CelError, compileString } from "./cel";
+import { userFromSeed } from "./nkeys";
 
 const T = ProviderType;
 
@@ -66,6 +67,8 @@ export interface NotifierConfig {
   providerObject?: Provider;
   /** spec.commitStatusExpr, compiled: the commit status ID from event, provider and alert. */
   commitStatusExpr?: (vars: Record<string, unknown>) => string;
+  /** NATS: the user seed from the Secret's `nkey` key. */
+  nkeySeed?: string;
   /** Where the Secret values came from, for messages. */
   secretName?: string;
 }
@@ -117,6 +120,7 @@ export async function notifierConfig(client: KubeClient, provider: Provider, sig
   let where = "spec.address";
   const headers: Record<string, string> = {};
   let token: string | undefined;
+  let nkeySeed: string | undefined;
   let password: string | undefined;
   let username = spec.username || undefined;
   let proxy = spec.proxy ? { text: spec.proxy, where: "spec.proxy" } : undefined;
@@ -133,6 +137,13 @@ export async function notifierConfig(client: KubeClient, provider: Provider, sig
     if (data.token !== undefined) token = data.token.trim();
     if (data.username !== undefined) username = data.username.trim();
     if (data.password !== undefined) password = data.password.trim();
+    if (spec.type === T.NATS && data.creds !== undefined) {
+      throw new ProviderConfigError(`the 'creds' key (NATS JWT credentials) in secret '${secretName}' is not supported by this notification-controller: use an 'nkey' key with the user seed (SU...), or 'username' and 'password'`);
+    }
+    if (spec.type === T.NATS && data.nkey !== undefined) {
+      nkeySeed = data.nkey.trim();
+      try { userFromSeed(nkeySeed); } catch (e) { throw new ProviderConfigError(`invalid 'nkey' key in secret '${secretName}': ${(e as Error).message}`); }
+    }
   }
   let proxyUrl: URL | undefined;
   if (spec.proxySecretRef) {
@@ -156,6 +167,7 @@ export async function notifierConfig(client: KubeClient, provider: Provider, sig
     retry,
     provider: { name: provider.metadata.name!, namespace: ns, uid: provider.metadata.uid ?? "" },
     providerObject: provider,
+    nkeySeed,
     commitStatusExpr: spec.commitStatusExpr ? compileCommitStatusExpr(spec.commitStatusExpr) : undefined,
     secretName,
   };
