@@ -5,7 +5,7 @@ import { expect } from "chai";
 import type { Provider } from "../../../controllers/api/notification/v1beta3/provider";
 import { eventually, newNamespace } from "../../support/cluster";
 import { Recorder, commitStatusRules, startRecorder } from "./recorders";
-import { NotificationStack, createAlert, createProvider, createSecret, postEvent, startNotificationStack, waitForAlertCached, waitForEvent } from "./support";
+import { NotificationStack, createAlert, createProvider, createSecret, postEvent, providerWithAlert, startNotificationStack, waitForAlertCached, waitForEvent } from "./support";
 
 const sha = "0123456789abcdef0123456789abcdef01234567";
 
@@ -31,10 +31,7 @@ describe("Provider: commit statuses on GitHub, GitLab, Gitea, Bitbucket, Bitbuck
   after(async () => { await stack?.stop(); await rec?.close(); });
 
   async function setup(ns: string, spec: Provider["spec"], secret: Record<string, string>): Promise<{ id: string }> {
-    await createSecret(stack.client, ns, "git", secret);
-    const p = await createProvider(stack, ns, "git", { ...spec, secretRef: { name: "git" } });
-    await createAlert(stack, ns, "a", { providerRef: { name: "git" }, eventSources: [{ kind: "Kustomization", name: "*" }] });
-    await waitForAlertCached(stack, ns, "a");
+    const p = await providerWithAlert(stack, ns, { provider: "git", secretName: "git", spec, secret, alertSpec: { eventSources: [{ kind: "Kustomization", name: "*" }] } });
     return { id: `kustomization/apps/${p.metadata.uid!.split("-")[0]}` };
   }
   const post = async (ev: Record<string, unknown>) => expect(await postEvent(stack.eventsUrl, ev)).to.equal(202);

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import type { Provider } from "../../../controllers/api/notification/v1beta3/provider";
 import { eventually, newNamespace } from "../../support/cluster";
 import { Recorded, Recorder, startRecorder } from "./recorders";
-import { NotificationStack, createAlert, createProvider, createSecret, postEvent, startNotificationStack, waitForAlertCached, waitForEvent } from "./support";
+import { NotificationStack, createProvider, postEvent, providerWithAlert, startNotificationStack, waitForEvent } from "./support";
 
 /** A forge holding comments per list path; answers the user, list, create and edit calls. */
 function forge() {
@@ -53,11 +53,7 @@ describe("Provider: pull/merge request comments on GitHub, GitLab and Gitea", fu
   after(async () => { await stack?.stop(); await rec?.close(); });
 
   async function setup(ns: string, spec: Provider["spec"], token = "tok"): Promise<Provider> {
-    await createSecret(stack.client, ns, "git", { token });
-    const p = await createProvider(stack, ns, "pr", { ...spec, secretRef: { name: "git" } });
-    await createAlert(stack, ns, "a", { providerRef: { name: "pr" }, eventSources: [{ kind: "HelmRelease", name: "*" }] });
-    await waitForAlertCached(stack, ns, "a");
-    return p;
+    return providerWithAlert(stack, ns, { provider: "pr", secretName: "git", spec, secret: { token }, alertSpec: { eventSources: [{ kind: "HelmRelease", name: "*" }] } });
   }
   const post = async (ev: Record<string, unknown>) => expect(await postEvent(stack.eventsUrl, ev)).to.equal(202);
 
