@@ -1,5 +1,6 @@
 // A small subset of CEL (cel.dev), enough for Receiver `resourceFilter` / `resources[].filter`
-// expressions as Flux documents them: `res` (the object's metadata) and `req` (the JSON body).
+// expressions as Flux documents them (`res`: the object's metadata, `req`: the JSON body) and
+// Provider `spec.commitStatusExpr` (`event`, `provider`, `alert`; evaluates to a string).
 // Supported: string/int/double/bool/null literals, lists, field access (`a.b`), indexing
 // (`a['k']`, `a[0]`), `has(a.b)`, `!`, unary `-`, `* / %`, `+ -` (numbers, strings, lists),
 // comparisons, `in`, `&&`, `||`, `? :`, and the functions `size`, `contains`, `startsWith`,

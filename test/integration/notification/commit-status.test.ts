@@ -4,8 +4,8 @@
 import { expect } from "chai";
 import type { Provider } from "../../../controllers/api/notification/v1beta3/provider";
 import { eventually, newNamespace } from "../../support/cluster";
-import { Recorder, commitStatusRules, startRecorder } from "./recorders";
-import { NotificationStack, createAlert, createProvider, createSecret, postEvent, providerWithAlert, startNotificationStack, waitForAlertCached, waitForEvent } from "./support";
+import { Recorder, commitStatusRules } from "./recorders";
+import { NotificationStack, createAlert, createProvider, createSecret, postEvent, providerWithAlert, waitForAlertCached, waitForEvent, withStackAndRecorder } from "./support";
 
 const sha = "0123456789abcdef0123456789abcdef01234567";
 
@@ -23,12 +23,7 @@ function ksEvent(ns: string, over: Record<string, unknown> = {}, meta: Record<st
 describe("Provider: commit statuses on GitHub, GitLab, Gitea, Bitbucket, Bitbucket Server and Azure DevOps", function () {
   let stack: NotificationStack;
   let rec: Recorder;
-  before(async function () {
-    this.timeout(120000);
-    stack = await startNotificationStack();
-    rec = await startRecorder(commitStatusRules);
-  });
-  after(async () => { await stack?.stop(); await rec?.close(); });
+  withStackAndRecorder(commitStatusRules, (s, r) => { stack = s; rec = r; });
 
   async function setup(ns: string, spec: Provider["spec"], secret: Record<string, string>): Promise<{ id: string }> {
     const p = await providerWithAlert(stack, ns, { provider: "git", secretName: "git", spec, secret, alertSpec: { eventSources: [{ kind: "Kustomization", name: "*" }] } });

@@ -5,8 +5,8 @@
 import { expect } from "chai";
 import type { Provider } from "../../../controllers/api/notification/v1beta3/provider";
 import { eventually, newNamespace } from "../../support/cluster";
-import { Recorded, Recorder, startRecorder } from "./recorders";
-import { NotificationStack, createProvider, postEvent, providerWithAlert, startNotificationStack, waitForEvent } from "./support";
+import { Recorded, Recorder } from "./recorders";
+import { NotificationStack, createProvider, postEvent, providerWithAlert, waitForEvent, withStackAndRecorder } from "./support";
 
 /** A forge holding comments per list path; answers the user, list, create and edit calls. */
 function forge() {
@@ -43,14 +43,8 @@ const hrEvent = (ns: string, message: string, meta: Record<string, string>, seve
 describe("Provider: pull/merge request comments on GitHub, GitLab and Gitea", function () {
   let stack: NotificationStack;
   let rec: Recorder;
-  let f: ReturnType<typeof forge>;
-  before(async function () {
-    this.timeout(120000);
-    stack = await startNotificationStack();
-    f = forge();
-    rec = await startRecorder((r) => f.respond(r));
-  });
-  after(async () => { await stack?.stop(); await rec?.close(); });
+  const f = forge();
+  withStackAndRecorder((r) => f.respond(r), (s, r) => { stack = s; rec = r; });
 
   async function setup(ns: string, spec: Provider["spec"], token = "tok"): Promise<Provider> {
     return providerWithAlert(stack, ns, { provider: "pr", secretName: "git", spec, secret: { token }, alertSpec: { eventSources: [{ kind: "HelmRelease", name: "*" }] } });

@@ -17,6 +17,7 @@ import { eventually, getCluster, randomSuffix } from "../../support/cluster";
 import { INSTANCE_LABEL, installCrds, testManager } from "../../support/controllers";
 import { RecordedRequest, readRecordedRequest } from "../../support/recorded-request";
 import { onTeardown } from "../../support/teardown";
+import { Recorder, Responder, startRecorder } from "./recorders";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -203,4 +204,17 @@ export async function providerCase(s: NotificationStack, ns: string, spec: Provi
   const code = await postEvent(s.eventsUrl, ev);
   if (code !== 202) throw new Error(`the events endpoint answered ${code}`);
   return p;
+}
+
+/** Mocha hooks shared by the provider tests: a notification stack and a recorder answering by `respond`, stopped after the suite. */
+export function withStackAndRecorder(respond: Responder, set: (stack: NotificationStack, rec: Recorder) => void): void {
+  let stack: NotificationStack | undefined;
+  let rec: Recorder | undefined;
+  before(async function () {
+    this.timeout(120000);
+    stack = await startNotificationStack();
+    rec = await startRecorder(respond);
+    set(stack, rec);
+  });
+  after(async () => { await stack?.stop(); await rec?.close(); });
 }
