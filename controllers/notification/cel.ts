@@ -1,5 +1,6 @@
 // A small subset of CEL (cel.dev), enough for Receiver `resourceFilter` / `resources[].filter`
-// expressions as Flux documents them: `res` (the object's metadata) and `req` (the JSON body).
+// expressions as Flux documents them (`res`: the object's metadata, `req`: the JSON body) and
+// Provider `spec.commitStatusExpr` (`event`, `provider`, `alert`; evaluates to a string).
 // Supported: string/int/double/bool/null literals, lists, field access (`a.b`), indexing
 // (`a['k']`, `a[0]`), `has(a.b)`, `!`, unary `-`, `* / %`, `+ -` (numbers, strings, lists),
 // comparisons, `in`, `&&`, `||`, `? :`, and the functions `size`, `contains`, `startsWith`,
@@ -45,7 +46,7 @@ type Node =
 const prec: Record<string, number> = { "||": 1, "&&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3, in: 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5 };
 
 /** Parses `src`; CelError on a syntax error. */
-export function parseCel(src: string): Node {
+export function parseCel(src: string, names: readonly string[] = ["res", "req"]): Node {
   const toks = tokenize(src);
   let p = 0;
   const peek = () => toks[p];
@@ -110,22 +111,22 @@ export function parseCel(src: string): Node {
   };
   const n = expr();
   if (p < toks.length) throw new CelError(`unexpected '${toks[p].v}'`);
-  checkVars(n);
+  checkVars(n, new Set(names));
   return n;
 }
 
-const vars = new Set(["res", "req"]);
-function checkVars(n: Node): void {
+function checkVars(n: Node, vars: ReadonlySet<string>): void {
+  const check = (x: Node) => checkVars(x, vars);
   switch (n.k) {
-    case "id": if (!vars.has(n.n)) throw new CelError(`undeclared reference to '${n.n}' (available: res, req)`); return;
-    case "list": n.items.forEach(checkVars); return;
-    case "sel": checkVars(n.o); return;
-    case "idx": checkVars(n.o); checkVars(n.i); return;
-    case "call": if (n.f === "has") { if (n.args.length !== 1 || n.args[0].k !== "sel") throw new CelError("has() takes one field selection"); checkVars(n.args[0].o); return; }
-      if (n.o) checkVars(n.o); n.args.forEach(checkVars); return;
-    case "un": checkVars(n.a); return;
-    case "bin": checkVars(n.a); checkVars(n.b); return;
-    case "cond": checkVars(n.c); checkVars(n.a); checkVars(n.b); return;
+    case "id": if (!vars.has(n.n)) throw new CelError(`undeclared reference to '${n.n}' (available: ${[...vars].join(", ")})`); return;
+    case "list": n.items.forEach(check); return;
+    case "sel": check(n.o); return;
+    case "idx": check(n.o); check(n.i); return;
+    case "call": if (n.f === "has") { if (n.args.length !== 1 || n.args[0].k !== "sel") throw new CelError("has() takes one field selection"); check(n.args[0].o); return; }
+      if (n.o) check(n.o); n.args.forEach(check); return;
+    case "un": check(n.a); return;
+    case "bin": check(n.a); check(n.b); return;
+    case "cond": check(n.c); check(n.a); check(n.b); return;
     default: return;
   }
 }
@@ -228,6 +229,19 @@ export function compileFilter(src: string): (vars: { res: unknown; req: unknown 
   return (v) => {
     const out = evalNode(ast, v);
     if (typeof out !== "boolean") throw new CelError(`the expression must evaluate to a bool, got ${out === null ? "null" : typeof out}`);
+    return out;
+  };
+}
+
+/**
+ * Compiles an expression over `names` that evaluates to a string (Provider
+ * `spec.commitStatusExpr`: event, provider, alert); CelError otherwise.
+ */
+export function compileString(src: string, names: readonly string[]): (vars: Record<string, unknown>) => string {
+  const ast = parseCel(src, names);
+  return (v) => {
+    const out = evalNode(ast, v);
+    if (typeof out !== "string") throw new CelError(`the expression must evaluate to a string, got ${out === null ? "null" : Array.isArray(out) ? "list" : typeof out}`);
     return out;
   };
 }

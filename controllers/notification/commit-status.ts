@@ -11,9 +11,11 @@
 import { createHash } from "node:crypto";
 import { ProviderType } from "../api/notification/v1beta3/provider";
 import type { FluxEvent } from "./event";
+import type { Alert } from "../api/notification/v1beta3/alert";
+import { CelError } from "./cel";
 import { githubHeaders, githubRepo } from "./alerting";
 import { NotifierConfig, ProviderConfigError } from "./provider-config";
-import { AttemptObserver, basicAuth, joinUrl, postJson } from "./transport";
+import { AttemptObserver, NotifierError, basicAuth, joinUrl, postJson } from "./transport";
 
 export type CommitState = "success" | "failure" | "pending";
 
@@ -53,11 +55,25 @@ function repoPath(address: URL, min: number): string[] {
   return parts;
 }
 
+/** spec.commitStatusExpr's value when set (Flux's variables event, provider, alert), else the default ID. */
+export function statusId(cfg: NotifierConfig, ev: FluxEvent, alert?: Alert): string {
+  if (!cfg.commitStatusExpr) return commitStatusId(cfg.provider.uid, ev);
+  const plain = (o: unknown) => (o === undefined ? {} : JSON.parse(JSON.stringify(o)));
+  try {
+    const id = cfg.commitStatusExpr({ event: plain(ev), provider: plain(cfg.providerObject), alert: plain(alert) });
+    if (!id) throw new CelError("it evaluated to an empty string");
+    return id;
+  } catch (e) {
+    if (e instanceof CelError) throw new NotifierError(`failed to evaluate spec.commitStatusExpr of provider '${cfg.provider.namespace}/${cfg.provider.name}': ${e.message}`);
+    throw e;
+  }
+}
+
 export interface CommitStatusRequest { url: URL; body: Record<string, unknown>; headers: Record<string, string> }
 
 /** The request that sets the status of `sha`, per service. */
-export function commitStatusRequest(cfg: NotifierConfig, ev: FluxEvent, sha: string): CommitStatusRequest {
-  const id = commitStatusId(cfg.provider.uid, ev);
+export function commitStatusRequest(cfg: NotifierConfig, ev: FluxEvent, sha: string, alert?: Alert): CommitStatusRequest {
+  const id = statusId(cfg, ev, alert);
   const state = commitState(ev);
   const a = cfg.address;
   const desc = ev.message;
@@ -121,10 +137,10 @@ const bitbucketState = (s: CommitState) => (s === "success" ? "SUCCESSFUL" : s =
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
 
 /** Sets the commit status; resolves without a request when the event has no revision. */
-export async function sendCommitStatus(cfg: NotifierConfig, ev: FluxEvent, observe?: AttemptObserver): Promise<boolean> {
+export async function sendCommitStatus(cfg: NotifierConfig, ev: FluxEvent, observe?: AttemptObserver, alert?: Alert): Promise<boolean> {
   const sha = eventCommit(ev);
   if (!sha) return false;
-  const r = commitStatusRequest(cfg, ev, sha);
+  const r = commitStatusRequest(cfg, ev, sha, alert);
   await postJson(cfg, r.url, r.body, { ...cfg.headers, ...r.headers }, observe);
   return true;
 }

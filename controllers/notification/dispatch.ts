@@ -14,6 +14,7 @@ import { groupOf } from "./flux-kinds";
 import { sendEvent } from "./notifiers";
 import { CommitStatusProviderTypes, DefaultRetryPolicy, RetryPolicy, notifierConfig } from "./provider-config";
 import { eventCommit } from "./commit-status";
+import { ChangeRequestCommentProviderTypes, ChangeRequestMetaKey } from "./change-request-comment";
 import { ProviderType } from "../api/notification/v1beta3/provider";
 
 /** Send attempts by provider type and result: success, retry (a failed attempt retried), failure (given up). */
@@ -72,6 +73,11 @@ export class Dispatcher {
       // As Flux: commit status updates go only to git and generic providers; git providers take
       // commit status updates, events with a commit key, and failures.
       if (!commitStatus && type !== ProviderType.Generic && type !== ProviderType.GenericHMAC && isCommitStatusUpdate(ev)) return;
+      // Comment providers take only events of objects annotated with the change request (Flux).
+      if (ChangeRequestCommentProviderTypes.includes(type) && !ev.metadata?.[ChangeRequestMetaKey]) {
+        log.debug({ reason: ev.reason }, `discarding event for a change request comment provider: no ${ChangeRequestMetaKey} metadata`);
+        return;
+      }
       if (commitStatus && !isCommitStatusUpdate(ev) && !ev.metadata?.["event.toolkit.fluxcd.io/commit"] && ev.severity !== "error") {
         log.debug({ reason: ev.reason }, "discarding event for a commit status provider: not a commit status update");
         return;

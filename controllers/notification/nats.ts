@@ -3,13 +3,15 @@
 // Secret or the URL), PUB <subject> <bytes>, then PING and wait for PONG, which the server only
 // answers after it processed the PUB (or -ERR, e.g. "Authorization Violation"). nats:// is plain
 // TCP (upgraded to TLS when the server's INFO requires it or certSecretRef is set); tls:// is TLS.
-// NKey and JWT (.creds) authentication are not supported.
+// NKey authentication: the Secret's `nkey` (a user seed, SU...) signs the server's nonce; CONNECT
+// carries {nkey: <public key>, sig}. JWT (.creds, operator mode) authentication is not supported.
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { sleep, systemClock } from "../runtime/clock";
 import type { FluxEvent } from "./event";
 import { NotifierConfig, ProviderConfigError, redact } from "./provider-config";
 import { AttemptObserver, NotifierError } from "./transport";
+import { userFromSeed } from "./nkeys";
 
 export async function sendNats(cfg: NotifierConfig, ev: FluxEvent, observe?: AttemptObserver): Promise<void> {
   for (let attempt = 0; ; attempt++) {
@@ -64,12 +66,18 @@ export function publish(cfg: NotifierConfig, subject: string, payload: Buffer): 
         if (line.startsWith("-ERR")) return done(new NotifierError(`${where} refused the publish: ${line.slice(5).trim().replace(/^'|'$/g, "")}`));
         if (line === "PING") { sock.write("PONG\r\n"); continue; }
         if (state === "info" && line.startsWith("INFO ")) {
-          let info: { tls_required?: boolean; auth_required?: boolean; headers?: boolean };
+          let info: { tls_required?: boolean; auth_required?: boolean; headers?: boolean; nonce?: string };
           try { info = JSON.parse(line.slice(5)); } catch { return done(new NotifierError(`${where}: malformed INFO`)); }
           state = "pong";
           const go = () => {
+            let nkeyAuth = {};
+            if (cfg.nkeySeed) {
+              if (!info.nonce) return done(new NotifierError(`${where} sent no nonce to sign: it does not take NKey authentication (remove the 'nkey' key or configure an nkey user)`));
+              const u = userFromSeed(cfg.nkeySeed);
+              nkeyAuth = { nkey: u.publicKey, sig: u.sign(Buffer.from(info.nonce)) };
+            }
             const connect = { verbose: false, pedantic: false, tls_required: wantTls || !!info.tls_required, name: "notification-controller",
-              lang: "typescript", version: "1.0.0", protocol: 1, ...(user !== undefined ? { user, pass: pass ?? "" } : {}) };
+              lang: "typescript", version: "1.0.0", protocol: 1, ...(user !== undefined ? { user, pass: pass ?? "" } : {}), ...nkeyAuth };
             sock.write(`CONNECT ${JSON.stringify(connect)}\r\nPUB ${subject} ${payload.length}\r\n`);
             sock.write(payload);
             sock.write("\r\nPING\r\n");
@@ -88,7 +96,9 @@ export function publish(cfg: NotifierConfig, subject: string, payload: Buffer): 
       }
     };
     sock.on("data", onData);
-    sock.on("error", (e) => done(new NotifierError(`${where}: ${e.message}`)));
-    sock.on("close", () => done(new NotifierError(`${where}: connection closed before the publish was acknowledged`)));
+    // A write error (EPIPE) can come before the server's -ERR is read: report it at close, after the data.
+    let sockErr: Error | undefined;
+    sock.on("error", (e) => { sockErr = e; });
+    sock.on("close", () => done(new NotifierError(sockErr ? `${where}: ${sockErr.message}` : `${where}: connection closed before the publish was acknowledged`)));
   });
 }

@@ -7,6 +7,7 @@ import * as chat from "./chat";
 import * as alerting from "./alerting";
 import { sendCommitStatus } from "./commit-status";
 import { sendNats } from "./nats";
+import { ChangeRequestCommentProviderTypes, sendChangeRequestComment } from "./change-request-comment";
 import { CommitStatusProviderTypes, NotifierConfig } from "./provider-config";
 import { AttemptObserver, NotifierError } from "./transport";
 
@@ -23,7 +24,8 @@ export interface SendOptions {
 /** Sends `ev` to the Provider; resolves once the service accepted it, NotifierError otherwise. */
 export async function sendEvent(cfg: NotifierConfig, ev: FluxEvent, opts: SendOptions = {}): Promise<void> {
   const o = opts.observe;
-  if (CommitStatusProviderTypes.includes(cfg.type)) { await sendCommitStatus(cfg, ev, o); return; }
+  if (CommitStatusProviderTypes.includes(cfg.type)) { await sendCommitStatus(cfg, ev, o, opts.alert); return; }
+  if (ChangeRequestCommentProviderTypes.includes(cfg.type)) return sendChangeRequestComment(cfg, ev, o);
   switch (cfg.type) {
     case T.Generic: return alerting.sendGeneric(cfg, ev, false, o);
     case T.GenericHMAC: return alerting.sendGeneric(cfg, ev, true, o);

@@ -7,6 +7,8 @@ import { parse as parseYaml } from "yaml";
 import { DefaultProviderTimeout, ProviderType, type Provider } from "../api/notification/v1beta3/provider";
 import { parseDuration } from "../runtime/duration";
 import type { KubeClient } from "../runtime/kube";
+import { CelError, compileString } from "./cel";
+import { userFromSeed } from "./nkeys";
 
 const T = ProviderType;
 
@@ -18,6 +20,7 @@ export const SupportedProviderTypes: readonly string[] = [
   T.Generic, T.GenericHMAC, T.Slack, T.Discord, T.Rocket, T.MSTeams, T.GoogleChat, T.Webex, T.Telegram, T.Matrix, T.Lark,
   T.Zulip, T.Opsgenie, T.PagerDuty, T.DataDog, T.Sentry, T.AlertManager, T.Grafana, T.GitHubDispatch, T.AzureEventHub,
   T.GooglePubSub, T.NATS, T.OTEL, ...CommitStatusProviderTypes,
+  T.GitHubPullRequestComment, T.GitLabMergeRequestComment, T.GiteaPullRequestComment,
 ];
 
 /** Types whose address is not an http(s) URL: a NATS server, a GCP project, an Event Hub name or connection string. */
@@ -60,6 +63,12 @@ export interface NotifierConfig {
   retry: RetryPolicy;
   /** The Provider itself (commit status IDs use its UID). */
   provider: { name: string; namespace: string; uid: string };
+  /** The whole Provider object (the `provider` variable of spec.commitStatusExpr). */
+  providerObject?: Provider;
+  /** spec.commitStatusExpr, compiled: the commit status ID from event, provider and alert. */
+  commitStatusExpr?: (vars: Record<string, unknown>) => string;
+  /** NATS: the user seed from the Secret's `nkey` key. */
+  nkeySeed?: string;
   /** Where the Secret values came from, for messages. */
   secretName?: string;
 }
@@ -82,10 +91,24 @@ export function checkProviderSpec(provider: Provider): void {
       `provider type '${spec.type}' is not supported by this notification-controller (supported: ${SupportedProviderTypes.join(", ")})`);
   }
   if (spec.serviceAccountName) throw new ProviderConfigError("spec.serviceAccountName (workload identity) is not supported by this notification-controller: use a token in spec.secretRef");
-  if (spec.commitStatusExpr) throw new ProviderConfigError("spec.commitStatusExpr is not supported by this notification-controller: remove it to use the default status ID '<kind>/<name>/<provider UID prefix>'");
+  if (spec.commitStatusExpr) compileCommitStatusExpr(spec.commitStatusExpr);
   if (spec.timeout) parseDuration(spec.timeout);
   if (spec.proxy) parseUrl(spec.proxy, "spec.proxy");
   if (spec.address?.trim() && !nonHttpAddress.includes(spec.type)) parseUrl(spec.address, "spec.address");
+}
+
+/** Variables of spec.commitStatusExpr, as in Flux. */
+export const CommitStatusExprVars = ["event", "provider", "alert"] as const;
+
+/** Compiles spec.commitStatusExpr; ProviderConfigError saying what is wrong. */
+export function compileCommitStatusExpr(src: string): (vars: Record<string, unknown>) => string {
+  try { return compileString(src, CommitStatusExprVars); } catch (e) {
+    if (e instanceof CelError) {
+      throw new ProviderConfigError(`invalid spec.commitStatusExpr '${src}': ${e.message} (a CEL expression over event, provider and alert that evaluates to a string; `
+        + "supported: field access, +, ?:, size, split, first/last().value(), lowerAscii, upperAscii, trim, join, ...; no macros)");
+    }
+    throw e;
+  }
 }
 
 /** Everything needed to send to `provider`; ProviderConfigError on a configuration error. */
@@ -97,6 +120,7 @@ export async function notifierConfig(client: KubeClient, provider: Provider, sig
   let where = "spec.address";
   const headers: Record<string, string> = {};
   let token: string | undefined;
+  let nkeySeed: string | undefined;
   let password: string | undefined;
   let username = spec.username || undefined;
   let proxy = spec.proxy ? { text: spec.proxy, where: "spec.proxy" } : undefined;
@@ -113,6 +137,13 @@ export async function notifierConfig(client: KubeClient, provider: Provider, sig
     if (data.token !== undefined) token = data.token.trim();
     if (data.username !== undefined) username = data.username.trim();
     if (data.password !== undefined) password = data.password.trim();
+    if (spec.type === T.NATS && data.creds !== undefined) {
+      throw new ProviderConfigError(`the 'creds' key (NATS JWT credentials) in secret '${secretName}' is not supported by this notification-controller: use an 'nkey' key with the user seed (SU...), or 'username' and 'password'`);
+    }
+    if (spec.type === T.NATS && data.nkey !== undefined) {
+      nkeySeed = data.nkey.trim();
+      try { userFromSeed(nkeySeed); } catch (e) { throw new ProviderConfigError(`invalid 'nkey' key in secret '${secretName}': ${(e as Error).message}`); }
+    }
   }
   let proxyUrl: URL | undefined;
   if (spec.proxySecretRef) {
@@ -135,6 +166,9 @@ export async function notifierConfig(client: KubeClient, provider: Provider, sig
     timeoutMs: parseDuration(spec.timeout ?? DefaultProviderTimeout),
     retry,
     provider: { name: provider.metadata.name!, namespace: ns, uid: provider.metadata.uid ?? "" },
+    providerObject: provider,
+    nkeySeed,
+    commitStatusExpr: spec.commitStatusExpr ? compileCommitStatusExpr(spec.commitStatusExpr) : undefined,
     secretName,
   };
   checkRequiredKeys(cfg);
@@ -160,6 +194,8 @@ function checkRequiredKeys(c: NotifierConfig): void {
     case T.PagerDuty: return needChannel("the integration (routing) key");
     case T.GitHubDispatch: case T.GitHub: case T.GitLab: case T.Gitea: case T.AzureDevOps:
       return needToken("an access token allowed to write to the repository");
+    case T.GitHubPullRequestComment: case T.GitLabMergeRequestComment: case T.GiteaPullRequestComment:
+      return needToken("an access token allowed to read the user and write pull/merge request comments");
     case T.Bitbucket:
       needToken("'<username>:<app-password>'");
       if (!c.token!.includes(":")) throw new ProviderConfigError(`invalid 'token' key in ${secret}: a bitbucket token has the form '<username>:<app-password>'`);

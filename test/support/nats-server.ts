@@ -22,13 +22,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(user: string, password: string): Promise<NatsServer> {
+/** A nats-server with user/password `user` and, when given, an NKey user (public key `nkeyUser`, U...). */
+export async function startNatsServer(user: string, password: string, nkeyUser?: string): Promise<NatsServer> {
   const bin = natsServerBinary();
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run 'bash scripts/setup-tools.sh nats_server'`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nats-"));
   const conf = path.join(dir, "nats.conf");
-  fs.writeFileSync(conf, `listen: 127.0.0.1:${port}\nauthorization { users = [ { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)}, permissions: { publish: { allow: ["flux.>", "_INBOX.>"] }, subscribe: ">" } } ] }\n`);
+  const perms = `permissions: { publish: { allow: ["flux.>", "_INBOX.>"] }, subscribe: ">" }`;
+  const nkey = nkeyUser ? `, { nkey: ${nkeyUser}, ${perms} }` : "";
+  fs.writeFileSync(conf, `listen: 127.0.0.1:${port}\nauthorization { users = [ { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)}, ${perms} }${nkey} ] }\n`);
   const proc: ChildProcess = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   proc.stderr!.on("data", (c: Buffer) => { log += c.toString(); });

@@ -30,13 +30,13 @@ describe("Provider, Alert and Receiver: bad input", function () {
     expect(ev.type).to.equal("Warning");
   });
 
-  it("reports a provider type this controller does not support, naming the ones it does", async function () {
+  it("reports workload identity (spec.serviceAccountName), which this controller does not support, saying what to use", async function () {
     const ns = await newNamespace();
-    await createProvider(stack, ns, "p", { type: "githubpullrequestcomment", address: "https://github.com/org/repo" });
-    const want = /provider type 'githubpullrequestcomment' is not supported by this notification-controller \(supported: generic, generic-hmac, slack, discord, .*azuredevops\)/;
+    await createProvider(stack, ns, "p", { type: "generic", address: "http://127.0.0.1:9/", serviceAccountName: "sa" });
+    const want = /spec\.serviceAccountName \(workload identity\) is not supported by this notification-controller: use a token in spec\.secretRef/;
     await waitForEvent(stack.client, ns, "Provider", "p", want, "InvalidConfig");
     await alertOn(ns, "p");
-    await waitForEvent(stack.client, ns, "Alert", "alert", /^provider '.+\/p' cannot be used: provider type 'githubpullrequestcomment' is not supported/, "InvalidConfig");
+    await waitForEvent(stack.client, ns, "Alert", "alert", /^provider '.+\/p' cannot be used: spec\.serviceAccountName/, "InvalidConfig");
     expect(await postEvent(stack.eventsUrl, gitRepositoryEvent(ns, "repo"))).to.equal(202);
     await waitForEvent(stack.client, ns, "Alert", "alert", want, "NotificationDispatchFailed");
   });

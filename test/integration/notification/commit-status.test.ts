@@ -4,8 +4,8 @@
 import { expect } from "chai";
 import type { Provider } from "../../../controllers/api/notification/v1beta3/provider";
 import { eventually, newNamespace } from "../../support/cluster";
-import { Recorder, commitStatusRules, startRecorder } from "./recorders";
-import { NotificationStack, createAlert, createProvider, createSecret, postEvent, startNotificationStack, waitForAlertCached, waitForEvent } from "./support";
+import { Recorder, commitStatusRules } from "./recorders";
+import { NotificationStack, createAlert, createProvider, createSecret, postEvent, providerWithAlert, waitForAlertCached, waitForEvent, withStackAndRecorder } from "./support";
 
 const sha = "0123456789abcdef0123456789abcdef01234567";
 
@@ -23,18 +23,10 @@ function ksEvent(ns: string, over: Record<string, unknown> = {}, meta: Record<st
 describe("Provider: commit statuses on GitHub, GitLab, Gitea, Bitbucket, Bitbucket Server and Azure DevOps", function () {
   let stack: NotificationStack;
   let rec: Recorder;
-  before(async function () {
-    this.timeout(120000);
-    stack = await startNotificationStack();
-    rec = await startRecorder(commitStatusRules);
-  });
-  after(async () => { await stack?.stop(); await rec?.close(); });
+  withStackAndRecorder(commitStatusRules, (s, r) => { stack = s; rec = r; });
 
   async function setup(ns: string, spec: Provider["spec"], secret: Record<string, string>): Promise<{ id: string }> {
-    await createSecret(stack.client, ns, "git", secret);
-    const p = await createProvider(stack, ns, "git", { ...spec, secretRef: { name: "git" } });
-    await createAlert(stack, ns, "a", { providerRef: { name: "git" }, eventSources: [{ kind: "Kustomization", name: "*" }] });
-    await waitForAlertCached(stack, ns, "a");
+    const p = await providerWithAlert(stack, ns, { provider: "git", secretName: "git", spec, secret, alertSpec: { eventSources: [{ kind: "Kustomization", name: "*" }] } });
     return { id: `kustomization/apps/${p.metadata.uid!.split("-")[0]}` };
   }
   const post = async (ev: Record<string, unknown>) => expect(await postEvent(stack.eventsUrl, ev)).to.equal(202);
@@ -65,6 +57,33 @@ describe("Provider: commit statuses on GitHub, GitLab, Gitea, Bitbucket, Bitbuck
     await eventually(() => rec.under(path).length >= 2, { timeoutMs: 20000, what: "two statuses" });
     expect(rec.under(path).map((r) => [r.json.state, r.json.description])).to.deep.equal([
       ["failure", "kustomize build failed"], ["pending", "Reconciliation in progress"]]);
+  });
+
+  it("commitStatusExpr: the status ID is the CEL expression over event, provider and alert", async function () {
+    const ns = await newNamespace();
+    await createSecret(stack.client, ns, "git", { token: "ghp_x" });
+    const expr = "event.involvedObject.kind + '/' + event.involvedObject.name + '/' + event.metadata.cluster + '/' + alert.metadata.name + '/' + provider.metadata.uid.split('-').first().value()";
+    const p = await createProvider(stack, ns, "git", { type: "github", address: rec.url(`/org/${ns}`), secretRef: { name: "git" }, commitStatusExpr: expr });
+    await createAlert(stack, ns, "a", { providerRef: { name: "git" }, eventSources: [{ kind: "Kustomization", name: "*" }], eventMetadata: { cluster: "prod-eu" } });
+    await waitForAlertCached(stack, ns, "a");
+    await post(ksEvent(ns));
+    const r = await at(`/api/v3/repos/org/${ns}/statuses/${sha}`);
+    expect(r.json).to.deep.equal({ state: "success", context: `Kustomization/apps/prod-eu/a/${p.metadata.uid!.split("-")[0]}`, description: "Reconciliation finished in 1.2s, next run in 10m0s" });
+  });
+
+  it("commitStatusExpr: a syntax error is InvalidConfig on the Provider; an evaluation error is a Warning Event on the Alert", async function () {
+    const ns = await newNamespace();
+    await createSecret(stack.client, ns, "git", { token: "ghp_x" });
+    await createProvider(stack, ns, "bad", { type: "github", address: rec.url(`/org/${ns}`), secretRef: { name: "git" }, commitStatusExpr: "event.involvedObject.kind +" });
+    await waitForEvent(stack.client, ns, "Provider", "bad", /^invalid spec\.commitStatusExpr 'event\.involvedObject\.kind \+': .+ \(a CEL expression over event, provider and alert that evaluates to a string/, "InvalidConfig");
+    await createProvider(stack, ns, "undeclared", { type: "github", address: rec.url(`/org/${ns}`), secretRef: { name: "git" }, commitStatusExpr: "cluster.name" });
+    await waitForEvent(stack.client, ns, "Provider", "undeclared", /undeclared reference to 'cluster' \(available: event, provider, alert\)/, "InvalidConfig");
+    await createProvider(stack, ns, "git", { type: "github", address: rec.url(`/org/${ns}`), secretRef: { name: "git" }, commitStatusExpr: "event.metadata.cluster" });
+    await createAlert(stack, ns, "a", { providerRef: { name: "git" }, eventSources: [{ kind: "Kustomization", name: "*" }] });
+    await waitForAlertCached(stack, ns, "a");
+    await post(ksEvent(ns));
+    await waitForEvent(stack.client, ns, "Alert", "a", /failed to evaluate spec\.commitStatusExpr of provider '.+\/git': no such key: cluster/, "NotificationDispatchFailed");
+    expect(rec.under(`/api/v3/repos/org/${ns}/`)).to.have.length(0);
   });
 
   it("gitlab: POST /api/v4/projects/<encoded path>/statuses/<sha> with PRIVATE-TOKEN and name", async function () {

@@ -4,17 +4,12 @@ import { expect } from "chai";
 import { createHash, createHmac } from "node:crypto";
 import { eventually, newNamespace } from "../../support/cluster";
 import { Recorder, alertingRules, startRecorder, testCertificates } from "./recorders";
-import { NotificationStack, createAlert, createProvider, createSecret, fixedEvent, postEvent, providerCase, startNotificationStack, waitForAlertCached } from "./support";
+import { NotificationStack, createAlert, createProvider, createSecret, fixedEvent, postEvent, providerCase, waitForAlertCached, withStackAndRecorder } from "./support";
 
 describe("Provider: alerting and observability services get the payloads their APIs document", function () {
   let stack: NotificationStack;
   let rec: Recorder;
-  before(async function () {
-    this.timeout(120000);
-    stack = await startNotificationStack();
-    rec = await startRecorder(alertingRules);
-  });
-  after(async () => { await stack?.stop(); await rec?.close(); });
+  withStackAndRecorder(alertingRules, (s, r) => { stack = s; rec = r; });
 
   const rev = "main@sha1:0123456789abcdef0123456789abcdef01234567";
   const title = (ns: string) => `GitRepository/app.${ns}`;

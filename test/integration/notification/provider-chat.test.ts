@@ -2,18 +2,13 @@
 // server that answers as the service's API does.
 import { expect } from "chai";
 import { eventually, newNamespace } from "../../support/cluster";
-import { Recorded, Recorder, chatRules, startRecorder } from "./recorders";
-import { NotificationStack, fixedEvent, providerCase, startNotificationStack, waitForEvent } from "./support";
+import { Recorded, Recorder, chatRules } from "./recorders";
+import { NotificationStack, fixedEvent, providerCase, waitForEvent, withStackAndRecorder } from "./support";
 
 describe("Provider: chat services get the message format their APIs document", function () {
   let stack: NotificationStack;
   let rec: Recorder;
-  before(async function () {
-    this.timeout(120000);
-    stack = await startNotificationStack();
-    rec = await startRecorder(chatRules);
-  });
-  after(async () => { await stack?.stop(); await rec?.close(); });
+  withStackAndRecorder(chatRules, (s, r) => { stack = s; rec = r; });
 
   const rev = "main@sha1:0123456789abcdef0123456789abcdef01234567";
   /** One request at `prefix` for namespace `ns` (the title carries it). */

@@ -6,18 +6,13 @@ import * as net from "node:net";
 import { SendMetricName } from "../../../controllers/notification/dispatch";
 import { eventually, newNamespace } from "../../support/cluster";
 import { startHttpProxy } from "../../support/http-proxy";
-import { Recorder, chatRules, startRecorder } from "./recorders";
-import { NotificationStack, createProvider, createSecret, fixedEvent, providerCase, startNotificationStack, waitForEvent } from "./support";
+import { Recorder, chatRules } from "./recorders";
+import { NotificationStack, createProvider, createSecret, fixedEvent, providerCase, waitForEvent, withStackAndRecorder } from "./support";
 
 describe("Provider: retries, metrics, proxy, timeout and missing keys", function () {
   let stack: NotificationStack;
   let rec: Recorder;
-  before(async function () {
-    this.timeout(120000);
-    stack = await startNotificationStack();
-    rec = await startRecorder(chatRules);
-  });
-  after(async () => { await stack?.stop(); await rec?.close(); });
+  withStackAndRecorder(chatRules, (s, r) => { stack = s; rec = r; });
 
   async function attempts(type: string): Promise<Record<string, number>> {
     const m = await stack.manager.metrics.registry.getSingleMetric(SendMetricName)?.get();

@@ -8,9 +8,10 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createTestCertificates, TestCertificates } from "../../support/git-tls";
+import { RecordedRequest, readRecordedRequest } from "../../support/recorded-request";
 import { onTeardown } from "../../support/teardown";
 
-export interface Recorded { method: string; path: string; headers: http.IncomingHttpHeaders; body: string; json: any }
+export type Recorded = RecordedRequest;
 
 export interface Answer { status: number; body?: unknown; headers?: Record<string, string> }
 
@@ -32,18 +33,12 @@ export async function startRecorder(respond: Responder = () => undefined, tls?: 
     requests: [], url: () => "", under: (p) => rec.requests.filter((r) => r.path.startsWith(p)), close: async () => undefined,
   };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      let json: unknown;
-      try { json = JSON.parse(body); } catch { json = undefined; }
-      const r: Recorded = { method: req.method ?? "", path: req.url ?? "/", headers: req.headers, body, json };
+    void readRecordedRequest(req).then((r) => {
       rec.requests.push(r);
       const a = rec.force?.shift() ?? respond(r) ?? { status: 200 };
       const text = a.body === undefined ? "" : typeof a.body === "string" ? a.body : JSON.stringify(a.body);
       res.writeHead(a.status, { "content-type": typeof a.body === "string" ? "text/plain" : "application/json", ...(a.headers ?? {}) }).end(text);
-    });
+    }, () => res.destroy());
   };
   const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

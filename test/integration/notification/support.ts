@@ -15,7 +15,9 @@ import { Manager } from "../../../controllers/runtime/manager";
 import { startSourceController } from "../../../controllers/source/setup";
 import { eventually, getCluster, randomSuffix } from "../../support/cluster";
 import { INSTANCE_LABEL, installCrds, testManager } from "../../support/controllers";
+import { RecordedRequest, readRecordedRequest } from "../../support/recorded-request";
 import { onTeardown } from "../../support/teardown";
+import { Recorder, Responder, startRecorder } from "./recorders";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -122,7 +124,7 @@ export function gitRepositoryEvent(namespace: string, name: string, over: Record
   };
 }
 
-export interface SinkRequest { path: string; headers: http.IncomingHttpHeaders; body: string; json: any }
+export type SinkRequest = RecordedRequest;
 
 /** An HTTP receiver on 127.0.0.1 that records every request and answers `status`. */
 export interface WebhookSink {
@@ -138,15 +140,7 @@ export interface WebhookSink {
 export async function startWebhookSink(host = "127.0.0.1"): Promise<WebhookSink> {
   const sink: Partial<WebhookSink> & { requests: SinkRequest[]; status: number } = { requests: [], status: 200 };
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      let json: unknown;
-      try { json = JSON.parse(body); } catch { json = undefined; }
-      sink.requests.push({ path: req.url ?? "/", headers: req.headers, body, json });
-      res.writeHead(sink.status).end();
-    });
+    void readRecordedRequest(req).then((r) => { sink.requests.push(r); res.writeHead(sink.status).end(); }, () => res.destroy());
   });
   await new Promise<void>((r) => server.listen(0, host, r));
   const port = (server.address() as AddressInfo).port;
@@ -185,16 +179,42 @@ export function fixedEvent(ns: string, over: Record<string, unknown> = {}): Reco
 }
 
 /**
+ * Secret `secretName` (default `<provider>-secret`) (when `secret` is given, referenced by the
+ * Provider), Provider `provider` and Alert `alert` on it, waited for in the events endpoint's cache.
+ */
+export async function providerWithAlert(s: NotificationStack, ns: string, o: {
+  provider: string; spec: Provider["spec"]; secret?: Record<string, string>; secretName?: string; alert?: string; alertSpec: Omit<Alert["spec"], "providerRef">;
+}): Promise<Provider> {
+  const secretName = o.secretName ?? `${o.provider}-secret`;
+  if (o.secret) await createSecret(s.client, ns, secretName, o.secret);
+  const p = await createProvider(s, ns, o.provider, { ...o.spec, ...(o.secret ? { secretRef: { name: secretName } } : {}) });
+  await createAlert(s, ns, o.alert ?? "a", { providerRef: { name: o.provider }, ...o.alertSpec });
+  await waitForAlertCached(s, ns, o.alert ?? "a");
+  return p;
+}
+
+/**
  * Secret (when given), Provider `p` and Alert `a` (all GitRepository events, eventMetadata
  * env=prod) in `ns`, then posts `ev`; returns the Provider.
  */
 export async function providerCase(s: NotificationStack, ns: string, spec: Provider["spec"], secret: Record<string, string> | undefined,
   ev: Record<string, unknown>, alert: Partial<Alert["spec"]> = {}): Promise<Provider> {
-  if (secret) await createSecret(s.client, ns, "p-secret", secret);
-  const p = await createProvider(s, ns, "p", { ...spec, ...(secret ? { secretRef: { name: "p-secret" } } : {}) });
-  await createAlert(s, ns, "a", { providerRef: { name: "p" }, eventSources: [{ kind: "GitRepository", name: "*" }], eventMetadata: { env: "prod" }, ...alert });
-  await waitForAlertCached(s, ns, "a");
+  const p = await providerWithAlert(s, ns, { provider: "p", spec, secret,
+    alertSpec: { eventSources: [{ kind: "GitRepository", name: "*" }], eventMetadata: { env: "prod" }, ...alert } });
   const code = await postEvent(s.eventsUrl, ev);
   if (code !== 202) throw new Error(`the events endpoint answered ${code}`);
   return p;
+}
+
+/** Mocha hooks shared by the provider tests: a notification stack and a recorder answering by `respond`, stopped after the suite. */
+export function withStackAndRecorder(respond: Responder, set: (stack: NotificationStack, rec: Recorder) => void): void {
+  let stack: NotificationStack | undefined;
+  let rec: Recorder | undefined;
+  before(async function () {
+    this.timeout(120000);
+    stack = await startNotificationStack();
+    rec = await startRecorder(respond);
+    set(stack, rec);
+  });
+  after(async () => { await stack?.stop(); await rec?.close(); });
 }
