@@ -3,7 +3,8 @@
 import * as k8s from "@kubernetes/client-node";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { forwardEvents } from "../controllers/runtime/event-forwarder";
+import { EventForwarder } from "../controllers/runtime/event-forwarder";
+import type { EventRecorder } from "../controllers/runtime/events";
 import { parseDuration } from "../controllers/runtime/duration";
 import { parseRuntimeFlags } from "../controllers/runtime/flags";
 import { Manager } from "../controllers/runtime/manager";
@@ -146,6 +147,9 @@ export async function controllersRun(argv: string[]): Promise<number> {
   const managerName = args.only.length === 1 ? `${args.only[0]}-controller` : `gitops-controllers-${[...args.only].sort().join("-")}`;
   const manager = new Manager({ name: managerName, kubeConfig: kc, flags: args.flags, runtimeNamespace: process.env.RUNTIME_NAMESPACE ?? "flux-system" });
   const closers: Array<() => Promise<void>> = [];
+  // Every recorder's events go to notification-controller: the manager's, and the kustomize and
+  // helm controllers' own (their Kubernetes Events name them as reportingComponent).
+  const recorders: EventRecorder[] = [manager.events];
   if (args.only.includes("source")) {
     fs.mkdirSync(path.resolve(args.source.storagePath), { recursive: true });
     const source = await startSourceController(args.source);
@@ -163,6 +167,18 @@ export async function controllersRun(argv: string[]): Promise<number> {
     });
     for (const d of kz.definitions) manager.add(d);
     closers.push(kz.close);
+    recorders.push(kz.events);
+  }
+  if (args.only.includes("helm")) {
+    const hc = startHelmController({
+      kubeConfig: kc, client: manager.client, logger: manager.log, helmPath: tool("helm"),
+      noCrossNamespaceRefs: args.kustomize.noCrossNamespaceRefs, requeueDependencyMs: args.flags.requeueDependencyMs,
+      // --default-service-account: helm-controller has the same flag as kustomize-controller.
+      defaultServiceAccount: args.kustomize.defaultServiceAccount,
+    });
+    for (const d of hc.definitions) manager.add(d);
+    closers.push(hc.close);
+    recorders.push(hc.events);
   }
   let eventsUrl = args.eventsUrl;
   if (args.only.includes("notification")) {
@@ -176,20 +192,11 @@ export async function controllersRun(argv: string[]): Promise<number> {
     eventsUrl ??= nc.eventServer.url;
   }
   if (eventsUrl) {
-    const forwarder = forwardEvents(manager.events, { address: eventsUrl, reportingController: managerName, logger: manager.log });
+    const forwarder = new EventForwarder({ address: eventsUrl, reportingController: managerName, logger: manager.log });
+    for (const r of recorders) forwarder.attach(r);
     // First at shutdown: deliver what is in flight while the events endpoint still listens.
     closers.unshift(() => Promise.race([forwarder.flush(), new Promise<void>((r) => setTimeout(r, 5000).unref())]));
     manager.log.info({ address: eventsUrl }, "forwarding events to notification-controller");
-  }
-  if (args.only.includes("helm")) {
-    const hc = startHelmController({
-      kubeConfig: kc, client: manager.client, logger: manager.log, helmPath: tool("helm"),
-      noCrossNamespaceRefs: args.kustomize.noCrossNamespaceRefs, requeueDependencyMs: args.flags.requeueDependencyMs,
-      // --default-service-account: helm-controller has the same flag as kustomize-controller.
-      defaultServiceAccount: args.kustomize.defaultServiceAccount,
-    });
-    for (const d of hc.definitions) manager.add(d);
-    closers.push(hc.close);
   }
   await manager.start();
   manager.log.info({ controllers: args.only, ports: manager.ports }, "controllers started");

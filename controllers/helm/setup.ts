@@ -38,6 +38,8 @@ export interface HelmControllerOptions {
 
 export interface HelmController {
   definitions: ControllerDefinition<never>[];
+  /** Where its events are recorded: `gitops controllers run` forwards them to notification-controller. */
+  events: EventRecorder;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export function startHelmController(o: HelmControllerOptions): HelmController {
   watches.push(configWatch("configmaps", "ConfigMap"), configWatch("secrets", "Secret"), dependentsWatch());
   const def: ControllerDefinition<HelmRelease> = { name: "helmrelease", kind: helmReleases, reconcile: reconcileHelmRelease(deps), watches };
   return {
+    events: deps.events,
     definitions: [def as unknown as ControllerDefinition<never>],
     close: async () => {
       deps.fetcher.close();

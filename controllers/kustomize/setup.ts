@@ -38,6 +38,8 @@ export interface KustomizeControllerOptions {
 
 export interface KustomizeController {
   definitions: ControllerDefinition<never>[];
+  /** Where its events are recorded: `gitops controllers run` forwards them to notification-controller. */
+  events: EventRecorder;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export function startKustomizeController(o: KustomizeControllerOptions): Kustomi
     watches,
   };
   return {
+    events: deps.events,
     definitions: [def as unknown as ControllerDefinition<never>],
     close: async () => { deps.fetcher.close(); },
   };

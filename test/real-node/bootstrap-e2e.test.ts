@@ -119,7 +119,7 @@ describe("real node: Bootstrap runs the controllers as pods that reconcile", fun
     } catch (e) {
       const pods = await controllerPods(c);
       for (const n of ["kustomize-controller", "notification-controller"]) {
-        if (pods[n]) console.error(`[real-node] ${n} log (events):\n${podLogTail(pods[n], 40, /event|forward|notification|alert|dispatch|listening/i)}`);
+        if (pods[n]) console.error(`[real-node] ${n} log (events):\n${podLogTail(pods[n], 40, /event|forward|notification|alert|dispatch|listening|discard|Discard/i)}`);
       }
       throw e;
     }

@@ -11,6 +11,7 @@ import { eventually, getCluster, newNamespace, randomSuffix } from "../../suppor
 import { INSTANCE_LABEL, installCrds } from "../../support/controllers";
 import { GitServers, startGitServers } from "../../support/git-server";
 import { createGitRepository } from "../source/support";
+import { configMap, createKustomization, gitSource } from "../kustomize/support";
 import { WebhookSink, createAlert, createProvider, createReceiver, createSecret, startWebhookSink, waitForReceiver } from "./support";
 
 describe("gitops controllers run: the notification controller and --events-addr", function () {
@@ -88,6 +89,24 @@ describe("gitops controllers run: the notification controller and --events-addr"
     expect(got.json.involvedObject).to.include({ kind: "GitRepository", name: "app", namespace: ns, apiVersion: "source.toolkit.fluxcd.io/v1" });
     expect(got.json.metadata).to.deep.equal({ "source.toolkit.fluxcd.io/revision": `main@sha1:${git.initialCommit}` });
     expect(got.json.reportingInstance).to.be.a("string").and.not.empty;
+    expect(await stop(proc)).to.equal(0);
+  });
+
+  it("forwards the kustomize controller's events too (its own recorder), as the Deployments run it", async function () {
+    const { kc } = await getCluster();
+    const client = KubeClient.fromKubeConfig(kc);
+    const ns = await newNamespace();
+    const labels = { [INSTANCE_LABEL]: `proc-${randomSuffix(6)}` };
+    const { proc, log } = await run(ns, ["--only", "source,kustomize", "--events-addr", sink.url(`/kz-${ns}`),
+      "--watch-label-selector", `${INSTANCE_LABEL}=${labels[INSTANCE_LABEL]}`]);
+    const src = await gitSource(client, ns, { "app/cm.yaml": configMap("greeting", { hello: "world" }) }, "repo", labels);
+    await createKustomization(client, ns, "app", { path: "./app", targetNamespace: ns }, labels);
+    const got = await eventually(() => sink.at(`/kz-${ns}`).find((r) => r.json?.involvedObject?.kind === "Kustomization"), { timeoutMs: 60000, what: "a Kustomization event" })
+      .catch((e) => { throw new Error(`${(e as Error).message}\n${log().slice(-3000)}`); });
+    expect(got.json).to.include({ severity: "info", reportingController: "kustomize-controller" });
+    expect(got.json.involvedObject).to.include({ name: "app", namespace: ns, apiVersion: "kustomize.toolkit.fluxcd.io/v1" });
+    expect(got.json.metadata["kustomize.toolkit.fluxcd.io/revision"]).to.equal(`main@sha1:${src.commit}`);
+    expect(got.json.message).to.contain(`ConfigMap/${ns}/greeting created`);
     expect(await stop(proc)).to.equal(0);
   });
 
