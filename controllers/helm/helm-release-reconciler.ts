@@ -4,10 +4,10 @@
 import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { HelmReleaseNames } from "../api/helm/v2/helm-release";
 import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
-import { getCondition, isTrue, markFalse, markStalled, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
+import { getCondition, isTrue, markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
 import { DependencyNotReadyError, UnsupportedDependencyError, checkReadyDependencies, serviceAccountUser } from "../runtime/dependencies";
 import { ReconcileContext } from "../runtime/controller";
-import { parseDuration } from "../runtime/duration";
+import { formatGoDuration, parseDuration } from "../runtime/duration";
 import { ObjectKey } from "../runtime/keys";
 import { reconcileObject } from "../runtime/reconcile-object";
 import { requeueAtInterval } from "../runtime/reconcile-steps";
@@ -146,6 +146,11 @@ async function outcomeResult(hr: HelmRelease, o: ActionOutcome, interval: number
     case "failed":
       ctx.log.error({ error: o.message }, `${o.action} failed, retrying`);
       return notReady(hr, Result.retry(new Error(o.message)));
+    case "retry":
+      // RetryOnFailure: no remediation, no stall; the next attempt is an upgrade after the retry interval.
+      ctx.log.error({ error: o.message }, `${o.action} failed, retrying after ${formatGoDuration(o.afterMs)}`);
+      markReconciling(hr, Reason.ProgressingWithRetry, `retrying after ${formatGoDuration(o.afterMs)}`);
+      return notReady(hr, requeueAtInterval(o.afterMs, ctx.intervalJitter));
     case "exhausted":
       ctx.log.error({ error: getCondition(hr, CT.Ready)?.message }, `${o.action} failed, no retries left`);
       return stall(hr, RetriesExceededReason, `Failed to ${o.action} after ${o.failures} attempt(s)`, getCondition(hr, CT.Ready)?.reason);

@@ -14,7 +14,7 @@ import type { HelmDeps } from "./deps";
 import { ChartMetadata, HelmError, HelmRun, StoredRelease, releaseStatus, uninstall, upgradeInstall } from "./helm-cli";
 import { DefaultTimeout, HelmReason } from "./names";
 import { ensureNamespace, targetPostRenderer } from "./storage-namespace";
-import { RemediationOutcome, clearFailures, countFailure, failuresOf, remediate, remediationOf, retriesExhausted } from "./remediation";
+import { RemediationOutcome, clearFailures, countFailure, failuresOf, remediate, remediationOf, retriesExhausted, retryOf } from "./remediation";
 import { ProgressWriter, recordSnapshot, releaseId, snapshotOf } from "./release-status";
 import { configDigest, valuesChecksum } from "./values";
 
@@ -36,6 +36,8 @@ export type ActionOutcome =
   | { type: "failed"; action: ReleaseAction; message: string }
   /** The failure counter of `action` is past its retries: stall, run nothing. */
   | { type: "exhausted"; action: ReleaseAction; failures: number }
+  /** Failed with install/upgrade.strategy RetryOnFailure: not remediated, upgraded again after `afterMs`. */
+  | { type: "retry"; action: ReleaseAction; message: string; afterMs: number }
   /** A remediation that cannot run (no rollback target): stall. */
   | { type: "stalled"; reason: string; message: string };
 
@@ -80,7 +82,10 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     return { type: "in-sync" };
   }
 
-  if (stored?.info.status === "failed") {
+  // RetryOnFailure (of the last attempted action, as in Flux): a failed release is not
+  // remediated, just upgraded again, whatever the failure counters say.
+  const retrying = stored?.info.status === "failed" && retryOf(hr, st.lastAttemptedReleaseAction) !== undefined;
+  if (stored?.info.status === "failed" && !retrying) {
     // A failed release left by an earlier reconcile (e.g. interrupted before its remediation).
     const last = st.lastAttemptedReleaseAction ?? ReleaseAction.Upgrade;
     if (failuresOf(hr, last) > 0) {
@@ -91,7 +96,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     // No failures counted: the conditions changed since, so upgrade.
   }
   const action = !stored || stored.info.status === "uninstalled" ? ReleaseAction.Install : ReleaseAction.Upgrade;
-  if (retriesExhausted(hr, action)) return { type: "exhausted", action, failures: failuresOf(hr, action) };
+  if (!retrying && retriesExhausted(hr, action)) return { type: "exhausted", action, failures: failuresOf(hr, action) };
 
   st.lastAttemptedReleaseAction = action;
   st.lastAttemptedRevision = d.chart.version;
@@ -144,8 +149,10 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     // Only a failure that stored a release revision counts (and is remediated), as in Flux:
     // anything else changed nothing and is simply retried.
     const storedNew = after !== undefined && (stored === undefined || after.version !== stored.version);
+    if (storedNew) countFailure(hr, action);
+    const retry = retryOf(hr, action);
+    if (retry) return { type: "retry", action, message, afterMs: retry.intervalMs };
     if (!storedNew) return { type: "failed", action, message };
-    countFailure(hr, action);
     const rem = remediationOf(hr, action);
     if (retriesExhausted(hr, action) && !rem.remediateLastFailure) return { type: "exhausted", action, failures: failuresOf(hr, action) };
     return afterFailure(hr, action, await remediate(hr, action, h, loc, deps), message);

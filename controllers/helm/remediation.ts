@@ -6,9 +6,10 @@
 // with remediateLastFailure. The outcome is the Remediated condition, summarized into Ready.
 import type { HelmRelease, ReleaseSnapshot } from "../api/helm/v2/helm-release";
 import { ReleaseAction } from "../api/helm/v2/helm-release";
-import { RemediationStrategy } from "../api/helm/v2/helm-release-actions";
+import { ActionStrategy, RemediationStrategy } from "../api/helm/v2/helm-release-actions";
 import { ConditionType as CT, Reason } from "../api/meta";
 import { markFalse, markTrue } from "../runtime/conditions";
+import { parseDuration } from "../runtime/duration";
 import type { HelmDeps } from "./deps";
 import { HelmError, HelmRun, releaseStatus, rollback, uninstall } from "./helm-cli";
 import { DefaultTimeout } from "./names";
@@ -30,6 +31,20 @@ export function remediationOf(hr: HelmRelease, action: ReleaseAction): Remediati
   const retries = normRetries(r?.retries);
   // Upgrade: remediateLastFailure defaults to true when retries > 0.
   return { retries, remediateLastFailure: r?.remediateLastFailure ?? (r?.retries ?? 0) > 0, strategy: r?.strategy ?? RemediationStrategy.Rollback };
+}
+
+/** install/upgrade.strategy RetryOnFailure: how long to wait before retrying (5m by default). */
+export interface Retry { intervalMs: number }
+
+/**
+ * The RetryOnFailure strategy of `action` (Flux: of the last attempted action), or undefined
+ * for RemediateOnFailure, the default. With it a failure is neither remediated nor counted
+ * against retries: the release is upgraded again after the retry interval.
+ */
+export function retryOf(hr: HelmRelease, action: ReleaseAction | undefined): Retry | undefined {
+  const s = action === ReleaseAction.Install ? hr.spec.install?.strategy : action === ReleaseAction.Upgrade ? hr.spec.upgrade?.strategy : undefined;
+  if (s?.name !== ActionStrategy.RetryOnFailure) return undefined;
+  return { intervalMs: s.retryInterval ? parseDuration(s.retryInterval) : 5 * 60_000 };
 }
 
 const normRetries = (r: number | undefined): number => (r === undefined ? 0 : r < 0 ? Number.POSITIVE_INFINITY : r);

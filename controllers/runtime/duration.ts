@@ -38,3 +38,15 @@ export function formatDuration(ms: number): string {
   if (rest > 0) parts.push(`${rest}ms`);
   return (ms < 0 ? "-" : "") + parts.join("");
 }
+
+/** A duration as Go's time.Duration.String() prints it ("5m0s", "1h0m0s", "30s", "500ms"), as Flux's messages show it. */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  const sign = ms < 0 ? "-" : "";
+  const abs = Math.abs(ms);
+  if (abs < 1000) return `${sign}${abs}ms`;
+  const h = Math.floor(abs / 3_600_000);
+  const m = Math.floor((abs % 3_600_000) / 60_000);
+  const s = (abs % 60_000) / 1000;
+  return sign + (h ? `${h}h${m}m` : m ? `${m}m` : "") + `${s}s`;
+}
