@@ -129,7 +129,19 @@ export interface UpOptions {
   log?: (msg: string) => void;
   /** Run pods for real: containerd, runc, kubelet, kube-proxy, CoreDNS (cli/real-node.ts); needs root. */
   realNode?: boolean;
+  /** Write the API server's audit log of toolkit objects' writes (their request bodies, no status) here (JSON lines). */
+  auditLog?: string;
 }
+
+/** Audit policy: the request body of every write to a toolkit kind's main resource; nothing else. */
+const toolkitAuditPolicy = (groups: string[]): string => JSON.stringify({
+  apiVersion: "audit.k8s.io/v1", kind: "Policy", omitStages: ["RequestReceived", "ResponseStarted"],
+  rules: [
+    { level: "None", resources: groups.map((group) => ({ group, resources: ["*/status", "*/finalizers"] })) },
+    { level: "Request", verbs: ["create", "update", "patch"], resources: groups.map((group) => ({ group })) },
+    { level: "None" },
+  ],
+});
 
 /**
  * Starts the cluster and returns once /readyz answers, a kwok node is Ready and the
@@ -198,6 +210,7 @@ export async function up(opts: UpOptions): Promise<ClusterState> {
       `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
       "--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true",
       `--cert-dir=${path.join(dir, "pki")}`, "--profiling=false", "--v=1",
+      ...(opts.auditLog ? auditArgs(dir, opts.auditLog) : []),
     ]);
     save();
     await waitFor("kube-apiserver /readyz", 60000,
@@ -335,4 +348,12 @@ export async function status(dir: string): Promise<{ running: boolean; state?: C
   let ready = false;
   if (running) ready = await apiRequest(state, "GET", "/readyz").then((r) => r.status === 200, () => false);
   return { running, state, ready, processes };
+}
+
+function auditArgs(dir: string, logPath: string): string[] {
+  const policy = path.join(dir, "audit-policy.json");
+  const groups = ["source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io", "helm.toolkit.fluxcd.io", "notification.toolkit.fluxcd.io",
+    "image.toolkit.fluxcd.io", "source.extensions.fluxcd.io"];
+  fs.writeFileSync(policy, toolkitAuditPolicy(groups));
+  return [`--audit-policy-file=${policy}`, `--audit-log-path=${logPath}`, "--audit-log-format=json", "--audit-log-maxbackup=0", "--audit-log-maxsize=0"];
 }

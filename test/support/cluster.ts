@@ -36,7 +36,10 @@ export function getCluster(): Promise<TestCluster> {
     const dir = path.join(RUNS_DIR, `run-${process.pid}`);
     const t0 = Date.now();
     // The real-node stage (scripts/test.sh, test/real-node/) runs its pods on a real kubelet + containerd node.
-    const state = await devCluster.up({ dir, contextName: "gitops-test", realNode: realNodeStage() });
+    // With GITOPS_FIELD_COVERAGE_DIR (scripts/test.sh) the API server logs which spec fields the tests set.
+    const coverage = process.env.GITOPS_FIELD_COVERAGE_DIR;
+    const auditLog = coverage ? path.join(coverage, `audit-${process.pid}.log`) : undefined;
+    const state = await devCluster.up({ dir, contextName: "gitops-test", realNode: realNodeStage(), auditLog });
     if (process.env.GITOPS_TEST_VERBOSE) console.error(`[test] cluster up in ${Date.now() - t0} ms at ${state.server}`);
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(state.kubeconfig);

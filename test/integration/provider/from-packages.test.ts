@@ -15,6 +15,9 @@ import { fluxNamespace, getObject, gitRepo, gitRepoUser, kubeconfigText } from "
 import { pulumiBinary, pulumiRun, repoRoot } from "./pulumi-harness";
 import { canSync, withControllers } from "./sync";
 
+const userDeps = JSON.parse(fs.readFileSync(path.join(repoRoot, "test", "integration", "provider", "user-project-deps.json"), "utf8")) as
+  { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
 const exec = promisify(execFile);
 const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
 
@@ -119,14 +122,15 @@ describe("installed from packages, outside the repository", function () {
     // What a user writes: package.json, Pulumi.yaml (no plugin path), tsconfig.json, index.ts.
     fs.writeFileSync(path.join(user, "package.json"), JSON.stringify({
       name: "infra", private: true, main: "index.ts",
-      dependencies: { "@gitops-toolkit/pulumi": `file:${path.join(packages, `gitops-toolkit-pulumi-${version}.tgz`)}`, "@pulumi/pulumi": "3.259.0" },
-      devDependencies: { "@types/node": "24.19.2", typescript: "5.9.3", "ts-node": "10.9.2" },
+      dependencies: { "@gitops-toolkit/pulumi": `file:${path.join(packages, `gitops-toolkit-pulumi-${version}.tgz`)}`, ...userDeps.dependencies },
+      devDependencies: userDeps.devDependencies,
     }, null, 2));
     fs.writeFileSync(path.join(user, "Pulumi.yaml"), "name: infra\nruntime: nodejs\ndescription: Flux on our cluster, from the gitops packages\n");
     fs.writeFileSync(path.join(user, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true }, files: ["index.ts"] }));
     fs.writeFileSync(path.join(user, "index.ts"), program);
-    // The npm registry is the one network dependency here; a stalled fetch (seen once in CI: 240 s
-    // without a byte) is retried, as a pipeline would, with npm's own fetch timeout shortened.
+    // The npm registry is the one network dependency here. scripts/test.sh has warmed npm's cache
+    // with these packages (where a stalled registry fetch can be retried cheaply); a stalled
+    // fetch here is still retried, as a pipeline would, with npm's own fetch timeout shortened.
     const npmInstall = () => step("npm install", "npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", "--fetch-timeout=60000", "--fetch-retries=4"], { cwd: user, env });
     await npmInstall().catch(() => npmInstall());
     // The archive's PulumiPlugin.yaml makes the install run npm in the plugin: it must need no
