@@ -20,6 +20,7 @@ export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm"]
 /** kustomize-controller's own flags (Flux's names). */
 export interface KustomizeFlags {
   noCrossNamespaceRefs: boolean;
+  noRemoteBases: boolean;
   defaultServiceAccount?: string;
   concurrentSsa: number;
   featureGates: Record<string, boolean>;
@@ -29,6 +30,7 @@ export interface KustomizeFlags {
 function kustomizeFlag(k: KustomizeFlags, name: string, value: () => string, bool: () => boolean): boolean {
   switch (name) {
     case "no-cross-namespace-refs": k.noCrossNamespaceRefs = bool(); return true;
+    case "no-remote-bases": k.noRemoteBases = bool(); return true;
     case "default-service-account": k.defaultServiceAccount = value() || undefined; return true;
     case "concurrent-ssa": {
       const v = value();
@@ -61,7 +63,7 @@ export function parseControllersArgs(argv: string[]) {
   // As for --metrics-addr and --health-addr: local processes take free loopback ports unless
   // told (Flux's :9690/:9292 would collide between runs); the bound URLs are logged.
   const notification = { ...defaultNotificationFlags(), eventsAddr: "127.0.0.1:0", receiverAddr: "127.0.0.1:0" };
-  const kustomize: KustomizeFlags = { noCrossNamespaceRefs: false, concurrentSsa: 4, featureGates: {} };
+  const kustomize: KustomizeFlags = { noCrossNamespaceRefs: false, noRemoteBases: false, concurrentSsa: 4, featureGates: {} };
   for (let i = 0; i < rest.length; i++) {
     const m = /^--([a-zA-Z0-9-]+)(?:=(.*))?$/.exec(rest[i]);
     if (!m) throw new UsageError(`unexpected argument '${rest[i]}'`);
@@ -162,7 +164,7 @@ export async function controllersRun(argv: string[]): Promise<number> {
     const kz = startKustomizeController({
       kubeConfig: kc, client: manager.client, logger: manager.log,
       kubeApiQps: args.flags.kubeApiQps, kubeApiBurst: args.flags.kubeApiBurst, requeueDependencyMs: args.flags.requeueDependencyMs,
-      concurrentSsa: k.concurrentSsa, noCrossNamespaceRefs: k.noCrossNamespaceRefs, defaultServiceAccount: k.defaultServiceAccount,
+      concurrentSsa: k.concurrentSsa, noCrossNamespaceRefs: k.noCrossNamespaceRefs, noRemoteBases: k.noRemoteBases, defaultServiceAccount: k.defaultServiceAccount,
       featureGates: k.featureGates, kustomizePath: tool("kustomize"), sopsPath: tool("sops"),
     });
     for (const d of kz.definitions) manager.add(d);

@@ -13,7 +13,8 @@ stages=${GITOPS_TEST_STAGES:-all}
 need=(essential); [ "$stages" = main ] || need+=(real-node)
 bash scripts/setup-tools.sh "${need[@]}"
 source scripts/env.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# (a worktree sharing another checkout's node_modules through a symlink leaves it alone)
+if [ ! -L node_modules ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 npx tsc -p tsconfig.json

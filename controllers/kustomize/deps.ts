@@ -16,6 +16,8 @@ export interface KustomizeDeps {
   /** Where build temp dirs go; default TMPDIR. */
   tmpRoot?: string;
   noCrossNamespaceRefs: boolean;
+  /** --no-remote-bases. */
+  noRemoteBases: boolean;
   allowExternalArtifact: boolean;
   /** StrictPostBuildSubstitutions feature gate. */
   strictSubstitutions: boolean;

@@ -74,6 +74,7 @@ export async function applyRevision(obj: Kustomization, artifact: SourceArtifact
     objects = await buildManifests(obj, files, dir, {
       client: ctx.client, kustomize: deps.kustomize, sops: deps.sops, timeoutMs, tmpRoot: deps.tmpRoot,
       strictSubstitutions: deps.strictSubstitutions, plainBuildInProcess: deps.plainBuildInProcess, signal: ctx.signal,
+      noRemoteBases: deps.noRemoteBases,
     });
   } catch (e) {
     return fail(Reason.BuildFailed, e);

@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
 import type { KustomizationSpec } from "../api/kustomize/v1/kustomization";
 import { FileTree } from "./tar-reader";
 import { kustomizationFor } from "./kustomization-file";
@@ -20,6 +21,8 @@ export interface BuildOptions {
   /** Where temp dirs go; default os.tmpdir() (TMPDIR). */
   tmpRoot?: string;
   signal?: AbortSignal;
+  /** --no-remote-bases: every resource, base and component must be a file of the artifact. */
+  noRemoteBases?: boolean;
 }
 
 /** The multi-document YAML kustomize prints for `dir` of the artifact. */
@@ -27,6 +30,7 @@ export async function kustomizeBuild(files: FileTree, dir: string, spec: Kustomi
   const kfile = kustomizationFor(files, dir, spec);
   const work = materialize(files, dir, kfile, opts.tmpRoot);
   try {
+    if (opts.noRemoteBases) refuseRemoteBases(work);
     return await run(opts.kustomize, ["build", "--load-restrictor", "LoadRestrictionsNone", path.join(work, dir)], opts);
   } catch (e) {
     // Temp paths change every run; without them the message (and the condition) is stable.
@@ -34,6 +38,41 @@ export async function kustomizeBuild(files: FileTree, dir: string, spec: Kustomi
   } finally {
     fs.rm(work, { recursive: true, force: true }, () => undefined);
   }
+}
+
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/** A kustomize reference to something outside the artifact: a URL, a git address or a host path. */
+function isRemote(entry: string, base: string): boolean {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || /^git(@|::)/.test(entry)) return true;
+  const first = entry.split("/")[0];
+  return first.includes(".") && first !== "." && first !== ".." && entry.includes("/") && !fs.existsSync(path.resolve(base, entry));
+}
+
+/**
+ * Walks every kustomization file of the build (they can only reach files of the artifact once
+ * this holds) and refuses remote references before kustomize would clone or download them.
+ */
+function refuseRemoteBases(work: string): void {
+  const walk = (dir: string): void => {
+    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, ent.name);
+      if (ent.isDirectory()) { walk(full); continue; }
+      if (!KUSTOMIZATION_FILES.includes(ent.name)) continue;
+      let doc: Record<string, unknown> | undefined;
+      try { doc = parse(fs.readFileSync(full, "utf8")) as Record<string, unknown>; } catch { continue; /* kustomize reports it */ }
+      for (const field of ["resources", "bases", "components"]) {
+        const list = doc?.[field];
+        for (const entry of Array.isArray(list) ? list : []) {
+          if (typeof entry === "string" && isRemote(entry, dir)) {
+            throw new BuildError(`kustomize build failed: ${path.relative(work, full)}: ${field} entry '${entry}' is a remote base, ` +
+              "which this controller refuses (--no-remote-bases): vendor it into the source repository or reference it through a Flux source");
+          }
+        }
+      }
+    }
+  };
+  walk(work);
 }
 
 function run(bin: string, args: string[], opts: BuildOptions): Promise<string> {

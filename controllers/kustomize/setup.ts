@@ -27,6 +27,8 @@ export interface KustomizeControllerOptions {
   kubeApiBurst: number;
   concurrentSsa?: number;
   noCrossNamespaceRefs?: boolean;
+  /** --no-remote-bases: kustomizations may reference only files of the source artifact. */
+  noRemoteBases?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
   kustomizePath: string;
@@ -56,6 +58,7 @@ export function startKustomizeController(o: KustomizeControllerOptions): Kustomi
     sops: o.sopsPath,
     tmpRoot: o.tmpRoot,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs ?? false,
+    noRemoteBases: o.noRemoteBases ?? false,
     allowExternalArtifact: gates.ExternalArtifact ?? false,
     strictSubstitutions: gates.StrictPostBuildSubstitutions ?? false,
     plainBuildInProcess: gates.PlainBuildInProcess ?? true,

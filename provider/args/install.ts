@@ -95,6 +95,18 @@ export const customisation = T.Object(
 );
 export type Customisation = Static<typeof customisation>;
 
+/** Flux's multi-tenancy lockdown flags (its multi-tenancy guide patches them in; here they are typed). */
+export const multiTenancy = T.Object(
+  {
+    noCrossNamespaceRefs: T.Optional(T.Boolean("`--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.")),
+    noRemoteBases: T.Optional(T.Boolean("`--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.")),
+    defaultServiceAccount: T.Optional(T.String({ description: "`--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.", pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" })),
+    watchLabelSelector: T.Optional(T.String("`--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.")),
+  },
+  "Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.",
+);
+export type MultiTenancy = Static<typeof multiTenancy>;
+
 export const installOptionsProps = {
   version: T.Optional(T.String({ description: "Version of the controllers (image tag); the provider's own version when unset.", pattern: "^v[0-9]+\\.[0-9]+\\.[0-9]+([-+].*)?$" })),
   namespace: T.Optional(
@@ -119,6 +131,7 @@ export const installOptionsProps = {
   logLevel: T.Optional(T.Enum(Object.values(LogLevel), "Controller log level: info (default), debug or error.")),
   tolerationKeys: T.Optional(T.Array(T.String({ description: "Taint key tolerated with operator Exists.", pattern: "^[A-Za-z0-9]([A-Za-z0-9._/-]*)$" }), "Flux's toleration_keys: each key becomes a toleration with operator Exists.")),
   customisation: T.Optional(customisation),
+  multiTenancy: T.Optional(multiTenancy),
 };
 export const installOptions = T.Object(installOptionsProps, "Options of an installation of the controllers.");
 export type InstallOptions = Static<typeof installOptions>;

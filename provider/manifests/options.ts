@@ -9,6 +9,7 @@ import {
   type Customisation,
   type ExtraComponent,
   type InstallOptions,
+  type MultiTenancy,
 } from "../args/install";
 import { DefaultControllersVersion, DefaultRegistry } from "../version";
 
@@ -83,6 +84,8 @@ export function resolveInstallOptions(opts: InstallOptions = {}, requireSync = f
   return {
     version,
     namespace,
+    // before customisation's own args, so a user's extraArgs can still override a flag
+    customisation: withMultiTenancyArgs(customisation, opts.multiTenancy ?? {}),
     components,
     registry: (opts.registry ?? DefaultRegistry).replace(/\/+$/, ""),
     imagePullSecret: opts.imagePullSecret,
@@ -91,6 +94,24 @@ export function resolveInstallOptions(opts: InstallOptions = {}, requireSync = f
     watchAllNamespaces: opts.watchAllNamespaces ?? true,
     logLevel,
     tolerationKeys: opts.tolerationKeys ?? [],
-    customisation,
   };
+}
+
+/** The lockdown flags per controller, in front of the user's extraArgs. */
+function withMultiTenancyArgs(c: Customisation, m: MultiTenancy): Customisation {
+  const add: Partial<Record<Component, string[]>> = {};
+  const push = (names: Component[], flag: string) => { for (const n of names) (add[n] ??= []).push(flag); };
+  if (m.noCrossNamespaceRefs) push([Component.Kustomize, Component.Helm, Component.Notification], "--no-cross-namespace-refs=true");
+  if (m.noRemoteBases) push([Component.Kustomize], "--no-remote-bases=true");
+  if (m.defaultServiceAccount !== undefined) {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(m.defaultServiceAccount)) {
+      throw new InvalidInputError("multiTenancy.defaultServiceAccount", `'${m.defaultServiceAccount}' is not a valid ServiceAccount name`);
+    }
+    push([Component.Kustomize, Component.Helm], `--default-service-account=${m.defaultServiceAccount}`);
+  }
+  if (m.watchLabelSelector) push(Object.values(Component), `--watch-label-selector=${m.watchLabelSelector}`);
+  if (Object.keys(add).length === 0) return c;
+  const extraArgs: Record<string, string[]> = { ...(c.extraArgs ?? {}) };
+  for (const [name, flags] of Object.entries(add)) extraArgs[name] = [...flags, ...(extraArgs[name] ?? [])];
+  return { ...c, extraArgs };
 }

@@ -82,6 +82,7 @@ export class Bootstrap extends pulumi.ComponentResource {
             resourceInputs["keepNamespace"] = args?.keepNamespace;
             resourceInputs["kubeconfig"] = args?.kubeconfig ? pulumi.secret(args.kubeconfig) : undefined;
             resourceInputs["logLevel"] = args?.logLevel;
+            resourceInputs["multiTenancy"] = args?.multiTenancy;
             resourceInputs["namespace"] = args?.namespace;
             resourceInputs["networkPolicy"] = args?.networkPolicy;
             resourceInputs["path"] = args?.path;
@@ -196,6 +197,10 @@ export interface BootstrapArgs {
      * Controller log level: info (default), debug or error.
      */
     logLevel?: pulumi.Input<string | undefined>;
+    /**
+     * Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+     */
+    multiTenancy?: pulumi.Input<inputs.BootstrapMultiTenancyArgs | undefined>;
     /**
      * Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
      */

@@ -94,6 +94,7 @@ export class BootstrapGit extends pulumi.CustomResource {
             resourceInputs["keepNamespace"] = args?.keepNamespace;
             resourceInputs["kubeconfig"] = args?.kubeconfig ? pulumi.secret(args.kubeconfig) : undefined;
             resourceInputs["logLevel"] = args?.logLevel;
+            resourceInputs["multiTenancy"] = args?.multiTenancy;
             resourceInputs["namespace"] = args?.namespace;
             resourceInputs["networkPolicy"] = args?.networkPolicy;
             resourceInputs["path"] = args?.path;
@@ -208,6 +209,10 @@ export interface BootstrapGitArgs {
      * Controller log level: info (default), debug or error.
      */
     logLevel?: pulumi.Input<string | undefined>;
+    /**
+     * Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+     */
+    multiTenancy?: pulumi.Input<inputs.BootstrapMultiTenancyArgs | undefined>;
     /**
      * Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
      */

@@ -58,6 +58,7 @@ export class Install extends pulumi.ComponentResource {
             resourceInputs["keepNamespace"] = args?.keepNamespace;
             resourceInputs["kubeconfig"] = args?.kubeconfig ? pulumi.secret(args.kubeconfig) : undefined;
             resourceInputs["logLevel"] = args?.logLevel;
+            resourceInputs["multiTenancy"] = args?.multiTenancy;
             resourceInputs["namespace"] = args?.namespace;
             resourceInputs["networkPolicy"] = args?.networkPolicy;
             resourceInputs["registry"] = args?.registry;
@@ -121,6 +122,10 @@ export interface InstallArgs {
      * Controller log level: info (default), debug or error.
      */
     logLevel?: pulumi.Input<string | undefined>;
+    /**
+     * Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+     */
+    multiTenancy?: pulumi.Input<inputs.BootstrapMultiTenancyArgs | undefined>;
     /**
      * Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
      */

@@ -100,6 +100,8 @@ type bootstrapArgs struct {
 	Kubeconfig *string `pulumi:"kubeconfig"`
 	// Controller log level: info (default), debug or error.
 	LogLevel *string `pulumi:"logLevel"`
+	// Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+	MultiTenancy *BootstrapMultiTenancy `pulumi:"multiTenancy"`
 	// Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
 	Namespace *string `pulumi:"namespace"`
 	// Install the allow-egress, allow-scraping and allow-webhooks NetworkPolicies (default true).
@@ -174,6 +176,8 @@ type BootstrapArgs struct {
 	Kubeconfig pulumi.StringPtrInput
 	// Controller log level: info (default), debug or error.
 	LogLevel pulumi.StringPtrInput
+	// Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+	MultiTenancy BootstrapMultiTenancyPtrInput
 	// Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
 	Namespace pulumi.StringPtrInput
 	// Install the allow-egress, allow-scraping and allow-webhooks NetworkPolicies (default true).

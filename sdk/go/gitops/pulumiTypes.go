@@ -1384,6 +1384,203 @@ func (o BootstrapHttpPtrOutput) Username() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
+// Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+type BootstrapMultiTenancy struct {
+	// `--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.
+	DefaultServiceAccount *string `pulumi:"defaultServiceAccount"`
+	// `--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.
+	NoCrossNamespaceRefs *bool `pulumi:"noCrossNamespaceRefs"`
+	// `--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.
+	NoRemoteBases *bool `pulumi:"noRemoteBases"`
+	// `--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.
+	WatchLabelSelector *string `pulumi:"watchLabelSelector"`
+}
+
+// BootstrapMultiTenancyInput is an input type that accepts BootstrapMultiTenancyArgs and BootstrapMultiTenancyOutput values.
+// You can construct a concrete instance of `BootstrapMultiTenancyInput` via:
+//
+//	BootstrapMultiTenancyArgs{...}
+type BootstrapMultiTenancyInput interface {
+	pulumi.Input
+
+	ToBootstrapMultiTenancyOutput() BootstrapMultiTenancyOutput
+	ToBootstrapMultiTenancyOutputWithContext(context.Context) BootstrapMultiTenancyOutput
+}
+
+// Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+type BootstrapMultiTenancyArgs struct {
+	// `--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.
+	DefaultServiceAccount pulumi.StringPtrInput `pulumi:"defaultServiceAccount"`
+	// `--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.
+	NoCrossNamespaceRefs pulumi.BoolPtrInput `pulumi:"noCrossNamespaceRefs"`
+	// `--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.
+	NoRemoteBases pulumi.BoolPtrInput `pulumi:"noRemoteBases"`
+	// `--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.
+	WatchLabelSelector pulumi.StringPtrInput `pulumi:"watchLabelSelector"`
+}
+
+func (BootstrapMultiTenancyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*BootstrapMultiTenancy)(nil)).Elem()
+}
+
+func (i BootstrapMultiTenancyArgs) ToBootstrapMultiTenancyOutput() BootstrapMultiTenancyOutput {
+	return i.ToBootstrapMultiTenancyOutputWithContext(context.Background())
+}
+
+func (i BootstrapMultiTenancyArgs) ToBootstrapMultiTenancyOutputWithContext(ctx context.Context) BootstrapMultiTenancyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(BootstrapMultiTenancyOutput)
+}
+
+func (i BootstrapMultiTenancyArgs) ToBootstrapMultiTenancyPtrOutput() BootstrapMultiTenancyPtrOutput {
+	return i.ToBootstrapMultiTenancyPtrOutputWithContext(context.Background())
+}
+
+func (i BootstrapMultiTenancyArgs) ToBootstrapMultiTenancyPtrOutputWithContext(ctx context.Context) BootstrapMultiTenancyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(BootstrapMultiTenancyOutput).ToBootstrapMultiTenancyPtrOutputWithContext(ctx)
+}
+
+// BootstrapMultiTenancyPtrInput is an input type that accepts BootstrapMultiTenancyArgs, BootstrapMultiTenancyPtr and BootstrapMultiTenancyPtrOutput values.
+// You can construct a concrete instance of `BootstrapMultiTenancyPtrInput` via:
+//
+//	        BootstrapMultiTenancyArgs{...}
+//
+//	or:
+//
+//	        nil
+type BootstrapMultiTenancyPtrInput interface {
+	pulumi.Input
+
+	ToBootstrapMultiTenancyPtrOutput() BootstrapMultiTenancyPtrOutput
+	ToBootstrapMultiTenancyPtrOutputWithContext(context.Context) BootstrapMultiTenancyPtrOutput
+}
+
+type bootstrapMultiTenancyPtrType BootstrapMultiTenancyArgs
+
+func BootstrapMultiTenancyPtr(v *BootstrapMultiTenancyArgs) BootstrapMultiTenancyPtrInput {
+	return (*bootstrapMultiTenancyPtrType)(v)
+}
+
+func (*bootstrapMultiTenancyPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**BootstrapMultiTenancy)(nil)).Elem()
+}
+
+func (i *bootstrapMultiTenancyPtrType) ToBootstrapMultiTenancyPtrOutput() BootstrapMultiTenancyPtrOutput {
+	return i.ToBootstrapMultiTenancyPtrOutputWithContext(context.Background())
+}
+
+func (i *bootstrapMultiTenancyPtrType) ToBootstrapMultiTenancyPtrOutputWithContext(ctx context.Context) BootstrapMultiTenancyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(BootstrapMultiTenancyPtrOutput)
+}
+
+// Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+type BootstrapMultiTenancyOutput struct{ *pulumi.OutputState }
+
+func (BootstrapMultiTenancyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*BootstrapMultiTenancy)(nil)).Elem()
+}
+
+func (o BootstrapMultiTenancyOutput) ToBootstrapMultiTenancyOutput() BootstrapMultiTenancyOutput {
+	return o
+}
+
+func (o BootstrapMultiTenancyOutput) ToBootstrapMultiTenancyOutputWithContext(ctx context.Context) BootstrapMultiTenancyOutput {
+	return o
+}
+
+func (o BootstrapMultiTenancyOutput) ToBootstrapMultiTenancyPtrOutput() BootstrapMultiTenancyPtrOutput {
+	return o.ToBootstrapMultiTenancyPtrOutputWithContext(context.Background())
+}
+
+func (o BootstrapMultiTenancyOutput) ToBootstrapMultiTenancyPtrOutputWithContext(ctx context.Context) BootstrapMultiTenancyPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v BootstrapMultiTenancy) *BootstrapMultiTenancy {
+		return &v
+	}).(BootstrapMultiTenancyPtrOutput)
+}
+
+// `--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.
+func (o BootstrapMultiTenancyOutput) DefaultServiceAccount() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootstrapMultiTenancy) *string { return v.DefaultServiceAccount }).(pulumi.StringPtrOutput)
+}
+
+// `--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.
+func (o BootstrapMultiTenancyOutput) NoCrossNamespaceRefs() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v BootstrapMultiTenancy) *bool { return v.NoCrossNamespaceRefs }).(pulumi.BoolPtrOutput)
+}
+
+// `--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.
+func (o BootstrapMultiTenancyOutput) NoRemoteBases() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v BootstrapMultiTenancy) *bool { return v.NoRemoteBases }).(pulumi.BoolPtrOutput)
+}
+
+// `--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.
+func (o BootstrapMultiTenancyOutput) WatchLabelSelector() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootstrapMultiTenancy) *string { return v.WatchLabelSelector }).(pulumi.StringPtrOutput)
+}
+
+type BootstrapMultiTenancyPtrOutput struct{ *pulumi.OutputState }
+
+func (BootstrapMultiTenancyPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**BootstrapMultiTenancy)(nil)).Elem()
+}
+
+func (o BootstrapMultiTenancyPtrOutput) ToBootstrapMultiTenancyPtrOutput() BootstrapMultiTenancyPtrOutput {
+	return o
+}
+
+func (o BootstrapMultiTenancyPtrOutput) ToBootstrapMultiTenancyPtrOutputWithContext(ctx context.Context) BootstrapMultiTenancyPtrOutput {
+	return o
+}
+
+func (o BootstrapMultiTenancyPtrOutput) Elem() BootstrapMultiTenancyOutput {
+	return o.ApplyT(func(v *BootstrapMultiTenancy) BootstrapMultiTenancy {
+		if v != nil {
+			return *v
+		}
+		var ret BootstrapMultiTenancy
+		return ret
+	}).(BootstrapMultiTenancyOutput)
+}
+
+// `--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.
+func (o BootstrapMultiTenancyPtrOutput) DefaultServiceAccount() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *BootstrapMultiTenancy) *string {
+		if v == nil {
+			return nil
+		}
+		return v.DefaultServiceAccount
+	}).(pulumi.StringPtrOutput)
+}
+
+// `--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.
+func (o BootstrapMultiTenancyPtrOutput) NoCrossNamespaceRefs() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *BootstrapMultiTenancy) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.NoCrossNamespaceRefs
+	}).(pulumi.BoolPtrOutput)
+}
+
+// `--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.
+func (o BootstrapMultiTenancyPtrOutput) NoRemoteBases() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *BootstrapMultiTenancy) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.NoRemoteBases
+	}).(pulumi.BoolPtrOutput)
+}
+
+// `--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.
+func (o BootstrapMultiTenancyPtrOutput) WatchLabelSelector() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *BootstrapMultiTenancy) *string {
+		if v == nil {
+			return nil
+		}
+		return v.WatchLabelSelector
+	}).(pulumi.StringPtrOutput)
+}
+
 // SSH credentials (ssh:// URLs).
 type BootstrapSsh struct {
 	// Bootstrap component only: generate a key pair of this type (an SshKeyPair child; Flux's default is ecdsa P-384). Its public key is the `publicKey` output: register it as a deploy key with write access. To register it before the first push, create an SshKeyPair yourself and pass its privateKey.
@@ -18097,6 +18294,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapCustomisationTolerationsArrayInput)(nil)).Elem(), BootstrapCustomisationTolerationsArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapHttpInput)(nil)).Elem(), BootstrapHttpArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapHttpPtrInput)(nil)).Elem(), BootstrapHttpArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapMultiTenancyInput)(nil)).Elem(), BootstrapMultiTenancyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapMultiTenancyPtrInput)(nil)).Elem(), BootstrapMultiTenancyArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapSshInput)(nil)).Elem(), BootstrapSshArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapSshPtrInput)(nil)).Elem(), BootstrapSshArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BucketSpecInput)(nil)).Elem(), BucketSpecArgs{})
@@ -18276,6 +18475,8 @@ func init() {
 	pulumi.RegisterOutputType(BootstrapCustomisationTolerationsArrayOutput{})
 	pulumi.RegisterOutputType(BootstrapHttpOutput{})
 	pulumi.RegisterOutputType(BootstrapHttpPtrOutput{})
+	pulumi.RegisterOutputType(BootstrapMultiTenancyOutput{})
+	pulumi.RegisterOutputType(BootstrapMultiTenancyPtrOutput{})
 	pulumi.RegisterOutputType(BootstrapSshOutput{})
 	pulumi.RegisterOutputType(BootstrapSshPtrOutput{})
 	pulumi.RegisterOutputType(BucketSpecOutput{})

@@ -242,6 +242,28 @@ export interface BootstrapHttpArgs {
 }
 
 /**
+ * Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+ */
+export interface BootstrapMultiTenancyArgs {
+    /**
+     * `--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.
+     */
+    defaultServiceAccount?: pulumi.Input<string | undefined>;
+    /**
+     * `--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.
+     */
+    noCrossNamespaceRefs?: pulumi.Input<boolean | undefined>;
+    /**
+     * `--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.
+     */
+    noRemoteBases?: pulumi.Input<boolean | undefined>;
+    /**
+     * `--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.
+     */
+    watchLabelSelector?: pulumi.Input<string | undefined>;
+}
+
+/**
  * SSH credentials (ssh:// URLs).
  */
 export interface BootstrapSshArgs {

@@ -35,6 +35,8 @@ __all__ = [
     'BootstrapCustomisationTolerationsArgsDict',
     'BootstrapHttpArgs',
     'BootstrapHttpArgsDict',
+    'BootstrapMultiTenancyArgs',
+    'BootstrapMultiTenancyArgsDict',
     'BootstrapSshArgs',
     'BootstrapSshArgsDict',
     'BucketSpecArgs',
@@ -1219,6 +1221,100 @@ class BootstrapHttpArgs:
     @username.setter
     def username(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "username", value)
+
+
+class BootstrapMultiTenancyArgsDict(TypedDict):
+    """
+    Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+    """
+    default_service_account: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    `--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.
+    """
+    no_cross_namespace_refs: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    `--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.
+    """
+    no_remote_bases: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    `--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.
+    """
+    watch_label_selector: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    `--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.
+    """
+
+@pulumi.input_type
+class BootstrapMultiTenancyArgs:
+    def __init__(__self__, *,
+                 default_service_account: pulumi.Input[Optional[_builtins.str]] = None,
+                 no_cross_namespace_refs: pulumi.Input[Optional[_builtins.bool]] = None,
+                 no_remote_bases: pulumi.Input[Optional[_builtins.bool]] = None,
+                 watch_label_selector: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+
+        :param pulumi.Input[_builtins.str] default_service_account: `--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.
+        :param pulumi.Input[_builtins.bool] no_cross_namespace_refs: `--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.
+        :param pulumi.Input[_builtins.bool] no_remote_bases: `--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.
+        :param pulumi.Input[_builtins.str] watch_label_selector: `--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.
+        """
+        if default_service_account is not None:
+            pulumi.set(__self__, "default_service_account", default_service_account)
+        if no_cross_namespace_refs is not None:
+            pulumi.set(__self__, "no_cross_namespace_refs", no_cross_namespace_refs)
+        if no_remote_bases is not None:
+            pulumi.set(__self__, "no_remote_bases", no_remote_bases)
+        if watch_label_selector is not None:
+            pulumi.set(__self__, "watch_label_selector", watch_label_selector)
+
+    @_builtins.property
+    @pulumi.getter(name="defaultServiceAccount")
+    def default_service_account(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        `--default-service-account` on kustomize- and helm-controller: the ServiceAccount (of the object's namespace) impersonated when a Kustomization or HelmRelease names none, e.g. `default`.
+        """
+        return pulumi.get(self, "default_service_account")
+
+    @default_service_account.setter
+    def default_service_account(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "default_service_account", value)
+
+    @_builtins.property
+    @pulumi.getter(name="noCrossNamespaceRefs")
+    def no_cross_namespace_refs(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        `--no-cross-namespace-refs` on kustomize-, helm- and notification-controller: objects may reference sources, dependencies and providers only in their own namespace.
+        """
+        return pulumi.get(self, "no_cross_namespace_refs")
+
+    @no_cross_namespace_refs.setter
+    def no_cross_namespace_refs(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "no_cross_namespace_refs", value)
+
+    @_builtins.property
+    @pulumi.getter(name="noRemoteBases")
+    def no_remote_bases(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        `--no-remote-bases` on kustomize-controller: kustomizations may reference only files of their source artifact.
+        """
+        return pulumi.get(self, "no_remote_bases")
+
+    @no_remote_bases.setter
+    def no_remote_bases(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "no_remote_bases", value)
+
+    @_builtins.property
+    @pulumi.getter(name="watchLabelSelector")
+    def watch_label_selector(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        `--watch-label-selector` on every controller: reconcile only objects matching it, e.g. `!sharding.fluxcd.io/key`.
+        """
+        return pulumi.get(self, "watch_label_selector")
+
+    @watch_label_selector.setter
+    def watch_label_selector(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "watch_label_selector", value)
 
 
 class BootstrapSshArgsDict(TypedDict):

@@ -40,6 +40,7 @@ class BootstrapArgs:
                  keep_namespace: pulumi.Input[Optional[_builtins.bool]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  log_level: pulumi.Input[Optional[_builtins.str]] = None,
+                 multi_tenancy: pulumi.Input[Optional['BootstrapMultiTenancyArgs']] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  network_policy: pulumi.Input[Optional[_builtins.bool]] = None,
                  path: pulumi.Input[Optional[_builtins.str]] = None,
@@ -78,6 +79,7 @@ class BootstrapArgs:
         :param pulumi.Input[_builtins.bool] keep_namespace: On destroy, keep the namespace (default false).
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig (contents, or a file path) of the cluster; late-bound, so a cluster created in the same program works. KUBECONFIG / ~/.kube/config at deploy time when unset.
         :param pulumi.Input[_builtins.str] log_level: Controller log level: info (default), debug or error.
+        :param pulumi.Input['BootstrapMultiTenancyArgs'] multi_tenancy: Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
         :param pulumi.Input[_builtins.bool] network_policy: Install the allow-egress, allow-scraping and allow-webhooks NetworkPolicies (default true).
         :param pulumi.Input[_builtins.str] path: Repository directory of this cluster, e.g. `clusters/prod`; the files go to `<path>/<namespace>/`. The repository root by default.
@@ -133,6 +135,8 @@ class BootstrapArgs:
             pulumi.set(__self__, "kubeconfig", kubeconfig)
         if log_level is not None:
             pulumi.set(__self__, "log_level", log_level)
+        if multi_tenancy is not None:
+            pulumi.set(__self__, "multi_tenancy", multi_tenancy)
         if namespace is not None:
             pulumi.set(__self__, "namespace", namespace)
         if network_policy is not None:
@@ -405,6 +409,18 @@ class BootstrapArgs:
         pulumi.set(self, "log_level", value)
 
     @_builtins.property
+    @pulumi.getter(name="multiTenancy")
+    def multi_tenancy(self) -> pulumi.Input[Optional['BootstrapMultiTenancyArgs']]:
+        """
+        Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
+        """
+        return pulumi.get(self, "multi_tenancy")
+
+    @multi_tenancy.setter
+    def multi_tenancy(self, value: pulumi.Input[Optional['BootstrapMultiTenancyArgs']]):
+        pulumi.set(self, "multi_tenancy", value)
+
+    @_builtins.property
     @pulumi.getter
     def namespace(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -610,6 +626,7 @@ class Bootstrap(pulumi.ComponentResource):
                  keep_namespace: pulumi.Input[Optional[_builtins.bool]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  log_level: pulumi.Input[Optional[_builtins.str]] = None,
+                 multi_tenancy: pulumi.Input[Optional[Union['BootstrapMultiTenancyArgs', 'BootstrapMultiTenancyArgsDict']]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  network_policy: pulumi.Input[Optional[_builtins.bool]] = None,
                  path: pulumi.Input[Optional[_builtins.str]] = None,
@@ -651,6 +668,7 @@ class Bootstrap(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.bool] keep_namespace: On destroy, keep the namespace (default false).
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig (contents, or a file path) of the cluster; late-bound, so a cluster created in the same program works. KUBECONFIG / ~/.kube/config at deploy time when unset.
         :param pulumi.Input[_builtins.str] log_level: Controller log level: info (default), debug or error.
+        :param pulumi.Input[Union['BootstrapMultiTenancyArgs', 'BootstrapMultiTenancyArgsDict']] multi_tenancy: Multi-tenancy lockdown, as Flux's multi-tenancy guide sets it up. Rendered as patches of the Deployments' args, like customisation.extraArgs.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
         :param pulumi.Input[_builtins.bool] network_policy: Install the allow-egress, allow-scraping and allow-webhooks NetworkPolicies (default true).
         :param pulumi.Input[_builtins.str] path: Repository directory of this cluster, e.g. `clusters/prod`; the files go to `<path>/<namespace>/`. The repository root by default.
@@ -711,6 +729,7 @@ class Bootstrap(pulumi.ComponentResource):
                  keep_namespace: pulumi.Input[Optional[_builtins.bool]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  log_level: pulumi.Input[Optional[_builtins.str]] = None,
+                 multi_tenancy: pulumi.Input[Optional[Union['BootstrapMultiTenancyArgs', 'BootstrapMultiTenancyArgsDict']]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  network_policy: pulumi.Input[Optional[_builtins.bool]] = None,
                  path: pulumi.Input[Optional[_builtins.str]] = None,
@@ -757,6 +776,7 @@ class Bootstrap(pulumi.ComponentResource):
             __props__.__dict__["keep_namespace"] = keep_namespace
             __props__.__dict__["kubeconfig"] = None if kubeconfig is None else pulumi.Output.secret(kubeconfig)
             __props__.__dict__["log_level"] = log_level
+            __props__.__dict__["multi_tenancy"] = multi_tenancy
             __props__.__dict__["namespace"] = namespace
             __props__.__dict__["network_policy"] = network_policy
             __props__.__dict__["path"] = path

@@ -4,9 +4,9 @@
 // the failed revision applies nothing and prunes nothing; fixing the input converges.
 import { expect } from "chai";
 import { KubeObject } from "../../../controllers/runtime/keys";
-import { newNamespace } from "../../support/cluster";
+import { eventually, newNamespace } from "../../support/cluster";
 import {
-  Env, INSTANCE_LABEL, configMap, core, createKustomization, expectCurrent, gitRepositories, gitSource,
+  Env, INSTANCE_LABEL, configMap, core, createKustomization, expectCurrent, getKustomization, gitRepositories, gitSource,
   kustomizations, readyCondition, requestReconcile, sharedControllers, startControllers, waitForReady,
 } from "./support";
 
@@ -95,5 +95,24 @@ describe("Kustomization: bad input", function () {
     await inst.client.patch(kustomizations, { namespace: ns, name: "app" }, { spec: { sourceRef: { kind: "GitRepository", name: "repo", namespace: ns } } });
     const after = await waitForReady(inst.client, ns, "app", { status: "False", reason: "ArtifactFailed" });
     expect(after.status?.conditions?.some((c) => c.type === "Stalled")).to.equal(true);
+  });
+  it("refuses remote bases with --no-remote-bases, keeping what was applied; local bases still build", async () => {
+    const inst = await startControllers({ instance: "no-remote", kustomize: { noRemoteBases: true } });
+    const ns = await newNamespace("kz-no-remote");
+    const labels = { [INSTANCE_LABEL]: "no-remote" };
+    const local = { "base/kustomization.yaml": "resources:\n  - cm.yaml\n", "base/cm.yaml": configMap("kept", { a: "1" }),
+      "app/kustomization.yaml": "resources:\n  - ../base\n" };
+    const src = await gitSource(inst.client, ns, local, "repo", labels);
+    await createKustomization(inst.client, ns, "app", { path: "./app", targetNamespace: ns, prune: true }, labels);
+    await waitForReady(inst.client, ns, "app");
+    // A tenant adds a remote base (a host path, kustomize's GitHub shorthand): refused before any clone.
+    await src.fixture.commitFiles({ "app/kustomization.yaml": "resources:\n  - ../base\n  - github.com/example/app//deploy?ref=v1.0.0\n" }, "remote");
+    await requestReconcile(inst.client, gitRepositories, ns, src.name);
+    const k = await waitForReady(inst.client, ns, "app", { status: "False", reason: "BuildFailed" });
+    expect(readyCondition(k)?.message).to.match(/app\/kustomization\.yaml: resources entry 'github\.com\/example\/app\/\/deploy\?ref=v1\.0\.0' is a remote base, which this controller refuses \(--no-remote-bases\)/);
+    expect(await inst.client.get(core.configMaps, { namespace: ns, name: "kept" }), "nothing pruned on the refused build").to.not.equal(undefined);
+    await src.fixture.commitFiles({ "app/kustomization.yaml": "resources:\n  - ../base\n  - https://example.com/app.yaml\n" }, "url");
+    await requestReconcile(inst.client, gitRepositories, ns, src.name);
+    await eventually(async () => /'https:\/\/example\.com\/app\.yaml' is a remote base/.test(readyCondition(await getKustomization(inst.client, ns, "app"))?.message ?? ""), { timeoutMs: 60_000 });
   });
 });

@@ -66,6 +66,21 @@ describe("install manifests", () => {
     expect(fromFiles.sync.map((o) => o.kind)).to.deep.equal(["GitRepository", "Kustomization"]);
   });
 
+  it("lock multi-tenancy down with Flux's flags on the controllers that take them, carried by kustomization.yaml", () => {
+    const mt = { noCrossNamespaceRefs: true, noRemoteBases: true, defaultServiceAccount: "default", watchLabelSelector: "!sharding.fluxcd.io/key" };
+    const r = renderInstall({ multiTenancy: mt, customisation: { extraArgs: { "kustomize-controller": ["--concurrent=8"] } } });
+    const args = (c: string) => container(find(r.objects, "Deployment", c)!).args;
+    expect(args("kustomize-controller").slice(-5)).to.deep.equal(["--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default",
+      "--watch-label-selector=!sharding.fluxcd.io/key", "--concurrent=8"]);
+    expect(args("helm-controller")).to.include.members(["--no-cross-namespace-refs=true", "--default-service-account=default"]).and.not.include("--no-remote-bases=true");
+    expect(args("notification-controller")).to.include("--no-cross-namespace-refs=true").and.not.include("--default-service-account=default");
+    expect(args("source-controller")).to.include("--watch-label-selector=!sharding.fluxcd.io/key").and.not.include("--no-cross-namespace-refs=true");
+    expect(container(find(r.base, "Deployment", "kustomize-controller")!).args).to.not.include("--no-remote-bases=true");
+    const files = renderBootstrapFiles({ url: "https://example.com/r.git" }, renderInstall({ multiTenancy: mt }, true));
+    expect(container(find(objectsFromFiles(files.files, files.dir).install, "Deployment", "kustomize-controller")!).args).to.include("--no-remote-bases=true");
+    expect(() => renderInstall({ multiTenancy: { defaultServiceAccount: "Not Valid" } })).to.throw(/multiTenancy\.defaultServiceAccount: 'Not Valid' is not a valid ServiceAccount name/);
+  });
+
   it("write the bootstrap files with Flux's layout and names", () => {
     const f = renderBootstrapFiles({ url: "ssh://git@example.com/fleet.git", path: "./clusters/prod/", branch: "prod", secretName: "flux-git" }, renderInstall({}, true));
     expect(Object.keys(f.files)).to.deep.equal([
