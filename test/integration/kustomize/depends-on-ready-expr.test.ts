@@ -2,12 +2,13 @@
 // (the dependency) decides readiness in place of the built-in check (Ready at the latest
 // generation, same source revision); false or an evaluation error keeps the dependent waiting
 // (DependencyNotReady, retried), an expression that does not compile (or is not a bool) stalls
-// it with InvalidCELExpression until the spec is fixed.
+// it with InvalidCELExpression until the spec is fixed. With the AdditiveCELDependencyCheck
+// feature gate, the built-in check applies as well.
 import { expect } from "chai";
 import { newNamespace } from "../../support/cluster";
 import {
-  Env, configMap, core, createKustomization, expectCurrent, getKustomization, gitSource, kustomizations, readyCondition, sharedControllers,
-  waitForReady,
+  Env, INSTANCE_LABEL, configMap, core, createKustomization, expectCurrent, getKustomization, gitSource, kustomizations, readyCondition, sharedControllers,
+  startControllers, waitForReady,
 } from "./support";
 
 const TERMINAL = "Reconciliation failed terminally due to configuration error";
@@ -50,6 +51,23 @@ dep.metadata.generation == dep.status.observedGeneration
     });
     expectCurrent(await waitForReady(env.client, ns, "apps", { timeoutMs: 30_000 }));
     expect(readyCondition(await getKustomization(env.client, ns, "broken"))?.status, "the dependency is still not Ready").to.equal("False");
+  });
+
+  it("with AdditiveCELDependencyCheck, also applies the built-in check", async () => {
+    const ns = await newNamespace("kz-readyexpr-additive");
+    const instance = `kz-additive-${ns.slice(-5)}`;
+    await startControllers({ instance, withSource: false, kustomize: { featureGates: { AdditiveCELDependencyCheck: true } } });
+    await gitSource(env.client, ns, { "apps/cm.yaml": configMap("app", { v: "1" }), "broken/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata: [1]\n" });
+    await createKustomization(env.client, ns, "broken", { path: "./broken", targetNamespace: ns });
+    await waitForReady(env.client, ns, "broken", { status: "False" });
+    await createKustomization(env.client, ns, "apps", { path: "./apps", targetNamespace: ns, dependsOn: [{ name: "broken", readyExpr: "dep.metadata.name == 'broken'" }] },
+      { [INSTANCE_LABEL]: instance });
+    const k = await waitForReady(env.client, ns, "apps", { status: "False", reason: "DependencyNotReady" });
+    expect(readyCondition(k)?.message, "the expression holds, the Ready check does not").to.equal(`dependency '${ns}/broken' is not ready`);
+    // A false expression is reported first.
+    await env.client.patch(kustomizations, { namespace: ns, name: "apps" }, { spec: { dependsOn: [{ name: "broken", readyExpr: "dep.metadata.name == 'other'" }] } });
+    const k2 = await waitForReady(env.client, ns, "apps", { status: "False", reason: "DependencyNotReady", message: /readyExpr eval/ });
+    expect(readyCondition(k2)?.message).to.equal(`dependency '${ns}/broken' is not ready according to readyExpr eval`);
   });
 
   it("keeps waiting on an expression that fails to evaluate, naming the error", async () => {
