@@ -1,6 +1,6 @@
 // dependsOn: every dependency must exist, have observed its latest generation, be Ready,
 // and, when it builds from the same source, have applied the source's current revision; a
-// readyExpr replaces all of that (AdditiveCELDependencyCheck: is checked before it).
+// readyExpr replaces all of that (with AdditiveCELDependencyCheck it is checked first, then all of that).
 import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { KustomizationNames } from "../api/kustomize/v1/kustomization";
 import { DependencyNotReadyError, checkReadyDependencies } from "../runtime/dependencies";
