@@ -42,7 +42,7 @@ export const image = T.Object(
 );
 export type Image = Static<typeof image>;
 
-/** Health of custom resources expressed as CEL over the object (`self`). */
+/** Health of custom resources expressed as CEL; the object's top-level fields (`status`, `metadata`, ...) are the variables. */
 export const customHealthCheck = T.Object(
   {
     apiVersion: T.String("API version of the kind checked."),

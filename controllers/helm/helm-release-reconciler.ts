@@ -5,7 +5,7 @@ import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { HelmReleaseNames } from "../api/helm/v2/helm-release";
 import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
 import { getCondition, isTrue, markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
-import { DependencyNotReadyError, UnsupportedDependencyError, checkReadyDependencies, serviceAccountUser } from "../runtime/dependencies";
+import { DependencyNotReadyError, InvalidReadyExprError, checkReadyDependencies, serviceAccountUser } from "../runtime/dependencies";
 import { ReconcileContext } from "../runtime/controller";
 import { formatGoDuration, parseDuration } from "../runtime/duration";
 import { ObjectKey } from "../runtime/keys";
@@ -53,9 +53,9 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
   const interval = parseDuration(hr.spec.interval);
   if (hr.spec.dependsOn?.length) {
     try {
-      await checkReadyDependencies(hr, hr.spec.dependsOn, helmReleaseResource, ctx.client, ctx.signal);
+      await checkReadyDependencies(hr, hr.spec.dependsOn, helmReleaseResource, ctx.client, { signal: ctx.signal });
     } catch (e) {
-      if (e instanceof UnsupportedDependencyError) {
+      if (e instanceof InvalidReadyExprError) {
         return stall(hr, Reason.InvalidCELExpression, `Reconciliation failed terminally due to configuration error: ${e.message}`);
       }
       if (!(e instanceof DependencyNotReadyError)) throw e;

@@ -1,5 +1,6 @@
 // dependsOn: every dependency must exist, have observed its latest generation, be Ready,
-// and, when it builds from the same source, have applied the source's current revision.
+// and, when it builds from the same source, have applied the source's current revision; a
+// readyExpr replaces all of that (with AdditiveCELDependencyCheck it is checked first, then all of that).
 import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { KustomizationNames } from "../api/kustomize/v1/kustomization";
 import { DependencyNotReadyError, checkReadyDependencies } from "../runtime/dependencies";
@@ -9,9 +10,11 @@ export const kustomizations = {
   group: KustomizationNames.group, version: KustomizationNames.version, plural: KustomizationNames.plural, kind: KustomizationNames.kind,
 };
 
-export async function checkDependencies(obj: Kustomization, revision: string, client: KubeClient, signal?: AbortSignal): Promise<void> {
-  const deps = await checkReadyDependencies<Kustomization>(obj, obj.spec.dependsOn ?? [], kustomizations, client, signal,
-    (id, cause) => `dependency '${id}' not found: ${cause}`);
+export async function checkDependencies(obj: Kustomization, revision: string, client: KubeClient,
+  opts: { signal?: AbortSignal; additiveCel?: boolean } = {}): Promise<void> {
+  const deps = await checkReadyDependencies<Kustomization>(obj, obj.spec.dependsOn ?? [], kustomizations, client, {
+    ...opts, notFound: (id, cause) => `dependency '${id}' not found: ${cause}`,
+  });
   for (const dep of deps) {
     const sameSource = dep.spec.sourceRef.name === obj.spec.sourceRef.name && dep.spec.sourceRef.kind === obj.spec.sourceRef.kind
       && (dep.spec.sourceRef.namespace || dep.metadata.namespace) === (obj.spec.sourceRef.namespace || obj.metadata.namespace);

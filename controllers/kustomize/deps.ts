@@ -25,6 +25,8 @@ export interface KustomizeDeps {
   requeueDependencyMs: number;
   /** PlainBuildInProcess feature gate (default on): plain directories built without kustomize when equivalent. */
   plainBuildInProcess: boolean;
+  /** AdditiveCELDependencyCheck feature gate: a dependsOn readyExpr is checked in addition to the built-in check. */
+  additiveCelDependencyCheck: boolean;
   /** --concurrent-ssa. */
   concurrentSsa: number;
 }

@@ -1,9 +1,11 @@
 // Health assessment after apply: with spec.wait every applied object (not skipped ones),
-// else the spec.healthChecks references, must become Current within spec.timeout. The
-// Healthy condition records the outcome; a recovery (or a changed new revision) is an event.
+// else the spec.healthChecks references, must become Current within spec.timeout; objects of
+// a kind spec.healthCheckExprs covers get its CEL status, the others kstatus. The Healthy
+// condition records the outcome; a recovery (or a changed new revision) is an event.
 import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { KustomizationNames } from "../api/kustomize/v1/kustomization";
 import { ConditionType as CT, Reason } from "../api/meta";
+import { celStatusReader } from "../runtime/health";
 import { isTrue, markFalse, markReconciling, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
 import { Action, ChangeSetEntry, ObjectRef, ResourceManager, Unstructured, groupOf } from "../runtime/ssa";
 import { goDuration } from "./go-duration";
@@ -59,6 +61,8 @@ export async function checkHealth(h: HealthInput): Promise<void> {
     await h.manager.waitForSet(refs, {
       timeoutMs: h.timeoutMs, intervalMs: 2000, signal: h.signal,
       mayVanish: (r) => r.kind === "Job" && jobsWithTtl.has(`${r.namespace}/${r.name}`),
+      // Compiled before (the reconciler stalls on an invalid entry), so this does not throw.
+      statusReader: celStatusReader(obj.spec.healthCheckExprs ?? []),
     });
   } catch (e) {
     if (h.signal?.aborted) throw e;

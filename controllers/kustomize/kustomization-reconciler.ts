@@ -5,8 +5,9 @@ import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
 import { isTrue, markFalse, markStalled, removeCondition } from "../runtime/conditions";
 import { ReconcileContext } from "../runtime/controller";
-import { DependencyNotReadyError, UnsupportedDependencyError } from "../runtime/dependencies";
+import { DependencyNotReadyError, InvalidReadyExprError } from "../runtime/dependencies";
 import { parseDuration } from "../runtime/duration";
+import { InvalidHealthCheckError, celStatusReader } from "../runtime/health";
 import { ObjectKey } from "../runtime/keys";
 import { reconcileObject } from "../runtime/reconcile-object";
 import { markReconcileRequestHandled, requeueAtInterval } from "../runtime/reconcile-steps";
@@ -52,8 +53,11 @@ export function reconcileKustomization(deps: KustomizeDeps) {
 async function steps(obj: Kustomization, ctx: ReconcileContext<Kustomization>, deps: KustomizeDeps, progress: ProgressWriter, started: number): Promise<Result> {
   const retryMs = parseDuration(obj.spec.retryInterval ?? obj.spec.interval);
   const depMs = deps.requeueDependencyMs;
-  if (obj.spec.healthCheckExprs?.length) {
-    return stall(obj, deps, Reason.InvalidCELExpression, `${TERMINAL}: spec.healthCheckExprs (CEL) is not supported by this controller`);
+  try {
+    celStatusReader(obj.spec.healthCheckExprs ?? []);
+  } catch (e) {
+    if (e instanceof InvalidHealthCheckError) return stall(obj, deps, Reason.InvalidCELExpression, `${TERMINAL}: ${e.message}`);
+    throw e;
   }
   if (obj.spec.decryption?.serviceAccountName) {
     return stall(obj, deps, Reason.FeatureGateDisabled, "to use spec.decryption.serviceAccountName for decryption authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller");
@@ -84,9 +88,9 @@ async function steps(obj: Kustomization, ctx: ReconcileContext<Kustomization>, d
 
   if (obj.spec.dependsOn?.length) {
     try {
-      await checkDependencies(obj, revision, ctx.client, ctx.signal);
+      await checkDependencies(obj, revision, ctx.client, { signal: ctx.signal, additiveCel: deps.additiveCelDependencyCheck });
     } catch (e) {
-      if (e instanceof UnsupportedDependencyError) return stall(obj, deps, Reason.InvalidCELExpression, `${TERMINAL}: ${e.message}`, revision);
+      if (e instanceof InvalidReadyExprError) return stall(obj, deps, Reason.InvalidCELExpression, `${TERMINAL}: ${e.message}`, revision);
       if (!(e instanceof DependencyNotReadyError)) return notReady(obj, Result.retry(e));
       markFalse(obj, CT.Ready, Reason.DependencyNotReady, e.message);
       const msg = `Dependencies do not meet ready condition, retrying in ${goDuration(depMs)}`;

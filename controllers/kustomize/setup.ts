@@ -34,7 +34,7 @@ export interface KustomizeControllerOptions {
   kustomizePath: string;
   sopsPath: string;
   tmpRoot?: string;
-  /** --feature-gates: StrictPostBuildSubstitutions, ExternalArtifact, PlainBuildInProcess. */
+  /** --feature-gates: StrictPostBuildSubstitutions, ExternalArtifact, PlainBuildInProcess, AdditiveCELDependencyCheck. */
   featureGates?: Record<string, boolean>;
 }
 
@@ -62,6 +62,7 @@ export function startKustomizeController(o: KustomizeControllerOptions): Kustomi
     allowExternalArtifact: gates.ExternalArtifact ?? false,
     strictSubstitutions: gates.StrictPostBuildSubstitutions ?? false,
     plainBuildInProcess: gates.PlainBuildInProcess ?? true,
+    additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck ?? false,
     requeueDependencyMs: o.requeueDependencyMs ?? 30_000,
     concurrentSsa: o.concurrentSsa ?? 4,
   };

@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { ProviderType } from "../api/notification/v1beta3/provider";
 import type { FluxEvent } from "./event";
 import type { Alert } from "../api/notification/v1beta3/alert";
-import { CelError } from "./cel";
+import { CelError } from "../runtime/cel";
 import { githubHeaders, githubRepo } from "./alerting";
 import { NotifierConfig, ProviderConfigError } from "./provider-config";
 import { AttemptObserver, NotifierError, basicAuth, joinUrl, postJson } from "./transport";

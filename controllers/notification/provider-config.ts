@@ -7,7 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { DefaultProviderTimeout, ProviderType, type Provider } from "../api/notification/v1beta3/provider";
 import { parseDuration } from "../runtime/duration";
 import type { KubeClient } from "../runtime/kube";
-import { CelError, compileString } from "./cel";
+import { CelError, compileString } from "../runtime/cel";
 import { userFromSeed } from "./nkeys";
 
 const T = ProviderType;

@@ -14,7 +14,7 @@ import { reconcileObject } from "../runtime/reconcile-object";
 import { Result } from "../runtime/result";
 import { ProviderConfigError, secretData } from "./provider-config";
 import { SupportedReceiverTypes } from "./receiver-validate";
-import { compileFilter } from "./cel";
+import { compileFilter } from "../runtime/cel";
 
 export const receiversRes = { group: ReceiverNames.group, version: ReceiverNames.version, plural: ReceiverNames.plural, kind: ReceiverNames.kind };
 

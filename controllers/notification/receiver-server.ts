@@ -10,7 +10,7 @@ import { ReceiverWebhookPath } from "../api/notification/v1/receiver";
 import { isReady } from "../runtime/conditions";
 import type { KubeClient } from "../runtime/kube";
 import type { Logger } from "../runtime/logger";
-import { CelError, compileFilter } from "./cel";
+import { CelError, compileFilter } from "../runtime/cel";
 import { defaultReceiverApiVersions, fluxResource } from "./flux-kinds";
 import { BodyTooLargeError, Listener, readBody, reply } from "./http-util";
 import { receiverToken, receiversRes } from "./receiver-reconciler";

@@ -4,7 +4,7 @@
 // set that is ready at once costs one round. Objects of one resource and namespace are read
 // with one LIST when there are several.
 import { sleep, systemClock } from "../clock";
-import { HealthStatus, computeStatus } from "../health";
+import { HealthStatus, StatusReader, computeStatus } from "../health";
 import { isNotFound } from "../kube-errors";
 import { mapLimit } from "./limit";
 import type { ObjectRef, ResourceManager } from "./manager";
@@ -20,6 +20,8 @@ export interface WaitOptions {
   failFast?: boolean;
   /** Jobs that may be gone (TTL) and then count as done. */
   mayVanish?: (ref: ObjectRef) => boolean;
+  /** Custom status (healthCheckExprs) for the kinds it covers; kstatus for the others. */
+  statusReader?: StatusReader;
   signal?: AbortSignal;
 }
 
@@ -97,8 +99,11 @@ async function pollOnce(m: ResourceManager, refs: ObjectRef[], opts: WaitOptions
     groups.set(k, g);
   }
   await mapLimit([...groups.values()], m.concurrency, async ({ mapping, ns, refs: group }) => {
-    const read = (o: Record<string, unknown> | undefined): Seen =>
-      o ? computeStatus({ ...o, apiVersion: group[0].apiVersion, kind: mapping.kind }) : { status: HealthStatus.NotFound, message: "" };
+    const read = (o: Record<string, unknown> | undefined): Seen => {
+      if (!o) return { status: HealthStatus.NotFound, message: "" };
+      const full = { ...o, apiVersion: group[0].apiVersion, kind: mapping.kind };
+      return opts.statusReader?.(full) ?? computeStatus(full);
+    };
     try {
       if (group.length >= 4) {
         const list = await m.client.list(mapping, { namespace: ns, signal: opts.signal });

@@ -1,6 +1,7 @@
 // HelmRelease spec.dependsOn: a release waits (Ready=False DependencyNotReady, requeued at the
 // dependency interval) until every HelmRelease it names exists and is Ready at its latest
-// generation; a CEL readyExpr is refused with a stall.
+// generation; a CEL readyExpr (`self`, `dep`) decides in place of that check, and one that
+// does not compile stalls the release (InvalidCELExpression).
 import { expect } from "chai";
 import { eventually, newNamespace } from "../../support/cluster";
 import { appChartSuite, cond, createRelease, expectSettled, helmReleases, releaseSecrets, waitForRelease } from "./support";
@@ -52,14 +53,32 @@ describe("HelmRelease: dependsOn", function () {
     await waitForRelease(suite.ctl.client, ns, "frontend", { ready: "True", reason: "InstallSucceeded" });
   });
 
-  it("stalls on a readyExpr, which this controller does not evaluate", async () => {
+  it("waits until the readyExpr holds, in place of the Ready check (Flux's lockstep example)", async () => {
     const ns = await newNamespace("hr-deps-cel");
-    await createRelease(suite.ctl, ns, "frontend", { chart: chart(), dependsOn: [{ name: "backend", readyExpr: "dep.status.observedGeneration > 0" }] });
+    await helmRepository(ns);
+    // Suspended, so never Ready: only the readyExpr can let the frontend through.
+    await createRelease(suite.ctl, ns, "backend", { chart: chart(), suspend: true, values: { app: { version: "v1.2.3" } } });
+    await createRelease(suite.ctl, ns, "frontend", {
+      chart: chart(), values: { app: { version: "v1.2.4" } },
+      dependsOn: [{ name: "backend", readyExpr: "dep.spec.values.app.version == self.spec.values.app.version && dep.spec.suspend == true" }],
+    });
+    const hr = await waitForRelease(suite.ctl.client, ns, "frontend", { ready: "False", reason: "DependencyNotReady" });
+    expect(cond(hr, "Ready")!.message).to.equal(`dependency '${ns}/backend' is not ready according to readyExpr eval`);
+    expect(await releaseSecrets(suite.ctl.client, ns, "frontend")).to.deep.equal([]);
+    await suite.ctl.client.patch(helmReleases, { namespace: ns, name: "backend" }, { spec: { values: { app: { version: "v1.2.4" } } } });
+    expectSettled(await waitForRelease(suite.ctl.client, ns, "frontend", { ready: "True", reason: "InstallSucceeded" }));
+    expect(await releaseSecrets(suite.ctl.client, ns, "backend"), "the dependency itself was never installed").to.deep.equal([]);
+  });
+
+  it("stalls on a readyExpr that does not compile", async () => {
+    const ns = await newNamespace("hr-deps-cel-bad");
+    await createRelease(suite.ctl, ns, "backend", { chart: chart(), suspend: true });
+    await createRelease(suite.ctl, ns, "frontend", { chart: chart(), dependsOn: [{ name: "backend", readyExpr: "dep.status.observedGeneration >" }] });
     const hr = await eventually(async () => {
       const x = await suite.ctl.client.get<import("../../../controllers/api/helm/v2/helm-release").HelmRelease>(helmReleases, { namespace: ns, name: "frontend" });
       return cond(x, "Stalled")?.status === "True" ? x : undefined;
     }, { what: "Stalled" });
     expect(cond(hr, "Ready")).to.include({ status: "False", reason: "InvalidCELExpression" });
-    expect(cond(hr, "Stalled")!.message).to.equal(`Reconciliation failed terminally due to configuration error: dependency '${ns}/backend': readyExpr (CEL) is not supported by this controller`);
+    expect(cond(hr, "Stalled")!.message).to.equal("Reconciliation failed terminally due to configuration error: failed to evaluate dependency backend: failed to parse the CEL expression 'dep.status.observedGeneration >': unexpected end of expression");
   });
 });
