@@ -245,3 +245,19 @@ export function compileString(src: string, names: readonly string[]): (vars: Rec
     return out;
   };
 }
+
+/** Compiles an expression over `names` that evaluates to a bool (CelError otherwise). */
+export function compileBool(src: string, names: readonly string[]): (vars: Record<string, unknown>) => boolean {
+  const ast = parseCel(src, names);
+  return (v) => {
+    const out = evalNode(ast, v);
+    if (typeof out !== "boolean") throw new CelError(`the expression must evaluate to a bool, got ${out === null ? "null" : typeof out}`);
+    return out;
+  };
+}
+
+/** Compiles an expression over `names`; evaluating it gives its value (Receiver oidcProviders[].variables). */
+export function compileValue(src: string, names: readonly string[]): (vars: Record<string, unknown>) => unknown {
+  const ast = parseCel(src, names);
+  return (v) => evalNode(ast, v);
+}
