@@ -53,7 +53,8 @@ LABEL org.opencontainers.image.title=kustomize-controller
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/node", "/app/dist/cli/main.js", "controllers", "run", "--only=kustomize", "--metrics-addr=:8080", "--health-addr=:9440"]
 
 FROM base AS helm-controller
-COPY --from=tools /go/bin/helm /go/bin/.helm.version /usr/local/bin/
+# kustomize: the post-renderer (spec.postRenderers, commonMetadata, the helm.toolkit.fluxcd.io labels)
+COPY --from=tools /go/bin/helm /go/bin/kustomize /go/bin/.helm.version /go/bin/.kustomize.version /usr/local/bin/
 LABEL org.opencontainers.image.title=helm-controller
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/node", "/app/dist/cli/main.js", "controllers", "run", "--only=helm", "--metrics-addr=:8080", "--health-addr=:9440"]
 

@@ -173,7 +173,7 @@ export async function controllersRun(argv: string[]): Promise<number> {
   }
   if (args.only.includes("helm")) {
     const hc = startHelmController({
-      kubeConfig: kc, client: manager.client, logger: manager.log, helmPath: tool("helm"),
+      kubeConfig: kc, client: manager.client, logger: manager.log, helmPath: tool("helm"), kustomizePath: tool("kustomize"),
       noCrossNamespaceRefs: args.kustomize.noCrossNamespaceRefs, requeueDependencyMs: args.flags.requeueDependencyMs,
       // --default-service-account: helm-controller has the same flag as kustomize-controller.
       defaultServiceAccount: args.kustomize.defaultServiceAccount,

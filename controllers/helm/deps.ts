@@ -5,6 +5,8 @@ import { ChartFetcher } from "./chart-fetcher";
 export interface HelmDeps {
   /** Path of the real helm v3 binary. */
   helm: string;
+  /** Path of the real kustomize binary: the post-renderer (post-render.ts) runs it. */
+  kustomize?: string;
   /** A kubeconfig file for the cluster helm installs into (the controller's identity). */
   kubeconfigPath: string;
   /** HELM_CACHE_HOME/HELM_CONFIG_HOME/HELM_DATA_HOME and chart temp files go under here. */

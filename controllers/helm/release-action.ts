@@ -14,6 +14,7 @@ import type { HelmDeps } from "./deps";
 import { ChartMetadata, HelmError, HelmRun, StoredRelease, releaseStatus, uninstall, upgradeInstall } from "./helm-cli";
 import { DefaultTimeout, HelmReason } from "./names";
 import { ensureNamespace, targetPostRenderer } from "./storage-namespace";
+import { postRenderInSync, postRendererFor, recordPostRenderDigests, tidyPostRenderError } from "./post-render";
 import { RemediationOutcome, clearFailures, countFailure, failuresOf, remediate, remediationOf, retriesExhausted, retryOf } from "./remediation";
 import { ProgressWriter, recordSnapshot, releaseId, snapshotOf } from "./release-status";
 import { configDigest, valuesChecksum } from "./values";
@@ -69,7 +70,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const loc = { release: d.release, storageNamespace: d.storageNamespace, namespace: d.namespace };
   await uninstallMoved(hr, d, h);
   const stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
-  if (stored && inSync(stored, d, digest)) {
+  if (stored && inSync(stored, d, digest) && postRenderInSync(hr)) {
     recordSnapshot(hr, snapshotOf(stored));
     const remediated = getCondition(hr, CT.Remediated);
     if (remediated) {
@@ -119,9 +120,9 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     const createNamespace = action === ReleaseAction.Install && hr.spec.install?.createNamespace === true;
     const split = d.storageNamespace !== d.namespace;
     if (split && createNamespace) await ensureNamespace(ctx.client, d.namespace, ctx.signal);
-    const postRenderer = split
+    const postRenderer = postRendererFor(hr, deps, dir, split
       ? await targetPostRenderer(h, { release: d.release, namespace: d.namespace, chartPath: d.chartPath, valuesFile, isUpgrade: action === ReleaseAction.Upgrade }, dir)
-      : undefined;
+      : undefined);
     await upgradeInstall(h, {
       release: d.release, namespace: d.storageNamespace, chartPath: d.chartPath, valuesFile, postRenderer,
       timeout: opts?.timeout ?? hr.spec.timeout ?? DefaultTimeout,
@@ -131,7 +132,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     });
   } catch (e) {
     if (!(e instanceof HelmError)) throw e;
-    error = e;
+    error = tidyPostRenderError(e);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -160,6 +161,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const reason = action === ReleaseAction.Install ? Reason.InstallSucceeded : Reason.UpgradeSucceeded;
   const message = `Helm ${action} succeeded for release ${after ? releaseId(after) : `${d.namespace}/${d.release}`} with chart ${chart}`;
   clearFailures(hr);
+  recordPostRenderDigests(hr);
   markTrue(hr, CT.Released, reason, message);
   markTrue(hr, CT.Ready, reason, message);
   removeCondition(hr, CT.Stalled);

@@ -28,6 +28,8 @@ export interface HelmControllerOptions {
   client: KubeClient;
   logger?: Logger;
   helmPath: string;
+  /** kustomize for spec.postRenderers, commonMetadata and the origin labels (post-render.ts). */
+  kustomizePath?: string;
   noCrossNamespaceRefs?: boolean;
   requeueDependencyMs?: number;
   /** --default-service-account: impersonated when a HelmRelease sets no spec.serviceAccountName. */
@@ -52,6 +54,7 @@ export function startHelmController(o: HelmControllerOptions): HelmController {
   fs.writeFileSync(kubeconfigPath, kubeconfigForHelm(o.kubeConfig), { mode: 0o600 });
   const deps: HelmDeps = {
     helm: o.helmPath,
+    kustomize: o.kustomizePath,
     kubeconfigPath,
     workDir,
     fetcher: new ChartFetcher(path.join(workDir, "charts"), process.env.SOURCE_CONTROLLER_LOCALHOST || undefined),

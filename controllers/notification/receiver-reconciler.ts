@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { ConditionType as CT, Reason } from "../api/meta";
 import { NotificationController, NotificationReason } from "../api/notification/group-version";
-import { DefaultReceiverInterval, ReceiverNames, ReceiverWebhookPath, type Receiver } from "../api/notification/v1/receiver";
+import { DefaultReceiverInterval, ReceiverNames, ReceiverType, ReceiverWebhookPath, type Receiver } from "../api/notification/v1/receiver";
 import { markFalse, markReconciling, markStalled, markTrue, removeCondition } from "../runtime/conditions";
 import type { ReconcileContext } from "../runtime/controller";
 import { intervalMs, requeueAtInterval } from "../runtime/reconcile-steps";
@@ -14,7 +14,8 @@ import { reconcileObject } from "../runtime/reconcile-object";
 import { Result } from "../runtime/result";
 import { ProviderConfigError, secretData } from "./provider-config";
 import { SupportedReceiverTypes } from "./receiver-validate";
-import { compileFilter } from "../runtime/cel";
+import { compileBool } from "../runtime/cel";
+import { filterVariables, oidcSpecProblem } from "./receiver-oidc";
 
 export const receiversRes = { group: ReceiverNames.group, version: ReceiverNames.version, plural: ReceiverNames.plural, kind: ReceiverNames.kind };
 
@@ -28,6 +29,8 @@ export function webhookPath(token: string, name: string, namespace: string): str
 /** The token of a Receiver's Secret; the error message is Flux's. */
 export async function receiverToken(ctx: { client: Ctx["client"]; signal?: AbortSignal }, obj: Receiver): Promise<string> {
   const ns = obj.metadata.namespace!;
+  // generic-oidc has no Secret: the path is /hook/sha256(name+namespace), requests carry a JWT.
+  if (obj.spec.type === ReceiverType.GenericOIDC && !obj.spec.secretRef) return "";
   const name = obj.spec.secretRef?.name ?? "";
   let data: Record<string, string>;
   try { data = await secretData(ctx.client, ns, name, ctx.signal); } catch (e) {
@@ -45,13 +48,15 @@ export function reconcileReceiver() {
 
 async function reconcile(obj: Receiver, ctx: Ctx): Promise<Result> {
   const unsupported = unsupportedSpec(obj);
-  if (unsupported) {
-    const message = `Reconciliation failed terminally due to configuration error: ${unsupported}`;
-    markFalse(obj, CT.Ready, NotificationReason.ValidationFailed, message);
-    markStalled(obj, NotificationReason.ValidationFailed, message);
+  const oidc = unsupported ? undefined : oidcSpecProblem(obj);
+  if (unsupported || oidc) {
+    const reason = oidc?.reason ?? NotificationReason.ValidationFailed;
+    const message = `Reconciliation failed terminally due to configuration error: ${unsupported ?? oidc!.message}`;
+    markFalse(obj, CT.Ready, reason, message);
+    markStalled(obj, reason, message);
     removeCondition(obj, CT.Reconciling);
     delete obj.status?.webhookPath;
-    await ctx.events.warning(obj, NotificationReason.ValidationFailed, message);
+    await ctx.events.warning(obj, reason, message);
     return Result.terminal(new Error(message));
   }
   removeCondition(obj, CT.Stalled);
@@ -85,7 +90,7 @@ function unsupportedSpec(obj: Receiver): string | undefined {
     ...(obj.spec.resources ?? []).map((r) => [`spec.resources[${r.kind}/${r.name}].filter`, r.filter] as [string, string | undefined])];
   for (const [where, expr] of exprs) {
     if (!expr) continue;
-    try { compileFilter(expr); } catch (e) { return `${where}: invalid CEL expression '${expr}': ${(e as Error).message}`; }
+    try { compileBool(expr, filterVariables(obj)); } catch (e) { return `${where}: invalid CEL expression '${expr}': ${(e as Error).message}`; }
   }
   return undefined;
 }

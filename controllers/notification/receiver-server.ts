@@ -6,15 +6,16 @@
 import type * as http from "node:http";
 import { Annotation } from "../api/meta";
 import type { Receiver, ReceiverResource } from "../api/notification/v1/receiver";
-import { ReceiverWebhookPath } from "../api/notification/v1/receiver";
+import { ReceiverType, ReceiverWebhookPath } from "../api/notification/v1/receiver";
 import { isReady } from "../runtime/conditions";
 import type { KubeClient } from "../runtime/kube";
 import type { Logger } from "../runtime/logger";
-import { CelError, compileFilter } from "../runtime/cel";
+import { CelError, compileBool } from "../runtime/cel";
 import { defaultReceiverApiVersions, fluxResource } from "./flux-kinds";
 import { BodyTooLargeError, Listener, readBody, reply } from "./http-util";
 import { receiverToken, receiversRes } from "./receiver-reconciler";
 import { ReceiverAuthError, validateWebhook } from "./receiver-validate";
+import { OidcKeyCache, filterVariables, verifyOidcRequest } from "./receiver-oidc";
 
 /** Flux's limit on webhook payloads. */
 const maxRequestBytes = 3 * 1024 * 1024;
@@ -39,6 +40,7 @@ export function requestedAtNow(): string {
 export class ReceiverServer {
   readonly #o: ReceiverServerOptions;
   readonly #log: Logger;
+  readonly #oidcKeys = new OidcKeyCache();
   readonly #listener = new Listener((req, res) => { void this.#handle(req, res); });
 
   constructor(opts: ReceiverServerOptions) {
@@ -67,9 +69,11 @@ export class ReceiverServer {
         if (e instanceof BodyTooLargeError) return reply(res, 400, e.message);
         throw e;
       }
+      let claims: Record<string, unknown> | undefined;
       try {
         const token = await receiverToken({ client: this.#o.client }, receiver);
-        const event = validateWebhook(receiver, token, { headers: req.headers, body });
+        if (receiver.spec.type === ReceiverType.GenericOIDC) claims = await verifyOidcRequest(receiver, req.headers, this.#oidcKeys);
+        const event = claims ? undefined : validateWebhook(receiver, token, { headers: req.headers, body });
         log.info({ event }, `handling ${receiver.spec.type} request`);
       } catch (e) {
         const code = e instanceof ReceiverAuthError ? 401 : 400;
@@ -80,7 +84,7 @@ export class ReceiverServer {
       try { reqJson = JSON.parse(body.toString("utf8")); } catch { reqJson = null; }
       let failed = false;
       for (const r of receiver.spec.resources ?? []) {
-        try { await this.#requestReconciliation(r, receiver.metadata.namespace!, log, receiver.spec.resourceFilter, reqJson); } catch (e) {
+        try { await this.#requestReconciliation(r, receiver, log, reqJson, claims); } catch (e) {
           if (e instanceof CelError) {
             log.error({ error: e.message }, "unable to evaluate the resource filter");
             return reply(res, 400, `unable to evaluate the resource filter: ${e.message}`);
@@ -104,7 +108,8 @@ export class ReceiverServer {
     return list.items.find((r) => r.status?.webhookPath === path);
   }
 
-  async #requestReconciliation(r: ReceiverResource, receiverNs: string, log: Logger, resourceFilter: string | undefined, req: unknown): Promise<void> {
+  async #requestReconciliation(r: ReceiverResource, receiver: Receiver, log: Logger, req: unknown, claims?: Record<string, unknown>): Promise<void> {
+    const receiverNs = receiver.metadata.namespace!;
     let namespace = receiverNs;
     if (r.namespace) {
       if (this.#o.noCrossNamespaceRefs && r.namespace !== receiverNs) throw new Error("cross-namespace references are not allowed");
@@ -114,7 +119,7 @@ export class ReceiverServer {
     if (!apiVersion) throw new Error(`apiVersion must be specified for kind '${r.kind}'`);
     const res = fluxResource(r.kind, apiVersion);
     let names: string[];
-    const filters = [resourceFilter, r.filter].filter((x): x is string => !!x).map(compileFilter);
+    const filters = [receiver.spec.resourceFilter, r.filter].filter((x): x is string => !!x).map((x) => compileBool(x, filterVariables(receiver)));
     let metas: Record<string, unknown>[] | undefined;
     if (r.name === "*") {
       if (!r.matchLabels) throw new Error("matchLabels field not set when using wildcard '*' as name");
@@ -129,7 +134,7 @@ export class ReceiverServer {
     if (filters.length) {
       // CEL filters see the object's metadata as `res.metadata` and the request body as `req`.
       metas ??= [((await this.#o.client.get(res, { namespace, name: r.name }))?.metadata ?? { name: r.name, namespace }) as Record<string, unknown>];
-      const keep = metas.map((m) => filters.every((f) => f({ res: { metadata: m }, req })));
+      const keep = metas.map((m) => filters.every((f) => f({ res: { metadata: m }, req, ...(claims ? { claims } : {}) })));
       names = names.filter((n, i) => {
         if (!keep[i]) log.info(`resource '${r.kind}/${n}.${namespace}' skipped due to filter`);
         return keep[i];

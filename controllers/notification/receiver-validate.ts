@@ -10,6 +10,7 @@ import { ReceiverType, type Receiver } from "../api/notification/v1/receiver";
 export const SupportedReceiverTypes: readonly string[] = [
   ReceiverType.Generic, ReceiverType.GenericHMAC, ReceiverType.GitHub, ReceiverType.GitLab, ReceiverType.Bitbucket,
   ReceiverType.Harbor, ReceiverType.DockerHub, ReceiverType.Quay, ReceiverType.Nexus, ReceiverType.ACR, ReceiverType.CDEvents,
+  ReceiverType.GenericOIDC,
 ];
 
 /** The request does not prove it comes from the sender: answered 401. */

@@ -499,3 +499,9 @@ export function compileString(src: string, names: readonly string[]): (vars: Var
     return out;
   };
 }
+
+/** Compiles an expression over `names`; evaluating it gives its value (Receiver oidcProviders[].variables). */
+export function compileValue(src: string, names: readonly string[]): (vars: Vars) => unknown {
+  const ast = parse(src, names);
+  return (v) => evalNode(ast, new Scope(v));
+}

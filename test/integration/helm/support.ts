@@ -24,7 +24,7 @@ export async function startHelm(ctl: RunningControllers, o: { instance?: string;
   const { kc } = await getCluster();
   const instance = o.instance ?? ctl.labels[INSTANCE_LABEL];
   const manager = testManager(kc, "gitops-test-helm-controller", instance, { requeueDependencyMs: 1000 });
-  const hc = startHelmController({ kubeConfig: kc, client: manager.client, helmPath: tool("helm"), requeueDependencyMs: 1000, defaultServiceAccount: o.defaultServiceAccount });
+  const hc = startHelmController({ kubeConfig: kc, client: manager.client, helmPath: tool("helm"), kustomizePath: tool("kustomize"), requeueDependencyMs: 1000, defaultServiceAccount: o.defaultServiceAccount });
   for (const d of hc.definitions) manager.add(d);
   await manager.start();
   let stopped = false;
