@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KustomizationSpec } from "../api/kustomize/v1/kustomization";
-import { FileTree } from "./tar-reader";
+import { FileTree } from "../runtime/tar-reader";
 import { kustomizationFor } from "./kustomization-file";
 import { materialize } from "./materialize";
 
