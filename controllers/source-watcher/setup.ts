@@ -1,6 +1,7 @@
 // source-watcher: the ArtifactGenerator controller. It stores artifacts with source-controller's
 // storage (shared when both run in one process, else its own storage and artifact server,
 // with the same flags) and watches every source kind for new artifact revisions.
+import * as fs from "node:fs";
 import type { ArtifactGenerator } from "../api/source-extensions/v1beta1/artifact-generator";
 import { ArtifactFetcher } from "../runtime/artifact-fetcher";
 import { serveArtifacts, type ArtifactServer } from "../runtime/artifact-server";
@@ -49,6 +50,7 @@ export async function startSourceWatcher(o: SourceWatcherOptions): Promise<Sourc
   let storage = o.storage;
   let server: ArtifactServer | undefined;
   if (!storage) {
+    fs.mkdirSync(o.storagePath, { recursive: true });
     server = await serveArtifacts(o.storagePath, o.storageAddr);
     const port = server.address.split(/:(?=\d+$)/)[1];
     const host = server.address.startsWith("0.0.0.0") || server.address.startsWith("::") ? "127.0.0.1" : server.address.split(/:(?=\d+$)/)[0];
