@@ -139,6 +139,12 @@ describe("ArtifactGenerator: decomposing a GitRepository into ExternalArtifacts"
 
     await gitSource(client, ns, { "app/cm.yaml": configMap("late", { v: "1" }) }, "absent", labels);
     await waitGenerator(client, ns, "gen", "True", "Succeeded");
-    expect((await getEA(client, ns, "out"))?.status?.artifact?.revision).to.match(/^latest@sha256:/);
+    const out = (await getEA(client, ns, "out"))!;
+    expect(out.status?.artifact?.revision).to.match(/^latest@sha256:/);
+
+    // Deleting the generator deletes what it generated (finalizer), in the cluster and in storage.
+    await client.delete(artifactGenerators, { namespace: ns, name: "gen" });
+    await eventually(async () => !(await getEA(client, ns, "out")) && !(await client.get(artifactGenerators, { namespace: ns, name: "gen" })), { what: "generator and ExternalArtifact deleted" });
+    expect((await fetch(out.status!.artifact!.url)).status).to.equal(404);
   });
 });
