@@ -15,7 +15,7 @@ import { allCrds } from "../controllers/api/registry";
 import { KubeClient } from "../controllers/runtime/kube";
 import { filterFiles } from "../controllers/source/ignore";
 import { withEmptiedDirs } from "../controllers/source/git/gitrepository-reconciler";
-import { Storage } from "../controllers/source/storage";
+import { Storage } from "../controllers/runtime/artifact-storage";
 import { GitRepository } from "../controllers/api/source/v1/git-repository";
 import { startGitServers } from "../test/support/git-server";
 import { freePort } from "../cli/ports";

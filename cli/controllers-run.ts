@@ -12,10 +12,13 @@ import { defaultNotificationFlags, startNotificationController } from "../contro
 import { defaultSourceFlags, startSourceController } from "../controllers/source/setup";
 import { startKustomizeController } from "../controllers/kustomize/setup";
 import { startHelmController } from "../controllers/helm/setup";
+import { startSourceWatcher } from "../controllers/source-watcher/setup";
 import { UsageError } from "./errors";
 import { requireTools, tool } from "./tools";
 
-export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm"] as const;
+export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm", "source-watcher"] as const;
+/** Without --only: Flux's default components; source-watcher is opt-in, as in Flux (components_extra). */
+export const DEFAULT_CONTROLLERS = ["source", "kustomize", "notification", "helm"] as const;
 
 /** kustomize-controller's own flags (Flux's names). */
 export interface KustomizeFlags {
@@ -58,7 +61,7 @@ export function parseControllersArgs(argv: string[]) {
   const { flags, rest } = parseRuntimeFlags(argv, { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0" });
   const source = defaultSourceFlags();
   let kubeconfig = process.env.KUBECONFIG;
-  let only: string[] = [...KNOWN_CONTROLLERS];
+  let only: string[] = [...DEFAULT_CONTROLLERS];
   let eventsAddr: string | undefined;
   // As for --metrics-addr and --health-addr: local processes take free loopback ports unless
   // told (Flux's :9690/:9292 would collide between runs); the bound URLs are logged.
@@ -121,13 +124,14 @@ export function parseControllersArgs(argv: string[]) {
   return { flags, source, kustomize, notification, kubeconfig, inCluster, only, eventsAddr, eventsUrl };
 }
 
-export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification] [flags]
+export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification,source-watcher] [flags]
 
 Runs the controllers against a cluster: the kubeconfig's, or the in-cluster ServiceAccount's in a pod.
 flags (Flux's names): --concurrent --kube-api-qps --kube-api-burst --log-level --log-encoding
   --metrics-addr --health-addr --enable-leader-election --watch-all-namespaces --watch-label-selector
   --requeue-dependency --events-addr
-source: --storage-path --storage-addr --storage-adv-addr --artifact-retention-records
+source, source-watcher: --storage-path --storage-addr --storage-adv-addr --artifact-retention-records
+  (source-watcher is opt-in; with source in the same process it shares its storage and artifact server)
 kustomize, helm: --no-cross-namespace-refs --default-service-account --concurrent-ssa --feature-gates
 notification: --receiver-addr --rate-limit-interval (--events-addr is its listen address)`;
 
@@ -152,12 +156,25 @@ export async function controllersRun(argv: string[]): Promise<number> {
   // Every recorder's events go to notification-controller: the manager's, and the kustomize and
   // helm controllers' own (their Kubernetes Events name them as reportingComponent).
   const recorders: EventRecorder[] = [manager.events];
+  let sourceStorage: import("../controllers/runtime/artifact-storage").Storage | undefined;
   if (args.only.includes("source")) {
     fs.mkdirSync(path.resolve(args.source.storagePath), { recursive: true });
     const source = await startSourceController(args.source);
+    sourceStorage = source.storage;
     manager.log.info({ storage: args.source.storagePath, address: source.server.address, advertised: source.storage.advertisedAddress }, "artifact server listening");
     for (const d of source.definitions) manager.add(d);
     closers.push(source.close);
+  }
+  if (args.only.includes("source-watcher")) {
+    const sw = await startSourceWatcher({
+      ...args.source, storage: sourceStorage, noCrossNamespaceRefs: args.kustomize.noCrossNamespaceRefs,
+      requeueDependencyMs: args.flags.requeueDependencyMs,
+    });
+    if (sw.server) {
+      manager.log.info({ storage: args.source.storagePath, address: sw.server.address, advertised: sw.storage.advertisedAddress }, "source-watcher artifact server listening");
+    }
+    for (const d of sw.definitions) manager.add(d);
+    closers.push(sw.close);
   }
   if (args.only.includes("kustomize")) {
     const k = args.kustomize;

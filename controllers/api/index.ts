@@ -16,3 +16,4 @@ export * from "./kustomize/v1/kustomization";
 export * from "./helm/v2/helm-release-actions";
 export * from "./helm/v2/helm-release";
 export * from "./notification";
+export * from "./source-extensions/v1beta1/artifact-generator";

@@ -14,6 +14,7 @@ import { gitRepositoryKind } from "./source/v1/git-repository";
 import { helmChartKind } from "./source/v1/helm-chart";
 import { helmRepositoryKind } from "./source/v1/helm-repository";
 import { ociRepositoryKind } from "./source/v1/oci-repository";
+import { artifactGeneratorKind } from "./source-extensions/v1beta1/artifact-generator";
 
 export const allKinds: readonly KindVersion[] = [
   gitRepositoryKind,
@@ -27,6 +28,7 @@ export const allKinds: readonly KindVersion[] = [
   providerKind,
   alertKind,
   receiverKind,
+  artifactGeneratorKind,
 ];
 
 /** One CRD per group and kind, with all its versions, in `allKinds` order. */

@@ -1,6 +1,6 @@
 // What the Kustomization reconciler is given at startup (read once, never during reconcile).
 import { EventRecorder } from "../runtime/events";
-import { ArtifactFetcher } from "./artifact-fetcher";
+import { ArtifactFetcher } from "../runtime/artifact-fetcher";
 import { ClientFactory } from "./clients";
 import { SourceCache } from "./source";
 

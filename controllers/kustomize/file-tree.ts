@@ -1,6 +1,6 @@
 // Path helpers over an in-memory artifact (relative path -> content).
 import * as path from "node:path";
-import { FileTree } from "./tar-reader";
+import { FileTree } from "../runtime/tar-reader";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 

@@ -11,7 +11,7 @@ import {
   Action, ApplyError, ChangeSetEntry, inventoryId, DeleteError, ResourceManager, Unstructured, changeSetMap, formatChangeSet, formatObject,
   hasChanged, inventoryDiff, inventoryFromChangeSet, inventoryMerge, normalizeObject, setAnnotations, setLabels,
 } from "../runtime/ssa";
-import { ArtifactNotFoundError } from "./artifact-fetcher";
+import { ArtifactNotFoundError } from "../runtime/artifact-fetcher";
 import { isDir, isInside, join } from "./file-tree";
 import { goDuration } from "./go-duration";
 import { checkHealth } from "./kustomization-health";

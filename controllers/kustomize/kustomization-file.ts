@@ -4,7 +4,7 @@
 // images, components and buildMetadata merged in as Flux does.
 import * as path from "node:path";
 import type { KustomizationSpec } from "../api/kustomize/v1/kustomization";
-import { FileTree } from "./tar-reader";
+import { FileTree } from "../runtime/tar-reader";
 import { isDir, isRemote, join, kustomizationFileIn } from "./file-tree";
 import { parseDoc, parseKustomizationFile, splitDocs, toYaml } from "./yaml-docs";
 

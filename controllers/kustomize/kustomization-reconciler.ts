@@ -12,7 +12,7 @@ import { ObjectKey } from "../runtime/keys";
 import { reconcileObject } from "../runtime/reconcile-object";
 import { markReconcileRequestHandled, requeueAtInterval } from "../runtime/reconcile-steps";
 import { Result, isSuccess } from "../runtime/result";
-import { ArtifactNotFoundError } from "./artifact-fetcher";
+import { ArtifactNotFoundError } from "../runtime/artifact-fetcher";
 import { checkDependencies } from "./dependencies";
 import type { KustomizeDeps } from "./deps";
 import { goDuration } from "./go-duration";

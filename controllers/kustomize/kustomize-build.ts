@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import type { KustomizationSpec } from "../api/kustomize/v1/kustomization";
-import { FileTree } from "./tar-reader";
+import { FileTree } from "../runtime/tar-reader";
 import { kustomizationFor } from "./kustomization-file";
 import { materialize } from "./materialize";
 

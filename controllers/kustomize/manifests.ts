@@ -4,7 +4,7 @@ import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { SubstituteStrategy } from "../api/kustomize/v1/kustomization";
 import { KubeClient } from "../runtime/kube";
 import { Unstructured } from "../runtime/ssa";
-import { FileTree } from "./tar-reader";
+import { FileTree } from "../runtime/tar-reader";
 import { BuildOptions, kustomizeBuild } from "./kustomize-build";
 import { plainBuild } from "./plain-build";
 import { loadVariables, substitute, substitutionEnabled } from "./post-build";

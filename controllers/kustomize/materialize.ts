@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FileTree } from "./tar-reader";
+import { FileTree } from "../runtime/tar-reader";
 import { filesUnder, isDir, isInside, isRemote, join, KUSTOMIZATION_FILES } from "./file-tree";
 import { KustomizationFile, GenerateError } from "./kustomization-file";
 import { parseKustomizationFile } from "./yaml-docs";

@@ -5,7 +5,7 @@
 // namespaced kinds, no anchors or merge keys, no duplicates); anything else returns
 // undefined and goes through the real kustomize. A unit test holds this to kustomize's output.
 import type { KustomizationSpec } from "../api/kustomize/v1/kustomization";
-import { FileTree } from "./tar-reader";
+import { FileTree } from "../runtime/tar-reader";
 import { KUSTOMIZATION_FILES, filesUnder } from "./file-tree";
 import { parseDoc, splitDocs } from "./yaml-docs";
 

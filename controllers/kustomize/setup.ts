@@ -10,7 +10,7 @@ import { EventRecorder } from "../runtime/events";
 import { KubeClient } from "../runtime/kube";
 import { ObjectKey } from "../runtime/keys";
 import { Logger } from "../runtime/logger";
-import { ArtifactFetcher } from "./artifact-fetcher";
+import { ArtifactFetcher } from "../runtime/artifact-fetcher";
 import { ClientFactory } from "./clients";
 import { hasRevision, kustomizations } from "./dependencies";
 import type { KustomizeDeps } from "./deps";

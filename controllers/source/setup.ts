@@ -3,13 +3,13 @@
 import * as path from "node:path";
 import * as os from "node:os";
 import { ControllerDefinition } from "../runtime/controller";
-import { ArtifactServer, serveArtifacts } from "./artifact-server";
+import { ArtifactServer, serveArtifacts } from "../runtime/artifact-server";
 import { bucketController } from "./bucket/bucket-setup";
 import { gitRepositoryController } from "./git/gitrepository-setup";
 import { helmChartController } from "./helm/helmchart-setup";
 import { helmRepositoryController } from "./helm/helmrepository-setup";
 import { ociRepositoryController } from "./oci/ocirepository-setup";
-import { Storage } from "./storage";
+import { Storage } from "../runtime/artifact-storage";
 
 export interface SourceControllerFlags {
   storagePath: string;

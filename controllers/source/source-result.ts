@@ -11,7 +11,7 @@ import { ReconcileContext } from "../runtime/controller";
 import { parseDuration } from "../runtime/duration";
 import { KubeObject } from "../runtime/keys";
 import { Result } from "../runtime/result";
-import { Storage, StorageError } from "./storage";
+import { Storage, StorageError } from "../runtime/artifact-storage";
 
 /** A failure with the condition it belongs to. Stalled ones need a spec change, not a retry. */
 export class SourceFailure extends Error {

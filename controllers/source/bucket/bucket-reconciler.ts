@@ -17,7 +17,7 @@ import { Result } from "../../runtime/result";
 import { filterFiles } from "../ignore";
 import { SecretError, secretData, tlsFromSecret } from "../oci/oci-secrets";
 import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../source-result";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 import { EndpointError, S3Client, S3Error, S3Object, endpointUrl } from "./s3-client";
 import { AwsCredentials, sha256Hex } from "./sigv4";
 

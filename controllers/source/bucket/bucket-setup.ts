@@ -2,7 +2,7 @@
 // spec.interval; Secrets are read on each reconcile, as Flux does without the watch label).
 import { Bucket } from "../../api/source/v1/bucket";
 import { ControllerDefinition } from "../../runtime/controller";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 import { buckets, reconcileBucket } from "./bucket-reconciler";
 
 export function bucketController(storage: Storage): ControllerDefinition<Bucket> {

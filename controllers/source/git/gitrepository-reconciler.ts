@@ -21,7 +21,7 @@ import { checkout, GitError, resolveRef, ResolvedRef } from "./client";
 import { verifyCheckout, VerificationError } from "./verify";
 import { filterFiles, selectFiles } from "../ignore";
 import { reconcileObject } from "../../runtime/reconcile-object";
-import { Storage, StorageError } from "../storage";
+import { Storage, StorageError } from "../../runtime/artifact-storage";
 
 const exec = promisify(execFile);
 const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret" };

@@ -4,7 +4,7 @@ import { GitRepository } from "../../api/source/v1/git-repository";
 import { ControllerDefinition } from "../../runtime/controller";
 import { deepEqual } from "../../runtime/json-merge";
 import { gitRepositories, reconcileGitRepository } from "./gitrepository-reconciler";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 
 export function gitRepositoryController(storage: Storage): ControllerDefinition<GitRepository> {
   return {

@@ -2,7 +2,7 @@
 // build context, the build result, the cache check and the result's summary line.
 import { HelmChart } from "../../api/source/v1/helm-chart";
 import { ReconcileContext } from "../../runtime/controller";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 
 export interface BuildContext {
   obj: HelmChart;

@@ -21,7 +21,7 @@ import { buildFromSourceArtifact } from "./helmchart-local";
 import { buildFromRepository } from "./helmchart-remote";
 import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../source-result";
 import { storeFile } from "../oci/oci-store-file";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 
 const ref = (n: { group: string; version: string; plural: string; kind: string }) => ({ group: n.group, version: n.version, plural: n.plural, kind: n.kind });
 export const helmCharts = ref(HelmChartNames);

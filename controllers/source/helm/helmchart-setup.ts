@@ -7,7 +7,7 @@ import { ControllerDefinition, SecondaryWatch } from "../../runtime/controller";
 import { deepEqual } from "../../runtime/json-merge";
 import { KubeObject } from "../../runtime/keys";
 import { chartSources, helmCharts, reconcileHelmChart } from "./helmchart-reconciler";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 
 type Source = KubeObject & { status?: { artifact?: unknown } };
 

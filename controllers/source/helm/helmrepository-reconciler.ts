@@ -17,7 +17,7 @@ import { IndexError, loadIndex } from "./helm-index";
 import { SecretError } from "../oci/oci-secrets";
 import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../source-result";
 import { humanSize, storeFile } from "../oci/oci-store-file";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 
 export const helmRepositories = { group: HelmRepositoryNames.group, version: HelmRepositoryNames.version, plural: HelmRepositoryNames.plural, kind: HelmRepositoryNames.kind };
 

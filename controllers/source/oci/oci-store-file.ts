@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
-import { Artifact, Storage, StorageError } from "../storage";
+import { Artifact, Storage, StorageError } from "../../runtime/artifact-storage";
 
 export async function storeFile(storage: Storage, src: string, relPath: string, revision: string): Promise<Artifact> {
   const dest = storage.absolute(relPath);

@@ -21,7 +21,7 @@ import { SemverRangeError, latestMatching, validateRange } from "./oci-semver";
 import { SourceFailure, SourceSuccess, markOutdated, reconcileSource } from "../source-result";
 import { storeFile } from "./oci-store-file";
 import { untar } from "./oci-untar";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 
 export const ociRepositories = { group: OCIRepositoryNames.group, version: OCIRepositoryNames.version, plural: OCIRepositoryNames.plural, kind: OCIRepositoryNames.kind };
 

@@ -3,7 +3,7 @@
 import { OCIRepository } from "../../api/source/v1/oci-repository";
 import { ControllerDefinition } from "../../runtime/controller";
 import { ociRepositories, reconcileOCIRepository } from "./ocirepository-reconciler";
-import { Storage } from "../storage";
+import { Storage } from "../../runtime/artifact-storage";
 
 export function ociRepositoryController(storage: Storage): ControllerDefinition<OCIRepository> {
   return { name: "ocirepository", kind: ociRepositories, reconcile: reconcileOCIRepository({ storage }) };

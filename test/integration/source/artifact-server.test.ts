@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { serveArtifacts, ArtifactServer } from "../../../controllers/source/artifact-server";
+import { serveArtifacts, ArtifactServer } from "../../../controllers/runtime/artifact-server";
 
 /** A raw request, so the path reaches the server exactly as written (no client normalisation). */
 function rawGet(port: number, rawPath: string): Promise<number> {

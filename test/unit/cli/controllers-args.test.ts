@@ -29,4 +29,9 @@ describe("controllers run: cluster connection", () => {
     const args = parseControllersArgs(["--kubeconfig", "/tmp/k", "--only", "source"]);
     expect(args).to.include({ inCluster: false, kubeconfig: "/tmp/k" });
   });
+
+  it("runs source-watcher only when asked (--only), as Flux's opt-in extra component", () => {
+    expect(parseControllersArgs(["--kubeconfig", "/tmp/k"]).only).to.not.include("source-watcher");
+    expect(parseControllersArgs(["--kubeconfig", "/tmp/k", "--only", "source,source-watcher"]).only).to.deep.equal(["source", "source-watcher"]);
+  });
 });

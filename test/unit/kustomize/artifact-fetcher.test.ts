@@ -6,7 +6,7 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ArtifactFetchError, ArtifactFetcher, ArtifactNotFoundError } from "../../../controllers/kustomize/artifact-fetcher";
+import { ArtifactFetchError, ArtifactFetcher, ArtifactNotFoundError } from "../../../controllers/runtime/artifact-fetcher";
 
 function tarGz(files: Record<string, string>): Buffer {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fetch-test-"));

@@ -3,7 +3,7 @@ import { goDuration } from "../../../controllers/kustomize/go-duration";
 import { GenerateError, kustomizationFor } from "../../../controllers/kustomize/kustomization-file";
 import { buildClosure } from "../../../controllers/kustomize/materialize";
 import { parseDoc } from "../../../controllers/kustomize/yaml-docs";
-import { FileTree } from "../../../controllers/kustomize/tar-reader";
+import { FileTree } from "../../../controllers/runtime/tar-reader";
 
 const tree = (files: Record<string, string>): FileTree => new Map(Object.entries(files).map(([k, v]) => [k, Buffer.from(v)]));
 const spec = { interval: "5m", prune: true, sourceRef: { kind: "GitRepository" as const, name: "r" } };

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { hasTool, tool } from "../../../cli/tools";
 import { kustomizationFor } from "../../../controllers/kustomize/kustomization-file";
 import { plainBuild } from "../../../controllers/kustomize/plain-build";
-import { FileTree } from "../../../controllers/kustomize/tar-reader";
+import { FileTree } from "../../../controllers/runtime/tar-reader";
 import { parseDoc, splitDocs } from "../../../controllers/kustomize/yaml-docs";
 
 const tree = (files: Record<string, string>): FileTree => new Map(Object.entries(files).map(([k, v]) => [k, Buffer.from(v)]));

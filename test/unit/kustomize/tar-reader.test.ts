@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { TarError, normalize, readTar } from "../../../controllers/kustomize/tar-reader";
+import { TarError, normalize, readTar } from "../../../controllers/runtime/tar-reader";
 
 function tarOf(files: Record<string, string>, extra: string[] = []): Buffer {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tar-test-"));

@@ -1,7 +1,7 @@
 /**
- * notification.toolkit.fluxcd.io against Flux's Go API types. The Go module proxy serves the API
- * module (github.com/fluxcd/notification-controller/api) but not the controller module with its
- * CRD YAML, so instead of crd-compat's YAML oracle this reads the kubebuilder markers of the Go
+ * notification.toolkit.fluxcd.io and source.extensions.fluxcd.io (source-watcher) against Flux's
+ * Go API types. The Go module proxy serves their API modules (github.com/fluxcd/notification-controller/api,
+ * github.com/fluxcd/source-watcher/api/v2) but not the controller modules with their CRD YAML, so instead of crd-compat's YAML oracle this reads the kubebuilder markers of the Go
  * structs and holds our schemas to them: JSON field names, required-ness, enums, defaults,
  * patterns, lengths, list-map keys, CEL rules, printer columns and categories.
  *
@@ -15,7 +15,8 @@ import { allCrds } from "../../../controllers/api/registry";
 import type { SchemaProps } from "../../../controllers/api/schema";
 import { fluxModuleDir } from "./flux-upstream";
 
-const apiModule = "github.com/fluxcd/notification-controller/api@v1.9.4";
+const notificationModule = "github.com/fluxcd/notification-controller/api@v1.9.4";
+const sourceWatcherModule = "github.com/fluxcd/source-watcher/api/v2@v2.2.4";
 
 interface GoField { json: string; inline: boolean; omitempty: boolean; goType: string; markers: string[] }
 interface GoStruct { name: string; fields: GoField[]; markers: string[] }
@@ -64,6 +65,7 @@ function markerJson(v: string): unknown {
 const external: Record<string, Record<string, { required: boolean }> | "skip"> = {
   "meta.LocalObjectReference": { name: { required: true } },
   "meta.ReconcileRequestStatus": { lastHandledReconcileAt: { required: false } },
+  "gotkmeta.ReconcileRequestStatus": { lastHandledReconcileAt: { required: false } },
   "metav1.Condition": "skip",
 };
 
@@ -96,7 +98,7 @@ function compareStruct(structs: Map<string, GoStruct>, s: GoStruct, ours: Schema
   for (const f of s.fields) check(f);
   for (const name of Object.keys(ours.properties ?? {})) if (!seen.has(name)) diffs.push(`${at}.${name}: not in Go's ${s.name}`);
   const rules = s.markers.map((m) => /^kubebuilder:validation:XValidation:rule="(.*)",\s*message="(.*)"$/.exec(m))
-    .filter((m): m is RegExpExecArray => !!m).map((m) => `${m[1].replace(/\\"/g, '"')} => ${m[2]}`).sort();
+    .filter((m): m is RegExpExecArray => !!m).map((m) => `${m[1].replace(/\\(["\\])/g, "$1")} => ${m[2]}`).sort();
   const mineRules = (ours["x-kubernetes-validations"] ?? []).map((v) => `${v.rule} => ${v.message}`).sort();
   if (JSON.stringify(rules) !== JSON.stringify(mineRules)) diffs.push(`${at}: CEL rules ${JSON.stringify(mineRules)} here, ${JSON.stringify(rules)} in Go`);
 }
@@ -111,11 +113,13 @@ function compareMarkers(markers: string[], mine: SchemaProps, p: string, diffs: 
   same("default", def === undefined ? undefined : markerJson(def), mine.default);
   const pattern = markerValue(markers, "kubebuilder:validation:Pattern");
   same("pattern", pattern === undefined ? undefined : markerJson(pattern), mine.pattern);
-  for (const [marker, key] of [["MaxLength", "maxLength"], ["MinLength", "minLength"], ["MinItems", "minItems"]] as const) {
+  for (const [marker, key] of [["MaxLength", "maxLength"], ["MinLength", "minLength"], ["MinItems", "minItems"], ["MaxItems", "maxItems"]] as const) {
     const v = markerValue(markers, `kubebuilder:validation:${marker}`);
     same(key, v === undefined ? undefined : Number(v), mine[key]);
   }
   const ext = mine as Record<string, unknown>;
+  const itemMax = markerValue(markers, "kubebuilder:validation:items:MaxLength");
+  same("items.maxLength", itemMax === undefined ? undefined : Number(itemMax), itemMax === undefined ? undefined : mine.items?.maxLength);
   same("x-kubernetes-list-type", markerValue(markers, "listType"), ext["x-kubernetes-list-type"]);
   const key = markerValue(markers, "listMapKey");
   same("x-kubernetes-list-map-keys", key === undefined ? undefined : [key], ext["x-kubernetes-list-map-keys"]);
@@ -144,44 +148,49 @@ function compareType(structs: Map<string, GoStruct>, goType: string, mine: Schem
 
 /** Kind-level markers: categories, printer columns, the status subresource. */
 function kindMarkers(s: GoStruct) {
-  const categories = markerValue(s.markers, "kubebuilder:resource:categories")?.split(";");
+  // `+kubebuilder:resource:categories=a;b` or `+kubebuilder:resource:shortName=x,categories=a;b`.
+  const resource = s.markers.find((m) => m.startsWith("kubebuilder:resource:"))?.slice("kubebuilder:resource:".length);
+  const categories = resource ? /(?:^|,)categories=([^,]*)/.exec(resource)?.[1].split(";") : undefined;
   const columns = s.markers.filter((m) => m.startsWith("kubebuilder:printcolumn:")).map((m) => {
     const attr = (k: string) => new RegExp(`${k}="((?:[^"\\\\]|\\\\.)*)"`).exec(m)?.[1].replace(/\\"/g, '"');
     return { name: attr("name"), type: attr("type"), jsonPath: attr("JSONPath") };
   });
-  return { categories, columns, statusSubresource: s.markers.includes("kubebuilder:subresource:status") };
+  const shortNames = resource ? /(?:^|,)shortName=([^,]*)/.exec(resource)?.[1].split(";") : undefined;
+  return { categories, shortNames, columns, statusSubresource: s.markers.includes("kubebuilder:subresource:status") };
 }
 
-function crdOf(kind: string): CustomResourceDefinition {
-  const crd = allCrds().find((c) => c.spec.group === "notification.toolkit.fluxcd.io" && c.spec.names.kind === kind);
+function crdOf(group: string, kind: string): CustomResourceDefinition {
+  const crd = allCrds().find((c) => c.spec.group === group && c.spec.names.kind === kind);
   if (!crd) throw new Error(`no CRD registered for ${kind}`);
   return crd;
 }
 
+const notification = { module: notificationModule, group: "notification.toolkit.fluxcd.io" };
 const cases = [
-  { kind: "Provider", version: "v1beta3", files: ["v1beta3/provider_types.go"], statusStruct: undefined },
-  { kind: "Alert", version: "v1beta3", files: ["v1beta3/alert_types.go", "v1/reference_types.go"], statusStruct: undefined },
-  { kind: "Receiver", version: "v1", files: ["v1/receiver_types.go", "v1/reference_types.go"], statusStruct: "ReceiverStatus" },
+  { ...notification, kind: "Provider", version: "v1beta3", files: ["v1beta3/provider_types.go"], statusStruct: undefined },
+  { ...notification, kind: "Alert", version: "v1beta3", files: ["v1beta3/alert_types.go", "v1/reference_types.go"], statusStruct: undefined },
+  { ...notification, kind: "Receiver", version: "v1", files: ["v1/receiver_types.go", "v1/reference_types.go"], statusStruct: "ReceiverStatus" },
+  // A single-version kind: no +kubebuilder:storageversion marker.
+  { module: sourceWatcherModule, group: "source.extensions.fluxcd.io", kind: "ArtifactGenerator", version: "v1beta1", files: ["v1beta1/artifactgenerator_types.go"], statusStruct: "ArtifactGeneratorStatus", singleVersion: true },
 ];
 
-describe("notification.toolkit.fluxcd.io kinds against Flux's Go types (kubebuilder markers)", function () {
+describe("notification and source-watcher kinds against Flux's Go types (kubebuilder markers)", function () {
   this.timeout(120_000);
-  let dir: string;
-  before(() => { dir = fluxModuleDir(apiModule); });
 
   for (const c of cases) {
     describe(`${c.kind} ${c.version}`, () => {
       let structs: Map<string, GoStruct>;
       let crd: CustomResourceDefinition;
       before(() => {
+        const dir = fluxModuleDir(c.module);
         structs = new Map(c.files.flatMap((f) => [...parseStructs(path.join(dir, f))]));
-        crd = crdOf(c.kind);
+        crd = crdOf(c.group, c.kind);
       });
       const root = () => crd.spec.versions[0].schema.openAPIV3Schema;
 
       it("is served and stored at Flux's storage version", () => {
         expect(crd.spec.versions.map((v) => [v.name, v.storage])).to.deep.equal([[c.version, true]]);
-        expect(structs.get(c.kind)!.markers).to.include("kubebuilder:storageversion");
+        if (!("singleVersion" in c)) expect(structs.get(c.kind)!.markers).to.include("kubebuilder:storageversion");
       });
 
       it("has the spec fields, required-ness, enums, defaults, patterns, limits and CEL rules of the Go type", () => {
@@ -209,6 +218,7 @@ describe("notification.toolkit.fluxcd.io kinds against Flux's Go types (kubebuil
       it("has Flux's categories and printer columns", () => {
         const k = kindMarkers(structs.get(c.kind)!);
         expect(crd.spec.names.categories).to.deep.equal(k.categories);
+        expect(crd.spec.names.shortNames).to.deep.equal(k.shortNames);
         expect(crd.spec.names.plural).to.equal(`${c.kind.toLowerCase()}s`);
         expect(crd.spec.versions[0].additionalPrinterColumns.map((p) => ({ name: p.name, type: p.type, jsonPath: p.jsonPath })))
           .to.deep.equal(k.columns);
@@ -219,7 +229,7 @@ describe("notification.toolkit.fluxcd.io kinds against Flux's Go types (kubebuil
   }
 
   it("reads markers the way controller-gen does (sanity check of the parser)", () => {
-    const s = parseStructs(path.join(dir, "v1beta3/alert_types.go")).get("AlertSpec")!;
+    const s = parseStructs(path.join(fluxModuleDir(notificationModule), "v1beta3/alert_types.go")).get("AlertSpec")!;
     const sev = s.fields.find((f) => f.json === "eventSeverity")!;
     expect(markerValue(sev.markers, "kubebuilder:validation:Enum")).to.equal("info;error");
     expect(markerValue(sev.markers, "kubebuilder:default")).to.equal("info");

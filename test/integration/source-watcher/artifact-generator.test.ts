@@ -1,0 +1,150 @@
+// ArtifactGenerator (source-watcher) end to end: a GitRepository served over smart HTTP is split
+// into two ExternalArtifacts; a Kustomization (ExternalArtifact feature gate on) applies one.
+// Unchanged content keeps its revision, a commit touching only the other directory changes only
+// the other artifact, and a missing source is Ready=False SourceFetchFailed.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import type { ExternalArtifact } from "../../../controllers/api/source/v1/external-artifact";
+import type { ArtifactGenerator } from "../../../controllers/api/source-extensions/v1beta1/artifact-generator";
+import { startKustomizeController } from "../../../controllers/kustomize/setup";
+import type { KubeObject } from "../../../controllers/runtime/keys";
+import { startSourceController } from "../../../controllers/source/setup";
+import { artifactGenerators, externalArtifacts } from "../../../controllers/source-watcher/artifact-generator-reconciler";
+import { startSourceWatcher } from "../../../controllers/source-watcher/setup";
+import { tool } from "../../../cli/tools";
+import { eventually, getCluster, newNamespace, randomSuffix } from "../../support/cluster";
+import { INSTANCE_LABEL, installCrds, testManager } from "../../support/controllers";
+import { onTeardown } from "../../support/teardown";
+import { configMap, core, createKustomization, gitSource, requestReconcile, waitForReady } from "../kustomize/support";
+import type { KubeClient } from "../../../controllers/runtime/kube";
+
+const instance = `sw-${randomSuffix(6)}`;
+const labels = { [INSTANCE_LABEL]: instance };
+
+async function getEA(client: KubeClient, ns: string, name: string): Promise<ExternalArtifact | undefined> {
+  return client.get<ExternalArtifact>(externalArtifacts, { namespace: ns, name });
+}
+
+async function waitGenerator(client: KubeClient, ns: string, name: string, status: "True" | "False", reason?: string): Promise<ArtifactGenerator> {
+  return eventually(async () => {
+    const g = await client.get<ArtifactGenerator>(artifactGenerators, { namespace: ns, name });
+    const ready = g?.status?.conditions?.find((c) => c.type === "Ready");
+    return ready?.status === status && ready.observedGeneration === g!.metadata.generation && (!reason || ready.reason === reason) ? g : undefined;
+  }, { timeoutMs: 60_000, what: `ArtifactGenerator ${ns}/${name} Ready=${status}${reason ? ` (${reason})` : ""}` });
+}
+
+describe("ArtifactGenerator: decomposing a GitRepository into ExternalArtifacts", function () {
+  this.timeout(180_000);
+  let client: KubeClient;
+
+  before(async () => {
+    await installCrds();
+    const { kc } = await getCluster();
+    const manager = testManager(kc, `test-${instance}`, instance);
+    const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-sw-storage-"));
+    const source = await startSourceController({ storagePath: storageDir, storageAddr: "127.0.0.1:0", artifactRetentionRecords: 2 });
+    const sw = await startSourceWatcher({ storage: source.storage, storagePath: storageDir, storageAddr: "127.0.0.1:0", artifactRetentionRecords: 2, requeueDependencyMs: 1000 });
+    const kz = startKustomizeController({
+      kubeConfig: kc, client: manager.client, logger: manager.log, kubeApiQps: 0, kubeApiBurst: 0,
+      kustomizePath: tool("kustomize"), sopsPath: "sops", featureGates: { ExternalArtifact: true },
+    });
+    for (const d of [...source.definitions, ...sw.definitions, ...kz.definitions]) manager.add(d);
+    await manager.start();
+    client = manager.client;
+    onTeardown(async () => {
+      await manager.stop();
+      await sw.close(); await kz.close(); await source.close();
+      fs.rmSync(storageDir, { recursive: true, force: true });
+    });
+  });
+
+  it("builds one ExternalArtifact per output, a Kustomization applies one, and only changed content gets a new revision", async () => {
+    const ns = await newNamespace("sw");
+    const { fixture } = await gitSource(client, ns, {
+      "deploy/frontend/cm.yaml": configMap("frontend", { v: "1" }),
+      "deploy/backend/cm.yaml": configMap("backend", { v: "1" }),
+      "deploy/backend/README.md": "# left out\n",
+    }, "monorepo", labels);
+    await client.create(artifactGenerators, {
+      apiVersion: "source.extensions.fluxcd.io/v1beta1", kind: "ArtifactGenerator",
+      metadata: { name: "apps", namespace: ns, labels },
+      spec: {
+        commonMetadata: { labels },
+        sources: [{ alias: "repo", kind: "GitRepository", name: "monorepo" }],
+        artifacts: [
+          { name: "frontend", originRevision: "@repo", copy: [{ from: "@repo/deploy/frontend/**", to: "@artifact/" }] },
+          { name: "backend", copy: [{ from: "@repo/deploy/backend/**", to: "@artifact/", exclude: ["*.md"] }] },
+        ],
+      },
+    } as never);
+    const g = await waitGenerator(client, ns, "apps", "True", "Succeeded");
+    expect(g.status?.inventory?.map((e) => e.name)).to.deep.equal(["frontend", "backend"]);
+    expect(g.status?.observedSourcesDigest).to.match(/^sha256:[0-9a-f]{64}$/);
+    expect(g.status?.conditions?.map((c) => c.type)).to.not.include("Reconciling");
+
+    const fe = (await getEA(client, ns, "frontend"))!;
+    const be = (await getEA(client, ns, "backend"))!;
+    for (const ea of [fe, be]) {
+      expect(ea.spec.sourceRef).to.include({ kind: "ArtifactGenerator", name: "apps", namespace: ns });
+      expect(ea.metadata.labels?.["source.extensions.fluxcd.io/generator"]).to.equal(g.metadata.uid);
+      expect(ea.status?.artifact?.revision).to.equal(`latest@${ea.status?.artifact?.digest}`);
+      expect(ea.status?.artifact?.path).to.match(new RegExp(`^externalartifact/${ns}/${ea.metadata.name}/\\d+\\.tar\\.gz$`));
+      expect(ea.status?.conditions?.find((c) => c.type === "Ready")?.status).to.equal("True");
+      const res = await fetch(ea.status!.artifact!.url);
+      expect(res.status, ea.status!.artifact!.url).to.equal(200);
+    }
+    const gitRev = (await client.get<KubeObject & { status?: { artifact?: { revision: string } } }>({ group: "source.toolkit.fluxcd.io", version: "v1", plural: "gitrepositories", kind: "GitRepository" }, { namespace: ns, name: "monorepo" }))!.status!.artifact!.revision;
+    expect(fe.status?.artifact?.metadata?.["org.opencontainers.image.revision"]).to.equal(gitRev);
+
+    await createKustomization(client, ns, "backend", { sourceRef: { kind: "ExternalArtifact", name: "backend" }, path: "./", targetNamespace: ns }, labels);
+    const k = await waitForReady(client, ns, "backend");
+    expect(k.status?.lastAppliedRevision).to.equal(be.status?.artifact?.revision);
+    const cm = await client.get<KubeObject & { data: Record<string, string> }>(core.configMaps, { namespace: ns, name: "backend" });
+    expect(cm?.data).to.deep.equal({ v: "1" });
+
+    // Unchanged sources: a requested reconcile finds no drift and keeps both revisions.
+    const at = await requestReconcile(client, artifactGenerators, ns, "apps");
+    await eventually(async () => (await client.get<ArtifactGenerator>(artifactGenerators, { namespace: ns, name: "apps" }))?.status?.lastHandledReconcileAt === at, { what: "lastHandledReconcileAt" });
+    expect((await getEA(client, ns, "frontend"))?.status?.artifact?.revision).to.equal(fe.status?.artifact?.revision);
+    expect((await getEA(client, ns, "backend"))?.status?.artifact?.revision).to.equal(be.status?.artifact?.revision);
+
+    // A commit touching only deploy/frontend: a new frontend revision, the backend one unchanged.
+    await fixture.commitFiles({ "deploy/frontend/cm.yaml": configMap("frontend", { v: "2" }), "deploy/backend/NOTES.md": "# excluded too\n" }, "frontend v2");
+    await requestReconcile(client, { group: "source.toolkit.fluxcd.io", version: "v1", plural: "gitrepositories", kind: "GitRepository" }, ns, "monorepo");
+    const fe2 = await eventually(async () => {
+      const ea = await getEA(client, ns, "frontend");
+      return ea?.status?.artifact?.revision !== fe.status?.artifact?.revision ? ea : undefined;
+    }, { timeoutMs: 60_000, what: "a new frontend revision" });
+    expect(fe2.status?.artifact?.revision).to.match(/^latest@sha256:[0-9a-f]{64}$/);
+    const g2 = await waitGenerator(client, ns, "apps", "True", "Succeeded");
+    expect(g2.status?.observedSourcesDigest).to.not.equal(g.status?.observedSourcesDigest);
+    expect((await getEA(client, ns, "backend"))?.status?.artifact?.revision).to.equal(be.status?.artifact?.revision);
+    expect(g2.status?.inventory?.find((e) => e.name === "backend")?.digest).to.equal(be.status?.artifact?.digest);
+  });
+
+  it("reports a missing source as Ready=False SourceFetchFailed, and builds once it appears", async () => {
+    const ns = await newNamespace("sw-missing");
+    await client.create(artifactGenerators, {
+      apiVersion: "source.extensions.fluxcd.io/v1beta1", kind: "ArtifactGenerator",
+      metadata: { name: "gen", namespace: ns, labels },
+      spec: { sources: [{ alias: "repo", kind: "GitRepository", name: "absent" }], artifacts: [{ name: "out", copy: [{ from: "@repo/app/", to: "@artifact/" }] }] },
+    } as never);
+    const g = await waitGenerator(client, ns, "gen", "False", "SourceFetchFailed");
+    const ready = g.status!.conditions!.find((c) => c.type === "Ready")!;
+    expect(ready.message).to.equal(`get sources failed: gitrepositories.source.toolkit.fluxcd.io "absent" not found`);
+    expect(g.status?.conditions?.find((c) => c.type === "Stalled")).to.equal(undefined);
+    expect(await getEA(client, ns, "out")).to.equal(undefined);
+
+    await gitSource(client, ns, { "app/cm.yaml": configMap("late", { v: "1" }) }, "absent", labels);
+    await waitGenerator(client, ns, "gen", "True", "Succeeded");
+    const out = (await getEA(client, ns, "out"))!;
+    expect(out.status?.artifact?.revision).to.match(/^latest@sha256:/);
+
+    // Deleting the generator deletes what it generated (finalizer), in the cluster and in storage.
+    await client.delete(artifactGenerators, { namespace: ns, name: "gen" });
+    await eventually(async () => !(await getEA(client, ns, "out")) && !(await client.get(artifactGenerators, { namespace: ns, name: "gen" })), { what: "generator and ExternalArtifact deleted" });
+    expect((await fetch(out.status!.artifact!.url)).status).to.equal(404);
+  });
+});
