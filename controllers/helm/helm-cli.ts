@@ -35,6 +35,10 @@ export interface UpgradeArgs {
   labels?: Record<string, string>;
   /** `--post-renderer <path> --post-renderer-args <arg>...` */
   postRenderer?: { path: string; args: string[] };
+  /** `--reuse-values` instead of `--reset-values` (upgrade.preserveValues). */
+  reuseValues?: boolean;
+  /** The action's switches (action-flags.ts). */
+  flags?: string[];
 }
 
 /** Who helm runs as: the controller's identity, or `asUser` (impersonated) when set. */
@@ -62,7 +66,7 @@ function run(h: HelmRun, helmArgs: string[]): Promise<string> {
 
 export function upgradeInstall(h: HelmRun, a: UpgradeArgs): Promise<string> {
   const args = ["upgrade", "--install", a.release, a.chartPath, "--namespace", a.namespace, "--values", a.valuesFile,
-    "--reset-values", "--timeout", a.timeout];
+    a.reuseValues ? "--reuse-values" : "--reset-values", "--timeout", a.timeout, ...(a.flags ?? [])];
   if (a.wait) args.push("--wait");
   if (a.createNamespace) args.push("--create-namespace");
   if (a.maxHistory !== undefined) args.push("--history-max", String(a.maxHistory));
@@ -95,8 +99,8 @@ export async function releaseStatus(h: HelmRun, release: string, namespace: stri
   }
 }
 
-export async function uninstall(h: HelmRun, release: string, namespace: string, o: { keepHistory: boolean; timeout: string; wait: boolean }): Promise<void> {
-  const args = ["uninstall", release, "--namespace", namespace, "--timeout", o.timeout];
+export async function uninstall(h: HelmRun, release: string, namespace: string, o: { keepHistory: boolean; timeout: string; wait: boolean; flags?: string[] }): Promise<void> {
+  const args = ["uninstall", release, "--namespace", namespace, "--timeout", o.timeout, ...(o.flags ?? [])];
   if (o.keepHistory) args.push("--keep-history");
   if (o.wait) args.push("--wait");
   try {
@@ -108,8 +112,8 @@ export async function uninstall(h: HelmRun, release: string, namespace: string, 
 }
 
 /** `helm rollback <release> <revision>`: a new revision with the chart and values of `revision`. */
-export async function rollback(h: HelmRun, release: string, namespace: string, revision: number, o: { timeout: string; wait: boolean }): Promise<void> {
-  const args = ["rollback", release, String(revision), "--namespace", namespace, "--timeout", o.timeout];
+export async function rollback(h: HelmRun, release: string, namespace: string, revision: number, o: { timeout: string; wait: boolean; flags?: string[] }): Promise<void> {
+  const args = ["rollback", release, String(revision), "--namespace", namespace, "--timeout", o.timeout, ...(o.flags ?? [])];
   if (o.wait) args.push("--wait");
   await run(h, args);
 }

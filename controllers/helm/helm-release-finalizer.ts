@@ -1,6 +1,7 @@
 // Deletion of a HelmRelease: uninstall the release (keeping its history when
 // spec.uninstall.keepHistory), then delete the HelmChart made from spec.chart. A suspended
 // HelmRelease leaves its release in place, as Flux does.
+import { uninstallFlags } from "./action-flags";
 import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { Reason } from "../api/meta";
 import { ReconcileContext } from "../runtime/controller";
@@ -24,7 +25,7 @@ export async function finalizeHelmRelease(hr: HelmRelease, ctx: ReconcileContext
     const sa = hr.spec.serviceAccountName || deps.defaultServiceAccount;
     const h = { deps, signal: ctx.signal, asUser: sa ? serviceAccountUser(hr.metadata.namespace!, sa) : undefined };
     try {
-      await uninstall(h, release, namespace, { keepHistory: u?.keepHistory === true, wait: !u?.disableWait, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout });
+      await uninstall(h, release, namespace, { keepHistory: u?.keepHistory === true, wait: !u?.disableWait, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout, flags: uninstallFlags(hr) });
       await deps.events.normal(hr, Reason.UninstallSucceeded, `Helm uninstall succeeded for release ${namespace}/${release}`);
     } catch (e) {
       if (!(e instanceof HelmError)) throw e;

@@ -2,6 +2,7 @@
 // chart and values (then nothing runs), else `helm upgrade --install` and record the outcome:
 // status.history, the Released/Ready conditions, the lastAttempted* fields and failure counts;
 // a failed action is remediated (remediation.ts) while retries remain.
+import { preserveValues, releaseFlags, uninstallFlags } from "./action-flags";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -129,6 +130,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
       createNamespace: createNamespace && !split,
       wait: !opts?.disableWait,
       maxHistory: hr.spec.maxHistory,
+      flags: releaseFlags(hr, action === ReleaseAction.Install), reuseValues: preserveValues(hr, action === ReleaseAction.Install),
     });
   } catch (e) {
     if (!(e instanceof HelmError)) throw e;
@@ -180,7 +182,7 @@ async function uninstallMoved(hr: HelmRelease, d: Desired, h: HelmRun): Promise<
   if (st.storageNamespace === d.storageNamespace && prev.name === d.release && prev.namespace === d.namespace) return;
   const u = hr.spec.uninstall;
   try {
-    await uninstall(h, prev.name, st.storageNamespace, { keepHistory: false, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout, wait: !u?.disableWait });
+    await uninstall(h, prev.name, st.storageNamespace, { keepHistory: false, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout, wait: !u?.disableWait, flags: uninstallFlags(hr) });
   } catch (e) {
     if (!(e instanceof HelmError)) throw e;
     throw new HelmError(`failed to uninstall release ${releaseId(prev)} from ${st.storageNamespace} before releasing it as ${d.storageNamespace}/${d.release}: ${e.message}`, { cause: e });

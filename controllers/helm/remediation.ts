@@ -4,6 +4,7 @@
 // counts in status.installFailures / status.upgradeFailures; once a counter passes
 // remediation.retries the release stalls (RetriesExceeded), remediated one last time only
 // with remediateLastFailure. The outcome is the Remediated condition, summarized into Ready.
+import { rollbackFlags, uninstallFlags } from "./action-flags";
 import type { HelmRelease, ReleaseSnapshot } from "../api/helm/v2/helm-release";
 import { ReleaseAction } from "../api/helm/v2/helm-release";
 import { ActionStrategy, RemediationStrategy } from "../api/helm/v2/helm-release-actions";
@@ -103,7 +104,7 @@ export async function remediate(hr: HelmRelease, action: ReleaseAction, h: HelmR
     if (!prev) return { type: "missing-target", message: "Failed to perform remediation: missing target for rollback: required to rollback" };
     const r = hr.spec.rollback;
     try {
-      await rollback(h, release, storageNamespace, prev.version, { timeout: timeoutOf(r?.timeout), wait: !r?.disableWait });
+      await rollback(h, release, storageNamespace, prev.version, { timeout: timeoutOf(r?.timeout), wait: !r?.disableWait, flags: rollbackFlags(hr) });
     } catch (e) {
       if (!(e instanceof HelmError)) throw e;
       return failed(`Helm rollback to previous release ${releaseId(prev)} with chart ${chartOf(prev)} failed: ${e.message}`, Reason.RollbackFailed);
@@ -116,7 +117,7 @@ export async function remediate(hr: HelmRelease, action: ReleaseAction, h: HelmR
 
   const u = hr.spec.uninstall;
   try {
-    await uninstall(h, release, storageNamespace, { keepHistory: u?.keepHistory === true, timeout: timeoutOf(u?.timeout), wait: !u?.disableWait });
+    await uninstall(h, release, storageNamespace, { keepHistory: u?.keepHistory === true, timeout: timeoutOf(u?.timeout), wait: !u?.disableWait, flags: uninstallFlags(hr) });
   } catch (e) {
     if (!(e instanceof HelmError)) throw e;
     return failed(`Helm uninstall remediation for release ${current} with chart ${currentChart} failed: ${e.message}`, Reason.UninstallFailed);
