@@ -16,3 +16,6 @@ export * from "./kustomize/v1/kustomization";
 export * from "./helm/v2/helm-release-actions";
 export * from "./helm/v2/helm-release";
 export * from "./notification";
+export * from "./image/v1/group-version";
+export * from "./image/v1/image-repository";
+export * from "./image/v1/image-policy";
