@@ -12,10 +12,13 @@ import { defaultNotificationFlags, startNotificationController } from "../contro
 import { defaultSourceFlags, startSourceController } from "../controllers/source/setup";
 import { startKustomizeController } from "../controllers/kustomize/setup";
 import { startHelmController } from "../controllers/helm/setup";
+import { defaultImageReflectorFlags, startImageReflectorController } from "../controllers/image-reflector/setup";
 import { UsageError } from "./errors";
 import { requireTools, tool } from "./tools";
 
-export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm"] as const;
+export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm", "image-reflector"] as const;
+/** Run when --only is not given: Flux's default components (the image controllers are extra ones there too). */
+export const DEFAULT_CONTROLLERS = ["source", "kustomize", "notification", "helm"] as const;
 
 /** kustomize-controller's own flags (Flux's names). */
 export interface KustomizeFlags {
@@ -56,12 +59,13 @@ export function parseControllersArgs(argv: string[]) {
   const { flags, rest } = parseRuntimeFlags(argv, { metricsAddr: "127.0.0.1:0", healthAddr: "127.0.0.1:0" });
   const source = defaultSourceFlags();
   let kubeconfig = process.env.KUBECONFIG;
-  let only: string[] = [...KNOWN_CONTROLLERS];
+  let only: string[] = [...DEFAULT_CONTROLLERS];
   let eventsAddr: string | undefined;
   // As for --metrics-addr and --health-addr: local processes take free loopback ports unless
   // told (Flux's :9690/:9292 would collide between runs); the bound URLs are logged.
   const notification = { ...defaultNotificationFlags(), eventsAddr: "127.0.0.1:0", receiverAddr: "127.0.0.1:0" };
   const kustomize: KustomizeFlags = { noCrossNamespaceRefs: false, concurrentSsa: 4, featureGates: {} };
+  const imageReflector = defaultImageReflectorFlags();
   for (let i = 0; i < rest.length; i++) {
     const m = /^--([a-zA-Z0-9-]+)(?:=(.*))?$/.exec(rest[i]);
     if (!m) throw new UsageError(`unexpected argument '${rest[i]}'`);
@@ -80,6 +84,8 @@ export function parseControllersArgs(argv: string[]) {
     if (m[1] === "kubeconfig") kubeconfig = value();
     else if (m[1] === "only") only = value().split(",").map((s) => s.trim()).filter(Boolean);
     else if (m[1] === "events-addr") eventsAddr = value();
+    // image-reflector-controller's --storage-path (its tag database); ours is named apart from source's.
+    else if (m[1] === "image-storage-path") imageReflector.storagePath = value();
     // Flux's Deployments pass --log-encoding=json; our logs are always JSON (pino).
     else if (m[1] === "log-encoding") {
       const v = value();
@@ -116,10 +122,11 @@ export function parseControllersArgs(argv: string[]) {
     notification.eventsAddr = eventsAddr;
   }
   notification.noCrossNamespaceRefs = kustomize.noCrossNamespaceRefs;
-  return { flags, source, kustomize, notification, kubeconfig, inCluster, only, eventsAddr, eventsUrl };
+  imageReflector.requeueDependencyMs = flags.requeueDependencyMs;
+  return { flags, source, kustomize, notification, imageReflector, kubeconfig, inCluster, only, eventsAddr, eventsUrl };
 }
 
-export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification] [flags]
+export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification,image-reflector] [flags]
 
 Runs the controllers against a cluster: the kubeconfig's, or the in-cluster ServiceAccount's in a pod.
 flags (Flux's names): --concurrent --kube-api-qps --kube-api-burst --log-level --log-encoding
@@ -127,14 +134,15 @@ flags (Flux's names): --concurrent --kube-api-qps --kube-api-burst --log-level -
   --requeue-dependency --events-addr
 source: --storage-path --storage-addr --storage-adv-addr --artifact-retention-records
 kustomize, helm: --no-cross-namespace-refs --default-service-account --concurrent-ssa --feature-gates
-notification: --receiver-addr --rate-limit-interval (--events-addr is its listen address)`;
+notification: --receiver-addr --rate-limit-interval (--events-addr is its listen address)
+image-reflector (only with --only): --image-storage-path (where scanned tags are kept)`;
 
 export async function controllersRun(argv: string[]): Promise<number> {
   if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source,kustomize] [flags]");
   // Before the checks: --help works anywhere, in a container image without a cluster too.
   if (argv.includes("--help") || argv.includes("-h")) { console.log(CONTROLLERS_RUN_USAGE); return 0; }
   const args = parseControllersArgs(argv.slice(1));
-  requireTools(...args.only.map((c) => `controllers/${c}`));
+  requireTools(...args.only.filter((c) => c !== "image-reflector").map((c) => `controllers/${c}`));
   const kc = new k8s.KubeConfig();
   if (args.kubeconfig) {
     if (!fs.existsSync(args.kubeconfig)) throw new Error(`kubeconfig ${args.kubeconfig} does not exist`);
@@ -179,6 +187,11 @@ export async function controllersRun(argv: string[]): Promise<number> {
     for (const d of hc.definitions) manager.add(d);
     closers.push(hc.close);
     recorders.push(hc.events);
+  }
+  if (args.only.includes("image-reflector")) {
+    const ir = startImageReflectorController(args.imageReflector);
+    manager.log.info({ storage: args.imageReflector.storagePath }, "image tag store");
+    for (const d of ir.definitions) manager.add(d);
   }
   let eventsUrl = args.eventsUrl;
   if (args.only.includes("notification")) {
