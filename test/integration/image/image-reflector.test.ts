@@ -143,13 +143,24 @@ describe("image-reflector-controller: ImageRepository and ImagePolicy", function
     await waitReady(client, imageRepositories, ns, "private", { status: "True", message: /found 1 tags/ });
   });
 
+  it("re-evaluates an ImagePolicy when its ImageRepository's scan finds new tags (watch)", async () => {
+    await policy("follow", { imageRepositoryRef: { name: "app" }, policy: { semver: { range: "^1.x" } } });
+    await waitReady(client, imagePolicies, ns, "follow", { status: "True", message: /resolved to 1\.1\.0$/ });
+    await reg.tag("app:1.1.0", "1.2.0");
+    const r = await client.get<ImageRepository>(imageRepositories, { namespace: ns, name: "app" });
+    await client.patch(imageRepositories, { namespace: ns, name: "app" }, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": "now" } } } as never);
+    await waitReady<ImageRepository>(client, imageRepositories, ns, "app", { status: "True", message: /found 7 tags/ }, (o) => o.status!.lastScanResult!.revision !== r!.status!.lastScanResult!.revision);
+    const p = await waitReady<ImagePolicy>(client, imagePolicies, ns, "follow", { status: "True", message: /resolved to 1\.2\.0 \(previously .*:1\.1\.0\)$/ });
+    expect(p.status!.observedPreviousRef).to.deep.equal({ name: `${reg.host}/app`, tag: "1.1.0" });
+  });
+
   it("keeps the scanned tags across a controller restart: no rescan, and policies resolve with the registry down", async () => {
     const before = await client.get<ImageRepository>(imageRepositories, { namespace: ns, name: "app" });
     await manager.stop();
     await reg.stop();
     await start();
     await policy("after-restart", { imageRepositoryRef: { name: "app" }, policy: { semver: { range: "^1.x" } } });
-    expect((await waitReady<ImagePolicy>(client, imagePolicies, ns, "after-restart", { status: "True" })).status!.latestRef!.tag).to.equal("1.1.0");
+    expect((await waitReady<ImagePolicy>(client, imagePolicies, ns, "after-restart", { status: "True" })).status!.latestRef!.tag).to.equal("1.2.0");
     // The restarted controller has reconciled the repository (initial list) without scanning:
     // a scan would have failed with the registry down.
     await new Promise((r) => setTimeout(r, 2000));
