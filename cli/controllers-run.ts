@@ -13,11 +13,12 @@ import { defaultSourceFlags, startSourceController } from "../controllers/source
 import { startKustomizeController } from "../controllers/kustomize/setup";
 import { startHelmController } from "../controllers/helm/setup";
 import { startSourceWatcher } from "../controllers/source-watcher/setup";
+import { defaultImageReflectorFlags, startImageReflectorController } from "../controllers/image-reflector/setup";
 import { UsageError } from "./errors";
 import { requireTools, tool } from "./tools";
 
-export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm", "source-watcher"] as const;
-/** Without --only: Flux's default components; source-watcher is opt-in, as in Flux (components_extra). */
+export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm", "source-watcher", "image-reflector"] as const;
+/** Without --only: Flux's default components; source-watcher and the image controllers are opt-in, as in Flux (components_extra). */
 export const DEFAULT_CONTROLLERS = ["source", "kustomize", "notification", "helm"] as const;
 
 /** kustomize-controller's own flags (Flux's names). */
@@ -67,6 +68,7 @@ export function parseControllersArgs(argv: string[]) {
   // told (Flux's :9690/:9292 would collide between runs); the bound URLs are logged.
   const notification = { ...defaultNotificationFlags(), eventsAddr: "127.0.0.1:0", receiverAddr: "127.0.0.1:0" };
   const kustomize: KustomizeFlags = { noCrossNamespaceRefs: false, noRemoteBases: false, concurrentSsa: 4, featureGates: {} };
+  const imageReflector = defaultImageReflectorFlags();
   for (let i = 0; i < rest.length; i++) {
     const m = /^--([a-zA-Z0-9-]+)(?:=(.*))?$/.exec(rest[i]);
     if (!m) throw new UsageError(`unexpected argument '${rest[i]}'`);
@@ -85,6 +87,8 @@ export function parseControllersArgs(argv: string[]) {
     if (m[1] === "kubeconfig") kubeconfig = value();
     else if (m[1] === "only") only = value().split(",").map((s) => s.trim()).filter(Boolean);
     else if (m[1] === "events-addr") eventsAddr = value();
+    // image-reflector-controller's --storage-path (its tag database); ours is named apart from source's.
+    else if (m[1] === "image-storage-path") imageReflector.storagePath = value();
     // Flux's Deployments pass --log-encoding=json; our logs are always JSON (pino).
     else if (m[1] === "log-encoding") {
       const v = value();
@@ -121,10 +125,11 @@ export function parseControllersArgs(argv: string[]) {
     notification.eventsAddr = eventsAddr;
   }
   notification.noCrossNamespaceRefs = kustomize.noCrossNamespaceRefs;
-  return { flags, source, kustomize, notification, kubeconfig, inCluster, only, eventsAddr, eventsUrl };
+  imageReflector.requeueDependencyMs = flags.requeueDependencyMs;
+  return { flags, source, kustomize, notification, imageReflector, kubeconfig, inCluster, only, eventsAddr, eventsUrl };
 }
 
-export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification,source-watcher] [flags]
+export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification,source-watcher,image-reflector] [flags]
 
 Runs the controllers against a cluster: the kubeconfig's, or the in-cluster ServiceAccount's in a pod.
 flags (Flux's names): --concurrent --kube-api-qps --kube-api-burst --log-level --log-encoding
@@ -133,14 +138,15 @@ flags (Flux's names): --concurrent --kube-api-qps --kube-api-burst --log-level -
 source, source-watcher: --storage-path --storage-addr --storage-adv-addr --artifact-retention-records
   (source-watcher is opt-in; with source in the same process it shares its storage and artifact server)
 kustomize, helm: --no-cross-namespace-refs --default-service-account --concurrent-ssa --feature-gates
-notification: --receiver-addr --rate-limit-interval (--events-addr is its listen address)`;
+notification: --receiver-addr --rate-limit-interval (--events-addr is its listen address)
+image-reflector (only with --only): --image-storage-path (where scanned tags are kept)`;
 
 export async function controllersRun(argv: string[]): Promise<number> {
   if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source,kustomize] [flags]");
   // Before the checks: --help works anywhere, in a container image without a cluster too.
   if (argv.includes("--help") || argv.includes("-h")) { console.log(CONTROLLERS_RUN_USAGE); return 0; }
   const args = parseControllersArgs(argv.slice(1));
-  requireTools(...args.only.map((c) => `controllers/${c}`));
+  requireTools(...args.only.filter((c) => c !== "image-reflector").map((c) => `controllers/${c}`));
   const kc = new k8s.KubeConfig();
   if (args.kubeconfig) {
     if (!fs.existsSync(args.kubeconfig)) throw new Error(`kubeconfig ${args.kubeconfig} does not exist`);
@@ -198,6 +204,11 @@ export async function controllersRun(argv: string[]): Promise<number> {
     for (const d of hc.definitions) manager.add(d);
     closers.push(hc.close);
     recorders.push(hc.events);
+  }
+  if (args.only.includes("image-reflector")) {
+    const ir = startImageReflectorController(args.imageReflector);
+    manager.log.info({ storage: args.imageReflector.storagePath }, "image tag store");
+    for (const d of ir.definitions) manager.add(d);
   }
   let eventsUrl = args.eventsUrl;
   if (args.only.includes("notification")) {

@@ -17,3 +17,6 @@ export * from "./helm/v2/helm-release-actions";
 export * from "./helm/v2/helm-release";
 export * from "./notification";
 export * from "./source-extensions/v1beta1/artifact-generator";
+export * from "./image/v1/group-version";
+export * from "./image/v1/image-repository";
+export * from "./image/v1/image-policy";

@@ -66,6 +66,8 @@ export const FieldManager = {
   KustomizeStatus: "gotk-kustomize-controller",
   /** helm-controller: status patches and released objects. */
   Helm: "helm-controller",
+  /** image-reflector-controller: status patches. */
+  ImageReflector: "image-reflector-controller",
 } as const;
 
 // ---------------------------------------------------------------------------------------------

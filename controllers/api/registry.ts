@@ -3,6 +3,8 @@
  * Add a kind here and `gen-crds` writes its CRD; the compat test then holds it to Flux's.
  */
 import { customResourceDefinition, type CustomResourceDefinition, type KindVersion } from "./crd";
+import { imagePolicyKind } from "./image/v1/image-policy";
+import { imageRepositoryKind } from "./image/v1/image-repository";
 import { helmReleaseKind } from "./helm/v2/helm-release";
 import { kustomizationKind } from "./kustomize/v1/kustomization";
 import { receiverKind } from "./notification/v1/receiver";
@@ -29,6 +31,8 @@ export const allKinds: readonly KindVersion[] = [
   alertKind,
   receiverKind,
   artifactGeneratorKind,
+  imageRepositoryKind,
+  imagePolicyKind,
 ];
 
 /** One CRD per group and kind, with all its versions, in `allKinds` order. */
