@@ -5,7 +5,7 @@
  * Paths as in the table: `spec.a.b`, `[]` for list items.
  */
 export interface FieldLimit {
-  /** `unsupported`: the controller reports it (Stalled or Ready=False) and does nothing else; `partial`: some values only. */
+  /** `unsupported`: not implemented (the note says what a user sees); `partial`: some values or some of its behaviour only. */
   support: "unsupported" | "partial";
   note: string;
 }
@@ -37,11 +37,32 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
   },
   HelmRelease: {
     "spec.kubeConfig": { support: "unsupported", note: "remote clusters: not implemented" },
+    "spec.test": { support: "unsupported", note: "helm tests are not run" },
+    "spec.driftDetection": { support: "unsupported", note: "drift is neither detected nor corrected" },
+    "spec.healthCheckExprs": { support: "unsupported", note: "accepted, not evaluated (helm's own wait decides)" },
+    "spec.postRenderStrategy": { support: "partial", note: "acts as `nohooks`: the helm v3 CLI never post-renders hooks" },
+    "spec.chartRef.kind": { support: "partial", note: "HelmChart and OCIRepository; ExternalArtifact is refused (`unsupported chartRef kind`)" },
+    "spec.install.crds": { support: "partial", note: "`Skip` and `Create`; `CreateReplace` acts as `Create` (helm CLI)" },
+    "spec.upgrade.crds": { support: "partial", note: "`Skip` only: the helm CLI never creates or replaces CRDs on upgrade" },
+    "spec.install.replace": { support: "unsupported", note: "ignored (`helm upgrade --install` has no --replace)" },
+    "spec.install.serverSideApply": { support: "unsupported", note: "ignored: helm v3 applies client-side" },
+    "spec.upgrade.serverSideApply": { support: "unsupported", note: "ignored: helm v3 applies client-side" },
+    "spec.rollback.serverSideApply": { support: "unsupported", note: "ignored: helm v3 applies client-side" },
+    "spec.upgrade.chartNameChangeStrategy": { support: "unsupported", note: "ignored" },
+    "spec.waitStrategy": { support: "partial", note: "helm's own `--wait` whatever the name" },
+    "spec.persistentClient": { support: "partial", note: "no effect: each helm action runs its own client" },
+  },
+  ArtifactGenerator: {
+    "spec.pathPattern": { support: "unsupported", note: "Stalled `ValidationFailed`" },
+  },
+  ImageRepository: {
+    "spec.provider": { support: "partial", note: "`generic` only; `aws`/`azure`/`gcp` are Stalled" },
+    "spec.proxySecretRef": { support: "unsupported", note: "Stalled" },
   },
   Provider: {
     "spec.serviceAccountName": { support: "unsupported", note: "workload identity: `InvalidConfig`" },
   },
   Receiver: {
-    "spec.type": { support: "partial", note: "every type but `gcr` (Google's keys are out of reach): Stalled, saying so" },
+    "spec.type": { support: "partial", note: "every type but `gcr` (Google's keys are out of reach here): Stalled, saying so" },
   },
 };
