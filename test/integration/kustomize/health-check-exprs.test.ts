@@ -6,28 +6,11 @@ import { expect } from "chai";
 import { eventually, newNamespace } from "../../support/cluster";
 import {
   Env, createKustomization, expectCurrent, gitSource, kustomizations, readyCondition, requestReconcile, sharedControllers, waitForReady,
+  schemalessCrd,
 } from "./support";
 
 const group = "celhealth.example.com";
-const crd = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.${group}
-spec:
-  group: ${group}
-  scope: Namespaced
-  names: { kind: Widget, plural: widgets, singular: widget, listKind: WidgetList }
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      subresources: { status: {} }
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
-`;
-const widgets = { group, version: "v1", plural: "widgets", kind: "Widget" };
+const { yaml: crd, res: widgets } = schemalessCrd(group, "Widget");
 const widget = (name: string) => `apiVersion: ${group}/v1\nkind: Widget\nmetadata:\n  name: ${name}\nspec: { size: 1 }\n`;
 // The expressions of Flux's SealedSecret example, on a `Synced` condition.
 const exprs = [{

@@ -6,28 +6,11 @@ import { eventually, newNamespace } from "../../support/cluster";
 import {
   Env, createKustomization, deploymentYaml, expectCurrent, gitRepositories, gitSource, kustomizations, readyCondition, requestReconcile,
   sharedControllers, waitForReady,
+  schemalessCrd,
 } from "./support";
 
 const group = "health.example.com";
-const crd = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: gadgets.${group}
-spec:
-  group: ${group}
-  scope: Namespaced
-  names: { kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList }
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      subresources: { status: {} }
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
-`;
-const gadgets = { group, version: "v1", plural: "gadgets", kind: "Gadget" };
+const { yaml: crd, res: gadgets } = schemalessCrd(group, "Gadget");
 
 describe("Kustomization: health checks", function () {
   this.timeout(120_000);

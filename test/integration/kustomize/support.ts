@@ -179,3 +179,27 @@ export async function requestReconcile(client: KubeClient, res: ResourceRef, ns:
   await client.patch(res, { namespace: ns, name }, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": at } } });
   return at;
 }
+
+/** A namespaced custom resource kind with a status subresource and any fields: `<kind>` of `<group>/v1`. */
+export function schemalessCrd(group: string, kind: string): { yaml: string; res: ResourceRef } {
+  const plural = `${kind.toLowerCase()}s`;
+  const yaml = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: ${plural}.${group}
+spec:
+  group: ${group}
+  scope: Namespaced
+  names: { kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      subresources: { status: {} }
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+`;
+  return { yaml, res: { group, version: "v1", plural, kind } };
+}
