@@ -21,6 +21,15 @@ export interface StoredRelease {
   chart: { metadata: { name: string; version: string; appVersion?: string } };
   config?: Record<string, unknown>;
   manifest?: string;
+  /** Hooks with the state of their last run (helm test updates those of the `test` event). */
+  hooks?: StoredHook[];
+}
+
+export interface StoredHook {
+  name: string;
+  kind?: string;
+  events?: string[];
+  last_run?: { started_at?: string; completed_at?: string; phase?: string };
 }
 
 export interface UpgradeArgs {
@@ -111,6 +120,16 @@ export async function uninstall(h: HelmRun, release: string, namespace: string, 
 export async function rollback(h: HelmRun, release: string, namespace: string, revision: number, o: { timeout: string; wait: boolean }): Promise<void> {
   const args = ["rollback", release, String(revision), "--namespace", namespace, "--timeout", o.timeout];
   if (o.wait) args.push("--wait");
+  await run(h, args);
+}
+
+/**
+ * `helm test`: runs the release's test hooks, `filters` as `--filter name=<n>` (run only those)
+ * or `--filter '!name=<n>'` (skip). Helm records each hook's last run in the release either way.
+ */
+export async function test(h: HelmRun, release: string, namespace: string, o: { timeout: string; filters?: Array<{ name: string; exclude?: boolean }> }): Promise<void> {
+  const args = ["test", release, "--namespace", namespace, "--timeout", o.timeout];
+  for (const f of o.filters ?? []) args.push("--filter", `${f.exclude ? "!" : ""}name=${f.name}`);
   await run(h, args);
 }
 
