@@ -147,3 +147,8 @@ export async function showChart(deps: HelmDeps, chartPath: string, signal?: Abor
   const meta = parse(await run({ deps, signal }, ["show", "chart", chartPath])) as ChartMetadata;
   return { name: meta.name, version: String(meta.version), appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion) };
 }
+
+/** `helm get manifest`: the objects (no hooks) of the latest stored revision. */
+export function getManifest(h: HelmRun, release: string, namespace: string): Promise<string> {
+  return run(h, ["get", "manifest", release, "--namespace", namespace]);
+}

@@ -20,6 +20,7 @@ import { HelmError, HelmRun, showChart } from "./helm-cli";
 import { HelmReason, RetriesExceededReason } from "./names";
 import { ActionOutcome, releaseNameOf, runRelease } from "./release-action";
 import { clearFailures } from "./remediation";
+import { detectDrift, driftMode } from "./drift";
 import { testsGateReady } from "./release-test";
 import { ProgressWriter } from "./release-status";
 import { StorageNamespaceError } from "./storage-namespace";
@@ -134,6 +135,14 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
     markFalse(hr, CT.Ready, HelmReason.StateError, `Could not determine release state: ${e.message}`);
     return notReady(hr, Result.retry(e));
   }
+  if (outcome.type === "in-sync" && driftMode(hr) !== "disabled") {
+    try {
+      await detectDrift(hr, { release: releaseNameOf(hr), storageNamespace, namespace }, h, ctx, deps);
+    } catch (e) {
+      if (!(e instanceof HelmError)) throw e;
+      ctx.log.error({ error: e.message }, "drift detection failed");
+    }
+  } else if (driftMode(hr) === "disabled") removeCondition(hr, CT.Drifted);
   return outcomeResult(hr, outcome, interval, ctx);
 }
 
