@@ -37,8 +37,7 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
   },
   HelmRelease: {
     "spec.kubeConfig": { support: "unsupported", note: "remote clusters: not implemented" },
-    "spec.test": { support: "unsupported", note: "helm tests are not run" },
-    "spec.driftDetection": { support: "unsupported", note: "drift is neither detected nor corrected" },
+    "spec.driftDetection": { support: "partial", note: "checked as the controller, not the impersonated serviceAccountName" },
     "spec.healthCheckExprs": { support: "unsupported", note: "accepted, not evaluated (helm's own wait decides)" },
     "spec.postRenderStrategy": { support: "partial", note: "acts as `nohooks`: the helm v3 CLI never post-renders hooks" },
     "spec.chartRef.kind": { support: "partial", note: "HelmChart and OCIRepository; ExternalArtifact is refused (`unsupported chartRef kind`)" },

@@ -21,6 +21,15 @@ export interface StoredRelease {
   chart: { metadata: { name: string; version: string; appVersion?: string } };
   config?: Record<string, unknown>;
   manifest?: string;
+  /** Hooks with the state of their last run (helm test updates those of the `test` event). */
+  hooks?: StoredHook[];
+}
+
+export interface StoredHook {
+  name: string;
+  kind?: string;
+  events?: string[];
+  last_run?: { started_at?: string; completed_at?: string; phase?: string };
 }
 
 export interface UpgradeArgs {
@@ -118,6 +127,16 @@ export async function rollback(h: HelmRun, release: string, namespace: string, r
   await run(h, args);
 }
 
+/**
+ * `helm test`: runs the release's test hooks, `filters` as `--filter name=<n>` (run only those)
+ * or `--filter '!name=<n>'` (skip). Helm records each hook's last run in the release either way.
+ */
+export async function test(h: HelmRun, release: string, namespace: string, o: { timeout: string; filters?: Array<{ name: string; exclude?: boolean }> }): Promise<void> {
+  const args = ["test", release, "--namespace", namespace, "--timeout", o.timeout];
+  for (const f of o.filters ?? []) args.push("--filter", `${f.exclude ? "!" : ""}name=${f.name}`);
+  await run(h, args);
+}
+
 /** `helm template`: the manifests helm would release, hooks and all, without the cluster. */
 export function template(h: HelmRun, a: { release: string; namespace: string; chartPath: string; valuesFile: string; isUpgrade: boolean }): Promise<string> {
   const args = ["template", a.release, a.chartPath, "--namespace", a.namespace, "--values", a.valuesFile, "--skip-tests"];
@@ -131,4 +150,9 @@ export interface ChartMetadata { name: string; version: string; appVersion?: str
 export async function showChart(deps: HelmDeps, chartPath: string, signal?: AbortSignal): Promise<ChartMetadata> {
   const meta = parse(await run({ deps, signal }, ["show", "chart", chartPath])) as ChartMetadata;
   return { name: meta.name, version: String(meta.version), appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion) };
+}
+
+/** `helm get manifest`: the objects (no hooks) of the latest stored revision. */
+export function getManifest(h: HelmRun, release: string, namespace: string): Promise<string> {
+  return run(h, ["get", "manifest", release, "--namespace", namespace]);
 }

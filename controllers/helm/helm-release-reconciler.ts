@@ -3,7 +3,7 @@
 // artifact, values, and one Helm action (release-action.ts) mapped to conditions and a requeue.
 import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { HelmReleaseNames } from "../api/helm/v2/helm-release";
-import { ConditionType as CT, FieldManager, Reason } from "../api/meta";
+import { Annotation, ConditionType as CT, FieldManager, Reason } from "../api/meta";
 import { getCondition, isTrue, markFalse, markReconciling, markStalled, markTrue, markUnknown, removeCondition } from "../runtime/conditions";
 import { DependencyNotReadyError, InvalidReadyExprError, checkReadyDependencies, serviceAccountUser } from "../runtime/dependencies";
 import { ReconcileContext } from "../runtime/controller";
@@ -19,6 +19,9 @@ import { finalizeHelmRelease } from "./helm-release-finalizer";
 import { HelmError, HelmRun, showChart } from "./helm-cli";
 import { HelmReason, RetriesExceededReason } from "./names";
 import { ActionOutcome, releaseNameOf, runRelease } from "./release-action";
+import { clearFailures } from "./remediation";
+import { detectDrift, driftMode } from "./drift";
+import { testsGateReady } from "./release-test";
 import { ProgressWriter } from "./release-status";
 import { StorageNamespaceError } from "./storage-namespace";
 import { ValuesError, composeValues } from "./values";
@@ -111,9 +114,17 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
 
   const namespace = hr.spec.targetNamespace || hr.metadata.namespace!;
   const storageNamespace = hr.spec.storageNamespace || hr.metadata.namespace!;
+  // reconcile.fluxcd.io/resetAt: retries from zero (a Stalled release is attempted again).
+  if (handleRequest(hr, Annotation.ResetRequestedAt, "lastHandledResetAt")) {
+    ctx.log.info("resetting failure counters as requested");
+    clearFailures(hr);
+  }
+  // reconcile.fluxcd.io/forceAt: one install or upgrade even when the release is in sync.
+  const force = handleRequest(hr, Annotation.ForceRequestedAt, "lastHandledForceAt");
+  if (force) ctx.log.info("forcing a release as requested");
   let outcome;
   try {
-    outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, storageNamespace, chartPath, chart, values }, ctx, deps, h, progress);
+    outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, storageNamespace, chartPath, chart, values }, ctx, deps, h, progress, { force });
   } catch (e) {
     if (e instanceof StorageNamespaceError) {
       markFalse(hr, CT.Ready, HelmReason.InitFailed, e.message);
@@ -124,6 +135,14 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
     markFalse(hr, CT.Ready, HelmReason.StateError, `Could not determine release state: ${e.message}`);
     return notReady(hr, Result.retry(e));
   }
+  if (outcome.type === "in-sync" && driftMode(hr) !== "disabled") {
+    try {
+      await detectDrift(hr, { release: releaseNameOf(hr), storageNamespace, namespace }, h, ctx, deps);
+    } catch (e) {
+      if (!(e instanceof HelmError)) throw e;
+      ctx.log.error({ error: e.message }, "drift detection failed");
+    }
+  } else if (driftMode(hr) === "disabled") removeCondition(hr, CT.Drifted);
   return outcomeResult(hr, outcome, interval, ctx);
 }
 
@@ -131,6 +150,11 @@ async function outcomeResult(hr: HelmRelease, o: ActionOutcome, interval: number
   const jittered = () => requeueAtInterval(interval, ctx.intervalJitter);
   switch (o.type) {
     case "in-sync": {
+      if (testsGateReady(hr) && getCondition(hr, CT.TestSuccess)?.status === "False") {
+        // Failed tests whose failure is not remediated (remediation.ignoreTestFailures): not Ready, nothing to retry.
+        removeCondition(hr, CT.Reconciling);
+        return jittered();
+      }
       if (!isTrue(hr, CT.Ready)) {
         const released = getCondition(hr, CT.Released);
         const snap = hr.status?.history?.[0];
@@ -141,6 +165,7 @@ async function outcomeResult(hr: HelmRelease, o: ActionOutcome, interval: number
       return jittered();
     }
     case "succeeded":
+      if (!isTrue(hr, CT.Ready)) removeCondition(hr, CT.Reconciling);
       ctx.log.info(getCondition(hr, CT.Ready)?.message ?? "release succeeded");
       return jittered();
     case "failed":
@@ -157,6 +182,18 @@ async function outcomeResult(hr: HelmRelease, o: ActionOutcome, interval: number
     case "stalled":
       return stall(hr, o.reason, o.message, getCondition(hr, CT.Ready)?.reason);
   }
+}
+
+/**
+ * As Flux: a forceAt/resetAt annotation counts when it has the value of requestedAt and was not
+ * handled yet; the value is recorded in status.`field`.
+ */
+function handleRequest(hr: HelmRelease, annotation: string, field: "lastHandledForceAt" | "lastHandledResetAt"): boolean {
+  const a = hr.metadata.annotations ?? {};
+  const v = a[annotation];
+  if (!v || v !== a[Annotation.ReconcileRequestedAt] || hr.status?.[field] === v) return false;
+  (hr.status ??= {})[field] = v;
+  return true;
 }
 
 /** Ready=False and Stalled=True; not retried until the object changes. */

@@ -16,8 +16,9 @@ import { ChartMetadata, HelmError, HelmRun, StoredRelease, releaseStatus, uninst
 import { DefaultTimeout, HelmReason } from "./names";
 import { ensureNamespace, targetPostRenderer } from "./storage-namespace";
 import { postRenderInSync, postRendererFor, recordPostRenderDigests, tidyPostRenderError } from "./post-render";
-import { RemediationOutcome, clearFailures, countFailure, failuresOf, remediate, remediationOf, retriesExhausted, retryOf } from "./remediation";
+import { ReleaseLocation, RemediationOutcome, clearFailures, countFailure, failuresOf, remediate, remediationOf, retriesExhausted, retryOf } from "./remediation";
 import { ProgressWriter, recordSnapshot, releaseId, snapshotOf } from "./release-status";
+import { hasBeenTested, hasFailedTest, ignoreTestFailures, runTests, testsEnabled } from "./release-test";
 import { configDigest, valuesChecksum } from "./values";
 
 export interface Desired {
@@ -61,7 +62,11 @@ function releaseEventMeta(d: Desired, digest: string): Record<string, string> {
   return { [`${g}/revision`]: d.chart.version, [`${g}/token`]: digest, ...(d.chart.appVersion ? { [`${g}/app-version`]: d.chart.appVersion } : {}) };
 }
 
-export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, h: HelmRun, progress: ProgressWriter): Promise<ActionOutcome> {
+/** `force`: reconcile.fluxcd.io/forceAt was handled: release even when in sync. */
+export interface RunOptions { force?: boolean }
+
+export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, h: HelmRun, progress: ProgressWriter,
+  o: RunOptions = {}): Promise<ActionOutcome> {
   const st = (hr.status ??= {});
   const digest = configDigest(d.values);
   // Flux resets the failure counters when the generation, chart version or values changed.
@@ -71,7 +76,8 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const loc = { release: d.release, storageNamespace: d.storageNamespace, namespace: d.namespace };
   await uninstallMoved(hr, d, h);
   const stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
-  if (stored && inSync(stored, d, digest) && postRenderInSync(hr)) {
+  let failedTests = false;
+  if (stored && inSync(stored, d, digest) && postRenderInSync(hr) && !o.force) {
     recordSnapshot(hr, snapshotOf(stored));
     const remediated = getCondition(hr, CT.Remediated);
     if (remediated) {
@@ -81,7 +87,26 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
       markTrue(hr, CT.Released, Reason.UpgradeSucceeded, msg);
       markTrue(hr, CT.Ready, Reason.UpgradeSucceeded, msg);
     }
-    return { type: "in-sync" };
+    if (!testsEnabled(hr)) {
+      removeCondition(hr, CT.TestSuccess);
+      return { type: "in-sync" };
+    }
+    const last = st.lastAttemptedReleaseAction ?? ReleaseAction.Install;
+    // As Flux: a deployed release not tested yet (tests just enabled, or a test run that
+    // recorded nothing) is tested; one whose tests failed is a failed release of `last`.
+    if (!hasBeenTested(hr.status?.history?.[0])) return (await testRelease(hr, last, loc, h, deps, progress, releaseEventMeta(d, digest))) ?? { type: "in-sync" };
+    if (!hasFailedTest(hr.status?.history?.[0]) || ignoreTestFailures(hr, last)) return { type: "in-sync" };
+    failedTests = true;
+  }
+
+  if (failedTests) {
+    const last = st.lastAttemptedReleaseAction ?? ReleaseAction.Install;
+    if (failuresOf(hr, last) > 0) {
+      const rem = remediationOf(hr, last);
+      if (retriesExhausted(hr, last) && !rem.remediateLastFailure) return { type: "exhausted", action: last, failures: failuresOf(hr, last) };
+      return afterFailure(hr, last, await remediate(hr, last, h, loc, deps));
+    }
+    // No failures counted (e.g. reset by resetAt): release again.
   }
 
   // RetryOnFailure (of the last attempted action, as in Flux): a failed release is not
@@ -106,8 +131,9 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   st.lastAttemptedConfigDigest = digest;
   st.lastAttemptedGeneration = hr.metadata.generation;
   st.storageNamespace = d.storageNamespace;
-  // A new release attempt: an earlier remediation no longer describes the release.
+  // A new release attempt: an earlier remediation or test run no longer describes the release.
   removeCondition(hr, CT.Remediated);
+  removeCondition(hr, CT.TestSuccess);
   markReconciling(hr, Reason.Progressing, `Running '${action}' action with timeout of ${hr.spec.timeout ?? DefaultTimeout}`);
   await progress.write(hr);
 
@@ -162,13 +188,38 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   }
   const reason = action === ReleaseAction.Install ? Reason.InstallSucceeded : Reason.UpgradeSucceeded;
   const message = `Helm ${action} succeeded for release ${after ? releaseId(after) : `${d.namespace}/${d.release}`} with chart ${chart}`;
-  clearFailures(hr);
   recordPostRenderDigests(hr);
   markTrue(hr, CT.Released, reason, message);
   markTrue(hr, CT.Ready, reason, message);
   removeCondition(hr, CT.Stalled);
   await deps.events.normal(hr, reason, message, releaseEventMeta(d, digest));
+  if (testsEnabled(hr)) {
+    const failed = await testRelease(hr, action, loc, h, deps, progress, releaseEventMeta(d, digest));
+    if (failed) return failed;
+  }
+  // Only a release that passed its tests ends the failures (else a test failing after every
+  // successful install would never use up the retries).
+  clearFailures(hr);
   return { type: "succeeded", action };
+}
+
+/**
+ * `helm test` of the latest release, after `action`. Undefined when the tests passed or their
+ * failure is ignored (install/upgrade.remediation.ignoreTestFailures); else a failure of
+ * `action`, remediated as a failed `action` would be.
+ */
+async function testRelease(hr: HelmRelease, action: ReleaseAction, loc: ReleaseLocation, h: HelmRun, deps: HelmDeps, progress: ProgressWriter,
+  meta: Record<string, string>): Promise<ActionOutcome | undefined> {
+  const t = await runTests(hr, action, loc, h, deps, progress, meta);
+  if (t.type === "passed") return undefined;
+  // helm recorded no results (e.g. it could not start): nothing was tested, retry.
+  if (!t.tested) return { type: "failed", action, message: t.message };
+  if (ignoreTestFailures(hr, action)) return undefined;
+  const retry = retryOf(hr, action);
+  if (retry) return { type: "retry", action, message: t.message, afterMs: retry.intervalMs };
+  const rem = remediationOf(hr, action);
+  if (retriesExhausted(hr, action) && !rem.remediateLastFailure) return { type: "exhausted", action, failures: failuresOf(hr, action) };
+  return afterFailure(hr, action, await remediate(hr, action, h, loc, deps), t.message);
 }
 
 /**

@@ -38,7 +38,11 @@ export function snapshotOf(r: StoredRelease): ReleaseSnapshot {
 /** Puts the snapshot first (replacing the same revision), newest first, at most maxHistory. */
 export function recordSnapshot(hr: HelmRelease, snap: ReleaseSnapshot): void {
   const st = (hr.status ??= {});
-  const rest = (st.history ?? []).filter((h) => !(h.name === snap.name && h.namespace === snap.namespace && h.version === snap.version));
+  const same = (h: ReleaseSnapshot) => h.name === snap.name && h.namespace === snap.namespace && h.version === snap.version;
+  // Test results belong to the revision: keep them until tests run again.
+  const prev = st.history?.find(same);
+  if (prev?.testHooks && !snap.testHooks) snap.testHooks = prev.testHooks;
+  const rest = (st.history ?? []).filter((h) => !same(h));
   const max = hr.spec.maxHistory && hr.spec.maxHistory > 0 ? Math.min(hr.spec.maxHistory, DefaultMaxHistory) : DefaultMaxHistory;
   // Helm supersedes the previous deployed revision when a newer one is released.
   for (const h of rest) if (h.version < snap.version && h.status === "deployed") h.status = "superseded";

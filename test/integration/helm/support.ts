@@ -8,7 +8,9 @@ import { KubeObject } from "../../../controllers/runtime/keys";
 import { tool } from "../../../cli/tools";
 import { eventually, getCluster } from "../../support/cluster";
 import { INSTANCE_LABEL, RunningControllers, startControllers, testManager } from "../../support/controllers";
-import { HelmRepoServer } from "../../support/helm-repo";
+import { HelmRepoServer, helmCreate, helmPackage } from "../../support/helm-repo";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { createSource, waitForSource } from "../../support/oci-registry";
 import { helmRepositories } from "../../../controllers/source/helm/helmrepository-reconciler";
 import { onTeardown } from "../../support/teardown";
@@ -103,8 +105,9 @@ export async function releaseSecrets(client: KubeClient, namespace: string, rele
  * mocha hooks for a suite releasing chart `app` 1.0.0: our controllers, the helm-controller and
  * a Helm repository serving the chart, started once and stopped after. `helmRepository(ns)`
  * creates the HelmRepository `charts` in a test's namespace; `chart()` is the spec.chart for it.
+ * `files` are written into the chart (`helm create app`) before packaging, relative to its dir.
  */
-export function appChartSuite(): {
+export function appChartSuite(o: { files?: Record<string, string | null> } = {}): {
   readonly ctl: RunningControllers;
   helmRepository(ns: string): Promise<void>;
   chart(): { metadata: { labels: Record<string, string> }; spec: { chart: string; version: string; sourceRef: { kind: string; name: string } } };
@@ -116,7 +119,16 @@ export function appChartSuite(): {
     ctl = await startControllers();
     helm = await startHelm(ctl);
     repo = await HelmRepoServer.start();
-    await repo.addChart("app", "1.0.0");
+    if (!o.files) await repo.addChart("app", "1.0.0");
+    else {
+      const dir = await helmCreate(path.join(repo.dir, "src", "app-1.0.0"), "app", "1.0.0");
+      for (const [rel, body] of Object.entries(o.files)) {
+        if (body === null) fs.rmSync(path.join(dir, rel), { force: true });
+        else fs.writeFileSync(path.join(dir, rel), body);
+      }
+      await helmPackage(dir, repo.www);
+      await repo.reindex();
+    }
   });
   after(async () => { await helm?.stop(); await ctl?.stop(); await repo?.close(); });
   return {
