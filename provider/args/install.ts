@@ -122,7 +122,7 @@ export const installOptionsProps = {
       minItems: 1,
     }),
   ),
-  componentsExtra: T.Optional(T.Array(T.Enum(Object.values(ExtraComponent)), "Flux's optional controllers. None is provided by this toolkit yet; asking for one is an error that says so.")),
+  componentsExtra: T.Optional(T.Array(T.Enum(Object.values(ExtraComponent)), "Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.")),
   registry: T.Optional(T.String("Container registry prefix of the controller images (`<registry>/<component>:<version>`).")),
   imagePullSecret: T.Optional(T.String({ description: "Name of an image pull Secret set on every controller pod.", pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" })),
   clusterDomain: T.Optional(T.String("Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.")),

@@ -39,9 +39,9 @@ export class InvalidInputError extends Error {
 }
 
 const extraReasons: Record<ExtraComponent, string> = {
-  "image-reflector-controller": "image.toolkit.fluxcd.io is not implemented by this toolkit yet",
-  "image-automation-controller": "image.toolkit.fluxcd.io is not implemented by this toolkit yet",
-  "source-watcher": "source.extensions.fluxcd.io (ArtifactGenerator) is not implemented by this toolkit yet",
+  "image-reflector-controller": "it runs with `gitops controllers run --only image-reflector`, but its Deployment and image are not part of the install yet",
+  "image-automation-controller": "ImageUpdateAutomation is not implemented by this toolkit yet",
+  "source-watcher": "it runs with `gitops controllers run --only source-watcher`, but its Deployment and image are not part of the install yet",
 };
 
 /** Fills in defaults and rejects what cannot work. `requireSync` adds bootstrap's own rules. */

@@ -91,7 +91,7 @@ export interface InstallArgs {
      */
     components?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
-     * Flux's optional controllers. None is provided by this toolkit yet; asking for one is an error that says so.
+     * Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
      */
     componentsExtra?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**

@@ -47,7 +47,7 @@ type installArgs struct {
 	ClusterDomain *string `pulumi:"clusterDomain"`
 	// Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
 	Components []string `pulumi:"components"`
-	// Flux's optional controllers. None is provided by this toolkit yet; asking for one is an error that says so.
+	// Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
 	ComponentsExtra []string `pulumi:"componentsExtra"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
@@ -87,7 +87,7 @@ type InstallArgs struct {
 	ClusterDomain pulumi.StringPtrInput
 	// Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
 	Components pulumi.StringArrayInput
-	// Flux's optional controllers. None is provided by this toolkit yet; asking for one is an error that says so.
+	// Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
 	ComponentsExtra pulumi.StringArrayInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput

@@ -43,7 +43,7 @@ class InstallManifestsArgs:
 
         :param pulumi.Input[_builtins.str] cluster_domain: Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers. None is provided by this toolkit yet; asking for one is an error that says so.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input['BootstrapCustomisationArgs'] customisation: Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
         :param pulumi.Input[_builtins.bool] force: Take over an installation made by another tool (app.kubernetes.io/managed-by).
@@ -125,7 +125,7 @@ class InstallManifestsArgs:
     @pulumi.getter(name="componentsExtra")
     def components_extra(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
         """
-        Flux's optional controllers. None is provided by this toolkit yet; asking for one is an error that says so.
+        Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
         """
         return pulumi.get(self, "components_extra")
 
@@ -346,7 +346,7 @@ class InstallManifests(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] cluster_domain: Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers. None is provided by this toolkit yet; asking for one is an error that says so.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[Union['BootstrapCustomisationArgs', 'BootstrapCustomisationArgsDict']] customisation: Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
         :param pulumi.Input[_builtins.bool] force: Take over an installation made by another tool (app.kubernetes.io/managed-by).
