@@ -106,7 +106,7 @@ describe("Bootstrap with bad input", function () {
     }));
     expect(await failure(stack.preview())).to.include("bootstrap needs kustomize-controller");
     const extra = await inlineStack("bad-extra", program({ url: "https://example.invalid/repo.git", componentsExtra: ["image-reflector-controller"] }));
-    expect(await failure(extra.preview())).to.include("componentsExtra[0]").and.include("not implemented by this toolkit yet");
+    expect(await failure(extra.preview())).to.include("componentsExtra[0]").and.include("its Deployment and image are not part of the install yet");
   });
 
   describe("with the controllers running", () => {
