@@ -31,6 +31,12 @@ export function knownControllers(): string[] {
   }
 }
 
+/** What `gitops controllers run` starts without --only: the controllers the install provides. */
+function defaultControllers(): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return [...(require(path.join(repoRoot, "dist", "cli", "controllers-run.js")) as { DEFAULT_CONTROLLERS: readonly string[] }).DEFAULT_CONTROLLERS];
+}
+
 export function hasControllers(...names: string[]): boolean {
   const k = knownControllers();
   return names.every((n) => k.includes(n));
@@ -55,7 +61,8 @@ export function startControllers(kubeconfig?: string): Promise<RunningController
   return (async () => {
     await ensureCrds(kubeconfig);
     const kubeconfigPath = kubeconfig ?? (await getCluster()).kubeconfigPath;
-    const names = knownControllers();
+    // The controllers the install provides (the opt-in ones watch CRDs the install does not apply).
+    const names = defaultControllers();
     const storage = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-provider-storage-"));
     let log = "";
     const child: ChildProcess = spawn(
