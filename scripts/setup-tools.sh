@@ -11,7 +11,7 @@
 #        (GITOPS_SETUP_CHECK_ONLY=1 makes a build a --check)
 # Commands and the tools they need are in cli/tool-needs.json, the one list that the commands
 # also check at start-up: e.g. quickstart, dev-cluster, controllers/kustomize, pulumi,
-# essential (what `npm test` needs), all (essential + the upstream kustomize-controller, for benchmarks).
+# essential (what `npm test` needs, including the upstream kustomize-controller the Flux-layout test and the benchmarks compare with), all (= essential).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 NEEDS="$REPO/cli/tool-needs.json"
