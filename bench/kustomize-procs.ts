@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot, tool } from "../cli/tools";
 import { KubeClient } from "../controllers/runtime/kube";
+import type { ResourceRef } from "../controllers/runtime/kube";
 import { Watcher } from "../controllers/runtime/watch";
 import { kustomizationsRes } from "./kustomize-workload";
 
@@ -20,7 +21,7 @@ function start(bin: string, args: string[], env: NodeJS.ProcessEnv, logFile: str
   return { child, log: logFile, startedAt: Date.now() };
 }
 
-export function startOurs(what: "source" | "kustomize", kubeconfig: string, l: ClientLimits, tmpdir: string, logDir: string, extra: string[] = []): Proc {
+export function startOurs(what: "source" | "kustomize" | "helm", kubeconfig: string, l: ClientLimits, tmpdir: string, logDir: string, extra: string[] = []): Proc {
   return start(process.execPath, [path.join(repoRoot, "dist", "cli", "main.js"), "controllers", "run", "--kubeconfig", kubeconfig, "--only", what,
     "--concurrent", String(l.concurrent), "--concurrent-ssa", String(l.concurrentSsa), "--kube-api-qps", String(l.qps), "--kube-api-burst", String(l.burst),
     "--log-level", "error", ...extra], { TMPDIR: tmpdir, RUNTIME_NAMESPACE: "bench" }, path.join(logDir, `ours-${what}.log`));
@@ -56,13 +57,14 @@ export async function stop(p: Proc): Promise<void> {
 
 type K = { metadata?: { generation?: number; name?: string }; status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string }> } };
 
-/** Resolves with the time (ms since epoch) when all `count` Kustomizations in `namespace` are Ready. */
-export async function waitAllReady(client: KubeClient, namespace: string, count: number, timeoutMs: number, proc: Proc, onProgress?: (ready: number) => void): Promise<number> {
+/** Resolves with the time (ms since epoch) when all `count` Kustomizations (or other `resource`s) in `namespace` are Ready. */
+export async function waitAllReady(client: KubeClient, namespace: string, count: number, timeoutMs: number, proc: Proc, onProgress?: (ready: number) => void,
+  resource: ResourceRef = kustomizationsRes): Promise<number> {
   const ready = new Set<string>();
   let resolve!: (t: number) => void;
   const done = new Promise<number>((r) => { resolve = r; });
   const watcher = new Watcher<K>(client, {
-    resource: kustomizationsRes, namespace,
+    resource, namespace,
     onEvent: (ev) => {
       const k = ev.object;
       const ok = k.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") && k.status?.observedGeneration === k.metadata?.generation;

@@ -4,7 +4,9 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { parse } from "yaml";
+import { readTar } from "../runtime/tar-reader";
 import type { HelmDeps } from "./deps";
 
 /** Helm said no; `message` is helm's own error text without the `Error: ` prefix. */
@@ -146,10 +148,48 @@ export function template(h: HelmRun, a: { release: string; namespace: string; ch
 
 export interface ChartMetadata { name: string; version: string; appVersion?: string }
 
-/** Chart.yaml of a packaged chart (`helm show chart`). */
-export async function showChart(deps: HelmDeps, chartPath: string, signal?: AbortSignal): Promise<ChartMetadata> {
-  const meta = parse(await run({ deps, signal }, ["show", "chart", chartPath])) as ChartMetadata;
-  return { name: meta.name, version: String(meta.version), appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion) };
+const chartMetadataCache = new Map<string, ChartMetadata>();
+
+/**
+ * Chart.yaml of a packaged chart (what `helm show chart` prints), read in-process: a helm
+ * process per reconcile costs more than the rest of an in-sync reconcile. Fetched charts are
+ * stored by digest, so a path's metadata never changes and is cached.
+ */
+export async function showChart(_deps: HelmDeps, chartPath: string, _signal?: AbortSignal): Promise<ChartMetadata> {
+  const cached = chartMetadataCache.get(chartPath);
+  if (cached) return cached;
+  const meta = readChartYaml(chartPath);
+  if (chartMetadataCache.size >= 256) chartMetadataCache.delete(chartMetadataCache.keys().next().value!);
+  chartMetadataCache.set(chartPath, meta);
+  return meta;
+}
+
+function readChartYaml(chartPath: string): ChartMetadata {
+  let text: string | undefined;
+  if (fs.statSync(chartPath).isDirectory()) {
+    const file = path.join(chartPath, "Chart.yaml");
+    if (fs.existsSync(file)) text = fs.readFileSync(file, "utf8");
+  } else {
+    let files;
+    try {
+      files = readTar(zlib.gunzipSync(fs.readFileSync(chartPath)));
+    } catch (e) {
+      throw new HelmError(`${path.basename(chartPath)} is not a packaged chart (a gzipped tar): ${(e as Error).message}`);
+    }
+    // Chart.yaml of the chart's top directory, not of a subchart under charts/
+    const top = [...files.keys()].find((f) => /^[^/]+\/Chart\.yaml$/.test(f));
+    if (top) text = files.get(top)!.toString("utf8");
+  }
+  if (text === undefined) throw new HelmError("Chart.yaml file is missing");
+  let meta: Partial<Record<string, unknown>>;
+  try {
+    meta = (parse(text) ?? {}) as Record<string, unknown>;
+  } catch (e) {
+    throw new HelmError(`cannot load Chart.yaml: ${(e as Error).message}`);
+  }
+  if (!meta.name) throw new HelmError("validation: chart.metadata.name is required");
+  if (meta.version === undefined || meta.version === null || meta.version === "") throw new HelmError("validation: chart.metadata.version is required");
+  return { name: String(meta.name), version: String(meta.version), appVersion: meta.appVersion === undefined || meta.appVersion === null ? undefined : String(meta.appVersion) };
 }
 
 /** `helm get manifest`: the objects (no hooks) of the latest stored revision. */
