@@ -36,7 +36,7 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
     "spec.kubeConfig.configMapRef": { support: "unsupported", note: "workload identity: Ready=False, use `secretRef`" },
   },
   HelmRelease: {
-    "spec.kubeConfig": { support: "unsupported", note: "remote clusters: not implemented" },
+    "spec.kubeConfig.configMapRef": { support: "unsupported", note: "workload identity: Ready=False `RESTClientError`, use `secretRef`" },
     "spec.driftDetection": { support: "partial", note: "checked as the controller, not the impersonated serviceAccountName" },
     "spec.healthCheckExprs": { support: "unsupported", note: "accepted, not evaluated (helm's own wait decides)" },
     "spec.postRenderStrategy": { support: "partial", note: "acts as `nohooks`: the helm v3 CLI never post-renders hooks" },

@@ -16,13 +16,14 @@ import { ChartFetchError, ChartNotFoundError } from "./chart-fetcher";
 import { ChartSourceNotReadyError, InvalidChartSourceError, applyHelmChart, chartSourceRefOf, readyChartSource } from "./chart-source";
 import type { HelmDeps } from "./deps";
 import { finalizeHelmRelease } from "./helm-release-finalizer";
-import { HelmError, HelmRun, showChart } from "./helm-cli";
+import { ChartMetadata, HelmError, HelmRun, showChart } from "./helm-cli";
 import { HelmReason, RetriesExceededReason } from "./names";
 import { ActionOutcome, releaseNameOf, runRelease } from "./release-action";
 import { clearFailures } from "./remediation";
 import { detectDrift, driftMode } from "./drift";
 import { testsGateReady } from "./release-test";
 import { ProgressWriter } from "./release-status";
+import { RESTClientErrorReason, RemoteClusterError } from "./remote-cluster";
 import { StorageNamespaceError } from "./storage-namespace";
 import { ValuesError, composeValues } from "./values";
 
@@ -112,6 +113,28 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
     return notReady(hr, Result.requeueAfter(deps.requeueDependencyMs));
   }
 
+  // spec.kubeConfig: helm (and drift detection) run against the remote cluster; a kubeconfig
+  // that cannot be read or used fails here, before anything is released or uninstalled.
+  let remote;
+  try {
+    remote = await deps.remotes.forRelease(hr, ctx.client, h.asUser, ctx.signal);
+  } catch (e) {
+    if (!(e instanceof RemoteClusterError)) throw e;
+    markFalse(hr, CT.Ready, RESTClientErrorReason, e.message);
+    return notReady(hr, Result.retry(e));
+  }
+  if (getCondition(hr, CT.Ready)?.reason === RESTClientErrorReason) markUnknown(hr, CT.Ready, Reason.Progressing, "reconciliation in progress");
+  if (remote) h.remote = remote;
+  try {
+    return await release(hr, ctx, deps, h, progress, { chartPath, chart, values, interval });
+  } finally {
+    remote?.dispose();
+  }
+}
+
+async function release(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, h: HelmRun, progress: ProgressWriter,
+  a: { chartPath: string; chart: ChartMetadata; values: Record<string, unknown>; interval: number }): Promise<Result> {
+  const { chartPath, chart, values, interval } = a;
   const namespace = hr.spec.targetNamespace || hr.metadata.namespace!;
   const storageNamespace = hr.spec.storageNamespace || hr.metadata.namespace!;
   // reconcile.fluxcd.io/resetAt: retries from zero (a Stalled release is attempted again).

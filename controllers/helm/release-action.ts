@@ -146,7 +146,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     const opts = action === ReleaseAction.Install ? hr.spec.install : hr.spec.upgrade;
     const createNamespace = action === ReleaseAction.Install && hr.spec.install?.createNamespace === true;
     const split = d.storageNamespace !== d.namespace;
-    if (split && createNamespace) await ensureNamespace(ctx.client, d.namespace, ctx.signal);
+    if (split && createNamespace) await ensureNamespace(h.remote?.client ?? ctx.client, d.namespace, ctx.signal);
     const postRenderer = postRendererFor(hr, deps, dir, split
       ? await targetPostRenderer(h, { release: d.release, namespace: d.namespace, chartPath: d.chartPath, valuesFile, isUpgrade: action === ReleaseAction.Upgrade }, dir)
       : undefined);

@@ -19,6 +19,7 @@ import { ChartFetcher } from "./chart-fetcher";
 import { ChartSourceObject, chartSourceRefOf, chartSourceResources } from "./chart-source";
 import type { HelmDeps } from "./deps";
 import { reconcileHelmRelease } from "./helm-release-reconciler";
+import { RemoteClusters } from "./remote-cluster";
 
 export const helmReleases: KindRef = { group: HelmReleaseNames.group, version: HelmReleaseNames.version, plural: HelmReleaseNames.plural, kind: HelmReleaseNames.kind };
 
@@ -57,6 +58,7 @@ export function startHelmController(o: HelmControllerOptions): HelmController {
     kustomize: o.kustomizePath,
     kubeconfigPath,
     workDir,
+    remotes: new RemoteClusters(workDir),
     fetcher: new ChartFetcher(path.join(workDir, "charts"), process.env.SOURCE_CONTROLLER_LOCALHOST || undefined),
     events: new EventRecorder(o.client, { reportingController: "helm-controller", reportingInstance: os.hostname(), logger: o.logger }),
     noCrossNamespaceRefs: o.noCrossNamespaceRefs ?? false,
@@ -113,7 +115,7 @@ function dependentsWatch(): SecondaryWatch<HelmRelease> {
   };
 }
 
-/** ConfigMaps and Secrets labelled reconcile.fluxcd.io/watch=Enabled enqueue the releases reading values from them. */
+/** ConfigMaps and Secrets labelled reconcile.fluxcd.io/watch=Enabled enqueue the releases reading values (or a kubeconfig) from them. */
 function configWatch(plural: string, kind: "ConfigMap" | "Secret"): SecondaryWatch<HelmRelease> {
   return {
     resource: { group: "", version: "v1", plural, kind },
@@ -122,7 +124,8 @@ function configWatch(plural: string, kind: "ConfigMap" | "Secret"): SecondaryWat
       if (ev.type === "added") return [];
       const name = ev.object.metadata?.name;
       return primary.list(ev.object.metadata?.namespace)
-        .filter((hr) => (hr.spec.valuesFrom ?? []).some((r) => r.kind === kind && r.name === name)).map(byKey);
+        .filter((hr) => (hr.spec.valuesFrom ?? []).some((r) => r.kind === kind && r.name === name)
+          || (kind === "Secret" && hr.spec.kubeConfig?.secretRef?.name === name)).map(byKey);
     },
   };
 }
