@@ -38,7 +38,7 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
   HelmRelease: {
     "spec.kubeConfig.configMapRef": { support: "unsupported", note: "workload identity: Ready=False `RESTClientError`, use `secretRef`" },
     "spec.driftDetection": { support: "partial", note: "checked as the controller, not the impersonated serviceAccountName" },
-    "spec.healthCheckExprs": { support: "unsupported", note: "accepted, not evaluated (helm's own wait decides)" },
+    "spec.healthCheckExprs": { support: "partial", note: "evaluated for the release's objects of the covered kinds after helm's own `--wait`" },
     "spec.postRenderStrategy": { support: "partial", note: "acts as `nohooks`: the helm v3 CLI never post-renders hooks" },
     "spec.chartRef.kind": { support: "partial", note: "HelmChart and OCIRepository; ExternalArtifact is refused (`unsupported chartRef kind`)" },
     "spec.install.crds": { support: "partial", note: "`Skip` and `Create`; `CreateReplace` acts as `Create` (helm CLI)" },

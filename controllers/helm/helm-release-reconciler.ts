@@ -25,6 +25,8 @@ import { testsGateReady } from "./release-test";
 import { ProgressWriter } from "./release-status";
 import { RESTClientErrorReason, RemoteClusterError } from "./remote-cluster";
 import { StorageNamespaceError } from "./storage-namespace";
+import { healthReaderOf } from "./health-exprs";
+import { InvalidHealthCheckError } from "../runtime/health";
 import { ValuesError, composeValues } from "./values";
 
 const helmReleaseResource = { group: HelmReleaseNames.group, version: HelmReleaseNames.version, plural: HelmReleaseNames.plural, kind: HelmReleaseNames.kind };
@@ -70,6 +72,12 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
     }
     ctx.log.info("all dependencies are ready");
     if (getCondition(hr, CT.Ready)?.reason === Reason.DependencyNotReady) markUnknown(hr, CT.Ready, Reason.Progressing, "reconciliation in progress");
+  }
+  try {
+    healthReaderOf(hr);
+  } catch (e) {
+    if (e instanceof InvalidHealthCheckError) return stall(hr, Reason.InvalidCELExpression, `Reconciliation failed terminally due to configuration error: ${e.message}`);
+    throw e;
   }
   const sa = hr.spec.serviceAccountName || deps.defaultServiceAccount;
   const h: HelmRun = { deps, signal: ctx.signal, asUser: sa ? serviceAccountUser(hr.metadata.namespace!, sa) : undefined };

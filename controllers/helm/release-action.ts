@@ -12,7 +12,9 @@ import { ConditionType as CT, Reason } from "../api/meta";
 import { getCondition, markReconciling, markTrue, markFalse, removeCondition } from "../runtime/conditions";
 import { ReconcileContext } from "../runtime/controller";
 import type { HelmDeps } from "./deps";
-import { ChartMetadata, HelmError, HelmRun, StoredRelease, releaseStatus, uninstall, upgradeInstall } from "./helm-cli";
+import { ChartMetadata, HelmError, HelmRun, StoredRelease, getManifest, releaseStatus, uninstall, upgradeInstall } from "./helm-cli";
+import { healthExprsApply, waitForCustomHealth } from "./health-exprs";
+import { parseDuration } from "../runtime/duration";
 import { DefaultTimeout, HelmReason } from "./names";
 import { ensureNamespace, targetPostRenderer } from "./storage-namespace";
 import { postRenderInSync, postRendererFor, recordPostRenderDigests, tidyPostRenderError } from "./post-render";
@@ -76,6 +78,9 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const loc = { release: d.release, storageNamespace: d.storageNamespace, namespace: d.namespace };
   await uninstallMoved(hr, d, h);
   const stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
+  // A revision whose healthCheckExprs failed is a failed release, whatever helm stored (health-exprs.ts).
+  const top = st.history?.[0];
+  if (stored?.info.status === "deployed" && top?.version === stored.version && top.name === stored.name && top.status === "failed") stored.info.status = "failed";
   let failedTests = false;
   if (stored && inSync(stored, d, digest) && postRenderInSync(hr) && !o.force) {
     recordSnapshot(hr, snapshotOf(stored));
@@ -140,6 +145,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const dir = fs.mkdtempSync(path.join(deps.workDir, "values-"));
   const started = Date.now();
   let error: HelmError | undefined;
+  let unhealthy = false;
   try {
     const valuesFile = path.join(dir, "values.json");
     fs.writeFileSync(valuesFile, JSON.stringify(d.values), { mode: 0o600 });
@@ -158,6 +164,16 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
       maxHistory: hr.spec.maxHistory,
       flags: releaseFlags(hr, action === ReleaseAction.Install), reuseValues: preserveValues(hr, action === ReleaseAction.Install),
     });
+    if (healthExprsApply(hr, opts?.disableWait)) {
+      try {
+        await waitForCustomHealth(hr, await getManifest(h, d.release, d.storageNamespace), d.namespace, h.remote?.client ?? ctx.client,
+          parseDuration(opts?.timeout ?? hr.spec.timeout ?? DefaultTimeout), ctx.signal);
+      } catch (e) {
+        if (e instanceof HelmError || ctx.signal?.aborted) throw e;
+        unhealthy = true;
+        throw new HelmError((e as Error).message, { cause: e });
+      }
+    }
   } catch (e) {
     if (!(e instanceof HelmError)) throw e;
     error = tidyPostRenderError(e);
@@ -166,6 +182,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   }
   st.lastAttemptedReleaseActionDuration = `${((Date.now() - started) / 1000).toFixed(3)}s`;
   const after = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
+  if (after && unhealthy && after.info.status === "deployed") after.info.status = "failed";
   if (after) recordSnapshot(hr, snapshotOf(after));
   const chart = `${d.chart.name}@${d.chart.version}`;
   if (error) {
