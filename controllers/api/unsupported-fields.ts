@@ -40,7 +40,6 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
     "spec.driftDetection": { support: "partial", note: "checked as the controller, not the impersonated serviceAccountName" },
     "spec.healthCheckExprs": { support: "partial", note: "evaluated for the release's objects of the covered kinds after helm's own `--wait`" },
     "spec.postRenderStrategy": { support: "partial", note: "acts as `nohooks`: the helm v3 CLI never post-renders hooks" },
-    "spec.chartRef.kind": { support: "partial", note: "HelmChart and OCIRepository; ExternalArtifact is refused (`unsupported chartRef kind`)" },
     "spec.install.crds": { support: "partial", note: "`Skip` and `Create`; `CreateReplace` acts as `Create` (helm CLI)" },
     "spec.upgrade.crds": { support: "partial", note: "`Skip` only: the helm CLI never creates or replaces CRDs on upgrade" },
     "spec.install.replace": { support: "unsupported", note: "ignored (`helm upgrade --install` has no --replace)" },

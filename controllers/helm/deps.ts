@@ -18,6 +18,8 @@ export interface HelmDeps {
   /** Events as `helm-controller`. */
   events: EventRecorder;
   noCrossNamespaceRefs: boolean;
+  /** --feature-gates=ExternalArtifact=true: chartRef of kind ExternalArtifact. */
+  allowExternalArtifact: boolean;
   /** Retry delay while the chart source has no artifact, or a dependsOn entry is not Ready. */
   requeueDependencyMs: number;
   /** ServiceAccount (in the HelmRelease's namespace) helm impersonates when spec.serviceAccountName is unset. */

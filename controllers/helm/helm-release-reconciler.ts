@@ -13,7 +13,9 @@ import { reconcileObject } from "../runtime/reconcile-object";
 import { requeueAtInterval } from "../runtime/reconcile-steps";
 import { isSuccess, Result } from "../runtime/result";
 import { ChartFetchError, ChartNotFoundError } from "./chart-fetcher";
-import { ChartSourceNotReadyError, InvalidChartSourceError, applyHelmChart, chartSourceRefOf, readyChartSource } from "./chart-source";
+import { ChartSourceNotReadyError, InvalidChartSourceError, applyHelmChart, chartSourceRefOf, readyChartSource, revisionDigestOf } from "./chart-source";
+
+const AccessDeniedReason = "AccessDenied";
 import type { HelmDeps } from "./deps";
 import { finalizeHelmRelease } from "./helm-release-finalizer";
 import { ChartMetadata, HelmError, HelmRun, showChart } from "./helm-cli";
@@ -84,6 +86,11 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
   let ref;
   try {
     ref = chartSourceRefOf(hr);
+    if (ref.kind === "ExternalArtifact" && !deps.allowExternalArtifact) {
+      const msg = `can't access '${ref.kind}/${ref.namespace}/${ref.name}', ExternalArtifact feature gate is disabled`;
+      await deps.events.warning(hr, AccessDeniedReason, msg);
+      return stall(hr, AccessDeniedReason, msg);
+    }
     if (hr.spec.chart) {
       await applyHelmChart(hr, ctx.client, deps.noCrossNamespaceRefs, ctx.signal);
       (hr.status ??= {}).helmChart = `${ref.namespace}/${ref.name}`;
@@ -134,15 +141,15 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
   if (getCondition(hr, CT.Ready)?.reason === RESTClientErrorReason) markUnknown(hr, CT.Ready, Reason.Progressing, "reconciliation in progress");
   if (remote) h.remote = remote;
   try {
-    return await release(hr, ctx, deps, h, progress, { chartPath, chart, values, interval });
+    return await release(hr, ctx, deps, h, progress, { chartPath, chart, values, interval, revisionDigest: revisionDigestOf(ref.kind, artifact) });
   } finally {
     remote?.dispose();
   }
 }
 
 async function release(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, h: HelmRun, progress: ProgressWriter,
-  a: { chartPath: string; chart: ChartMetadata; values: Record<string, unknown>; interval: number }): Promise<Result> {
-  const { chartPath, chart, values, interval } = a;
+  a: { chartPath: string; chart: ChartMetadata; values: Record<string, unknown>; interval: number; revisionDigest?: string }): Promise<Result> {
+  const { chartPath, chart, values, interval, revisionDigest } = a;
   const namespace = hr.spec.targetNamespace || hr.metadata.namespace!;
   const storageNamespace = hr.spec.storageNamespace || hr.metadata.namespace!;
   // reconcile.fluxcd.io/resetAt: retries from zero (a Stalled release is attempted again).
@@ -155,7 +162,7 @@ async function release(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps
   if (force) ctx.log.info("forcing a release as requested");
   let outcome;
   try {
-    outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, storageNamespace, chartPath, chart, values }, ctx, deps, h, progress, { force });
+    outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, storageNamespace, chartPath, chart, values, revisionDigest }, ctx, deps, h, progress, { force });
   } catch (e) {
     if (e instanceof StorageNamespaceError) {
       markFalse(hr, CT.Ready, HelmReason.InitFailed, e.message);

@@ -32,7 +32,12 @@ export interface Desired {
   chartPath: string;
   chart: ChartMetadata;
   values: Record<string, unknown>;
+  /** The source revision's digest, for sources whose content is tracked beyond the chart version (chart-source.ts). */
+  revisionDigest?: string;
 }
+
+/** Flux's lastAttemptedRevision: the chart version, `+<digest[0:12]>` when the source's digest is tracked. */
+const revisionOf = (d: Desired) => d.revisionDigest ? `${d.chart.version}+${(d.revisionDigest.split(":")[1] ?? d.revisionDigest).slice(0, 12)}` : d.chart.version;
 
 export type ActionOutcome =
   | { type: "in-sync" }
@@ -46,9 +51,11 @@ export type ActionOutcome =
   /** A remediation that cannot run (no rollback target): stall. */
   | { type: "stalled"; reason: string; message: string };
 
-const inSync = (r: StoredRelease, d: Desired, digest: string) =>
+const inSync = (hr: HelmRelease, r: StoredRelease, d: Desired, digest: string) =>
   r.info.status === "deployed" && r.chart.metadata.name === d.chart.name && r.chart.metadata.version === d.chart.version
-  && configDigest(r.config ?? {}) === digest;
+  && configDigest(r.config ?? {}) === digest
+  // The helm CLI stores Chart.yaml's version: new content of a tracked source is told by the recorded digest.
+  && (d.revisionDigest === undefined || hr.status?.lastAttemptedRevisionDigest === d.revisionDigest);
 
 /** Default release name: `[targetNamespace-]name`, shortened past Helm's 53 characters as Flux does. */
 export function releaseNameOf(hr: HelmRelease): string {
@@ -72,7 +79,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const st = (hr.status ??= {});
   const digest = configDigest(d.values);
   // Flux resets the failure counters when the generation, chart version or values changed.
-  if (st.lastAttemptedGeneration !== hr.metadata.generation || st.lastAttemptedRevision !== d.chart.version || st.lastAttemptedConfigDigest !== digest) {
+  if (st.lastAttemptedGeneration !== hr.metadata.generation || st.lastAttemptedRevision !== revisionOf(d) || st.lastAttemptedConfigDigest !== digest) {
     clearFailures(hr);
   }
   const loc = { release: d.release, storageNamespace: d.storageNamespace, namespace: d.namespace };
@@ -82,7 +89,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const top = st.history?.[0];
   if (stored?.info.status === "deployed" && top?.version === stored.version && top.name === stored.name && top.status === "failed") stored.info.status = "failed";
   let failedTests = false;
-  if (stored && inSync(stored, d, digest) && postRenderInSync(hr) && !o.force) {
+  if (stored && inSync(hr, stored, d, digest) && postRenderInSync(hr) && !o.force) {
     recordSnapshot(hr, snapshotOf(stored));
     const remediated = getCondition(hr, CT.Remediated);
     if (remediated) {
@@ -131,7 +138,9 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   if (!retrying && retriesExhausted(hr, action)) return { type: "exhausted", action, failures: failuresOf(hr, action) };
 
   st.lastAttemptedReleaseAction = action;
-  st.lastAttemptedRevision = d.chart.version;
+  st.lastAttemptedRevision = revisionOf(d);
+  if (d.revisionDigest) st.lastAttemptedRevisionDigest = d.revisionDigest;
+  else delete st.lastAttemptedRevisionDigest;
   st.lastAttemptedValuesChecksum = valuesChecksum(d.values);
   st.lastAttemptedConfigDigest = digest;
   st.lastAttemptedGeneration = hr.metadata.generation;

@@ -35,6 +35,8 @@ export interface HelmControllerOptions {
   requeueDependencyMs?: number;
   /** --default-service-account: impersonated when a HelmRelease sets no spec.serviceAccountName. */
   defaultServiceAccount?: string;
+  /** --feature-gates (ExternalArtifact). */
+  featureGates?: Record<string, boolean>;
   /** Where helm's homes, the kubeconfig and fetched charts go; a temp dir by default. */
   workDir?: string;
 }
@@ -62,10 +64,13 @@ export function startHelmController(o: HelmControllerOptions): HelmController {
     fetcher: new ChartFetcher(path.join(workDir, "charts"), process.env.SOURCE_CONTROLLER_LOCALHOST || undefined),
     events: new EventRecorder(o.client, { reportingController: "helm-controller", reportingInstance: os.hostname(), logger: o.logger }),
     noCrossNamespaceRefs: o.noCrossNamespaceRefs ?? false,
+    allowExternalArtifact: o.featureGates?.ExternalArtifact ?? false,
     requeueDependencyMs: o.requeueDependencyMs ?? 5_000,
     defaultServiceAccount: o.defaultServiceAccount || undefined,
   };
-  const watches: SecondaryWatch<HelmRelease>[] = Object.keys(chartSourceResources).map(sourceWatch);
+  // ExternalArtifacts are watched only with the gate on (an install without the CRD must still start).
+  const watches: SecondaryWatch<HelmRelease>[] = Object.keys(chartSourceResources)
+    .filter((k) => k !== "ExternalArtifact" || deps.allowExternalArtifact).map(sourceWatch);
   watches.push(configWatch("configmaps", "ConfigMap"), configWatch("secrets", "Secret"), dependentsWatch());
   const def: ControllerDefinition<HelmRelease> = { name: "helmrelease", kind: helmReleases, reconcile: reconcileHelmRelease(deps), watches };
   return {
