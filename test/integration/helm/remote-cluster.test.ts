@@ -100,5 +100,12 @@ describe("HelmRelease: remote cluster (kubeConfig)", function () {
     const sec = await remote.client.get<KubeObject>(secrets, { namespace: ns, name: "sh.helm.release.v1.web.v1" });
     expect(sec, "release stored on the remote").to.not.equal(undefined);
     expect(await suite.ctl.client.get(deployments, { namespace: ns, name: "web-app" })).to.equal(undefined);
+
+    // Deleted without its kubeconfig Secret: as Flux, the remote release is left in place.
+    await suite.ctl.client.delete(secrets, { namespace: ns, name: "remote-kc" });
+    await suite.ctl.client.delete(helmReleases, { namespace: ns, name: "web" });
+    await eventually(async () => !(await suite.ctl.client.get(helmReleases, { namespace: ns, name: "web" })), { what: "HelmRelease gone", timeoutMs: 60_000 });
+    expect(await releaseSecrets(remote.client, ns, "web")).to.deep.equal(["sh.helm.release.v1.web.v1"]);
+    expect(await remote.client.get(deployments, { namespace: ns, name: "web-app" })).to.not.equal(undefined);
   });
 });
