@@ -200,6 +200,7 @@ export async function controllersRun(argv: string[]): Promise<number> {
       noCrossNamespaceRefs: args.kustomize.noCrossNamespaceRefs, requeueDependencyMs: args.flags.requeueDependencyMs,
       // --default-service-account: helm-controller has the same flag as kustomize-controller.
       defaultServiceAccount: args.kustomize.defaultServiceAccount,
+      featureGates: args.kustomize.featureGates,
     });
     for (const d of hc.definitions) manager.add(d);
     closers.push(hc.close);

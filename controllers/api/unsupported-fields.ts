@@ -36,11 +36,10 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
     "spec.kubeConfig.configMapRef": { support: "unsupported", note: "workload identity: Ready=False, use `secretRef`" },
   },
   HelmRelease: {
-    "spec.kubeConfig": { support: "unsupported", note: "remote clusters: not implemented" },
-    "spec.driftDetection": { support: "partial", note: "checked as the controller, not the impersonated serviceAccountName" },
-    "spec.healthCheckExprs": { support: "unsupported", note: "accepted, not evaluated (helm's own wait decides)" },
+    "spec.kubeConfig.configMapRef": { support: "unsupported", note: "workload identity: Ready=False `RESTClientError`, use `secretRef`" },
+    "spec.driftDetection": { support: "partial", note: "checked as the controller, not the impersonated serviceAccountName (on a kubeConfig cluster: as the impersonated account)" },
+    "spec.healthCheckExprs": { support: "partial", note: "evaluated for the release's objects of the covered kinds after helm's own `--wait`" },
     "spec.postRenderStrategy": { support: "partial", note: "acts as `nohooks`: the helm v3 CLI never post-renders hooks" },
-    "spec.chartRef.kind": { support: "partial", note: "HelmChart and OCIRepository; ExternalArtifact is refused (`unsupported chartRef kind`)" },
     "spec.install.crds": { support: "partial", note: "`Skip` and `Create`; `CreateReplace` acts as `Create` (helm CLI)" },
     "spec.upgrade.crds": { support: "partial", note: "`Skip` only: the helm CLI never creates or replaces CRDs on upgrade" },
     "spec.install.replace": { support: "unsupported", note: "ignored (`helm upgrade --install` has no --replace)" },
@@ -48,7 +47,7 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
     "spec.upgrade.serverSideApply": { support: "unsupported", note: "ignored: helm v3 applies client-side" },
     "spec.rollback.serverSideApply": { support: "unsupported", note: "ignored: helm v3 applies client-side" },
     "spec.upgrade.chartNameChangeStrategy": { support: "unsupported", note: "ignored" },
-    "spec.waitStrategy": { support: "partial", note: "helm's own `--wait` whatever the name" },
+    "spec.waitStrategy": { support: "partial", note: "helm's own `--wait` whatever the name; `legacy` skips healthCheckExprs" },
     "spec.persistentClient": { support: "partial", note: "no effect: each helm action runs its own client" },
   },
   ArtifactGenerator: {

@@ -1,12 +1,16 @@
 // Where a release's chart comes from. spec.chart: the HelmChart `<namespace>-<name>` created
 // (server-side applied) from the template in the source's namespace, as Flux does.
-// spec.chartRef: an existing HelmChart or OCIRepository. Either way the source must be Ready
-// for its current generation and hold an artifact.
+// spec.chartRef: an existing HelmChart, OCIRepository or (with the ExternalArtifact feature gate)
+// ExternalArtifact. The source must be Ready for its current generation and hold an artifact; an
+// ExternalArtifact, written by another controller, only needs the artifact (as in Flux). Its
+// tarball is the chart as helm loads a packaged one: the chart's files under one top directory
+// (an ArtifactGenerator copying `@src/charts/app/**` to `@artifact/app/`).
 import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { ChartRefKind } from "../api/helm/v2/helm-release";
 import { FieldManager } from "../api/meta";
 import { HelmChartNames } from "../api/source/v1/helm-chart";
 import { OCIRepositoryNames } from "../api/source/v1/oci-repository";
+import { ExternalArtifactNames } from "../api/source/v1/external-artifact";
 import { getCondition } from "../runtime/conditions";
 import { KubeClient, ResourceRef } from "../runtime/kube";
 import { KubeObject } from "../runtime/keys";
@@ -16,6 +20,7 @@ const ref = (n: { group: string; version: string; plural: string; kind: string }
 export const chartSourceResources: Record<string, ResourceRef> = {
   [ChartRefKind.HelmChart]: ref(HelmChartNames),
   [ChartRefKind.OCIRepository]: ref(OCIRepositoryNames),
+  [ChartRefKind.ExternalArtifact]: ref(ExternalArtifactNames),
 };
 
 export type ChartSourceObject = KubeObject & {
@@ -84,6 +89,10 @@ export async function readyChartSource(r: ChartSourceRef, client: KubeClient, si
   const id = `${r.kind} '${r.namespace}/${r.name}'`;
   const source = await client.get<ChartSourceObject>(chartSourceResources[r.kind], { namespace: r.namespace, name: r.name }, { signal });
   if (!source) throw new ChartSourceNotReadyError(`${id} not found`);
+  if (r.kind === ChartRefKind.ExternalArtifact) {
+    if (!source.status?.artifact) throw new ChartSourceNotReadyError(`${id} is not ready: does not have an artifact`);
+    return { source, artifact: source.status.artifact };
+  }
   const ready = getCondition(source as never, "Ready");
   const current = source.status?.observedGeneration === source.metadata?.generation;
   const artifact = source.status?.artifact;
@@ -92,4 +101,15 @@ export async function readyChartSource(r: ChartSourceRef, client: KubeClient, si
     throw new ChartSourceNotReadyError(`${id} is not ready${why}`);
   }
   return { source, artifact };
+}
+
+/**
+ * As Flux: an ExternalArtifact whose revision carries a digest (`<id>@sha256:<hex>`) is released
+ * as chart version `<version>+<hex[0:12]>`, so new content upgrades even when Chart.yaml's version
+ * did not change. Undefined for other sources (and revisions without a digest).
+ */
+export function revisionDigestOf(kind: string, artifact: ChartArtifact): string | undefined {
+  if (kind !== ChartRefKind.ExternalArtifact || !artifact.revision.includes(":")) return undefined;
+  const at = artifact.revision.lastIndexOf("@");
+  return at >= 0 ? artifact.revision.slice(at + 1) : artifact.revision;
 }

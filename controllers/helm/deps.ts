@@ -1,6 +1,7 @@
 // What the HelmRelease reconciler is given at startup (read once, never during reconcile).
 import { EventRecorder } from "../runtime/events";
 import { ChartFetcher } from "./chart-fetcher";
+import type { RemoteClusters } from "./remote-cluster";
 
 export interface HelmDeps {
   /** Path of the real helm v3 binary. */
@@ -12,9 +13,13 @@ export interface HelmDeps {
   /** HELM_CACHE_HOME/HELM_CONFIG_HOME/HELM_DATA_HOME and chart temp files go under here. */
   workDir: string;
   fetcher: ChartFetcher;
+  /** spec.kubeConfig: kubeconfig files and clients for remote clusters. */
+  remotes: RemoteClusters;
   /** Events as `helm-controller`. */
   events: EventRecorder;
   noCrossNamespaceRefs: boolean;
+  /** --feature-gates=ExternalArtifact=true: chartRef of kind ExternalArtifact. */
+  allowExternalArtifact: boolean;
   /** Retry delay while the chart source has no artifact, or a dependsOn entry is not Ready. */
   requeueDependencyMs: number;
   /** ServiceAccount (in the HelmRelease's namespace) helm impersonates when spec.serviceAccountName is unset. */

@@ -78,12 +78,13 @@ const disabledBy = (o: Obj) => [o.metadata?.labels, o.metadata?.annotations].som
 
 /**
  * Detects (and in mode `enabled` corrects) drift of the release `release` in `storageNamespace`
- * whose objects default to `namespace`. Runs as the controller (ctx.client), not the impersonated account.
+ * whose objects default to `namespace`. Runs as the controller (ctx.client), not the impersonated account;
+ * on a remote cluster (spec.kubeConfig) as the kubeconfig's user, impersonating as helm does.
  */
 export async function detectDrift(hr: HelmRelease, loc: { release: string; storageNamespace: string; namespace: string }, h: HelmRun,
   ctx: ReconcileContext<HelmRelease>, deps: HelmDeps): Promise<void> {
   const mode = driftMode(hr);
-  const client: KubeClient = ctx.client;
+  const client: KubeClient = h.remote?.client ?? ctx.client;
   const mapper = new RestMapper(client);
   const manifest = await getManifest(h, loc.release, loc.storageNamespace);
   const rules = hr.spec.driftDetection?.ignore ?? [];

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { parse } from "yaml";
+import type { KubeClient } from "../runtime/kube";
 import { readTar } from "../runtime/tar-reader";
 import type { HelmDeps } from "./deps";
 
@@ -58,6 +59,8 @@ export interface HelmRun {
   /** `system:serviceaccount:<namespace>:<name>` of spec.serviceAccountName (or --default-service-account). */
   asUser?: string;
   signal?: AbortSignal;
+  /** spec.kubeConfig: the remote cluster's kubeconfig file and a client for it (remote-cluster.ts). */
+  remote?: { kubeconfigPath: string; client: KubeClient };
 }
 
 function run(h: HelmRun, helmArgs: string[]): Promise<string> {
@@ -65,7 +68,7 @@ function run(h: HelmRun, helmArgs: string[]): Promise<string> {
   const args = h.asUser ? [...helmArgs, "--kube-as-user", h.asUser] : helmArgs;
   const home = path.join(deps.workDir, "helm-home");
   fs.mkdirSync(home, { recursive: true });
-  const env = { ...process.env, KUBECONFIG: deps.kubeconfigPath, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home };
+  const env = { ...process.env, KUBECONFIG: h.remote?.kubeconfigPath ?? deps.kubeconfigPath, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home };
   return new Promise((resolve, reject) => {
     execFile(deps.helm, args, { env, signal, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);

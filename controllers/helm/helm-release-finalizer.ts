@@ -3,13 +3,15 @@
 // HelmRelease leaves its release in place, as Flux does.
 import { uninstallFlags } from "./action-flags";
 import type { HelmRelease } from "../api/helm/v2/helm-release";
-import { Reason } from "../api/meta";
+import { ConditionType as CT, Reason } from "../api/meta";
+import { markFalse } from "../runtime/conditions";
 import { ReconcileContext } from "../runtime/controller";
 import { serviceAccountUser } from "../runtime/dependencies";
 import { Result } from "../runtime/result";
 import { deleteHelmChart } from "./chart-source";
 import type { HelmDeps } from "./deps";
-import { HelmError, uninstall } from "./helm-cli";
+import { HelmError, HelmRun, uninstall } from "./helm-cli";
+import { RemoteClusterError } from "./remote-cluster";
 import { DefaultTimeout } from "./names";
 import { releaseNameOf } from "./release-action";
 
@@ -23,14 +25,31 @@ export async function finalizeHelmRelease(hr: HelmRelease, ctx: ReconcileContext
     const namespace = hr.status?.storageNamespace ?? (hr.spec.storageNamespace || hr.metadata.namespace!);
     const u = hr.spec.uninstall;
     const sa = hr.spec.serviceAccountName || deps.defaultServiceAccount;
-    const h = { deps, signal: ctx.signal, asUser: sa ? serviceAccountUser(hr.metadata.namespace!, sa) : undefined };
+    const h: HelmRun = { deps, signal: ctx.signal, asUser: sa ? serviceAccountUser(hr.metadata.namespace!, sa) : undefined };
+    // spec.kubeConfig: uninstall on the remote cluster. As Flux: without the Secret there is no
+    // way to reach it, so the release is left there; any other kubeconfig error is retried.
+    let remote;
     try {
+      remote = await deps.remotes.forRelease(hr, ctx.client, h.asUser, ctx.signal);
+    } catch (e) {
+      if (!(e instanceof RemoteClusterError)) throw e;
+      if (e.notFound) ctx.log.error({ error: e.message }, "skipping Helm release uninstallation");
+      else {
+        markFalse(hr, CT.Ready, Reason.UninstallFailed, `failed to build REST client getter to uninstall release: ${e.message}`);
+        return Result.retry(e);
+      }
+    }
+    const reachable = remote !== undefined || !hr.spec.kubeConfig;
+    h.remote = remote;
+    if (reachable) try {
       await uninstall(h, release, namespace, { keepHistory: u?.keepHistory === true, wait: !u?.disableWait, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout, flags: uninstallFlags(hr) });
       await deps.events.normal(hr, Reason.UninstallSucceeded, `Helm uninstall succeeded for release ${namespace}/${release}`);
     } catch (e) {
       if (!(e instanceof HelmError)) throw e;
       await deps.events.warning(hr, Reason.UninstallFailed, `Helm uninstall failed for release ${namespace}/${release}: ${e.message}`);
       return Result.retry(e);
+    } finally {
+      remote?.dispose();
     }
   }
   if (hr.spec.chart) await deleteHelmChart(hr, ctx.client, ctx.signal);

@@ -13,17 +13,22 @@ import { reconcileObject } from "../runtime/reconcile-object";
 import { requeueAtInterval } from "../runtime/reconcile-steps";
 import { isSuccess, Result } from "../runtime/result";
 import { ChartFetchError, ChartNotFoundError } from "./chart-fetcher";
-import { ChartSourceNotReadyError, InvalidChartSourceError, applyHelmChart, chartSourceRefOf, readyChartSource } from "./chart-source";
+import { ChartSourceNotReadyError, InvalidChartSourceError, applyHelmChart, chartSourceRefOf, readyChartSource, revisionDigestOf } from "./chart-source";
+
+const AccessDeniedReason = "AccessDenied";
 import type { HelmDeps } from "./deps";
 import { finalizeHelmRelease } from "./helm-release-finalizer";
-import { HelmError, HelmRun, showChart } from "./helm-cli";
+import { ChartMetadata, HelmError, HelmRun, showChart } from "./helm-cli";
 import { HelmReason, RetriesExceededReason } from "./names";
 import { ActionOutcome, releaseNameOf, runRelease } from "./release-action";
 import { clearFailures } from "./remediation";
 import { detectDrift, driftMode } from "./drift";
 import { testsGateReady } from "./release-test";
 import { ProgressWriter } from "./release-status";
+import { RESTClientErrorReason, RemoteClusterError } from "./remote-cluster";
 import { StorageNamespaceError } from "./storage-namespace";
+import { healthReaderOf } from "./health-exprs";
+import { InvalidHealthCheckError } from "../runtime/health";
 import { ValuesError, composeValues } from "./values";
 
 const helmReleaseResource = { group: HelmReleaseNames.group, version: HelmReleaseNames.version, plural: HelmReleaseNames.plural, kind: HelmReleaseNames.kind };
@@ -70,11 +75,22 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
     ctx.log.info("all dependencies are ready");
     if (getCondition(hr, CT.Ready)?.reason === Reason.DependencyNotReady) markUnknown(hr, CT.Ready, Reason.Progressing, "reconciliation in progress");
   }
+  try {
+    healthReaderOf(hr);
+  } catch (e) {
+    if (e instanceof InvalidHealthCheckError) return stall(hr, Reason.InvalidCELExpression, `Reconciliation failed terminally due to configuration error: ${e.message}`);
+    throw e;
+  }
   const sa = hr.spec.serviceAccountName || deps.defaultServiceAccount;
   const h: HelmRun = { deps, signal: ctx.signal, asUser: sa ? serviceAccountUser(hr.metadata.namespace!, sa) : undefined };
   let ref;
   try {
     ref = chartSourceRefOf(hr);
+    if (ref.kind === "ExternalArtifact" && !deps.allowExternalArtifact) {
+      const msg = `can't access '${ref.kind}/${ref.namespace}/${ref.name}', ExternalArtifact feature gate is disabled`;
+      await deps.events.warning(hr, AccessDeniedReason, msg);
+      return stall(hr, AccessDeniedReason, msg);
+    }
     if (hr.spec.chart) {
       await applyHelmChart(hr, ctx.client, deps.noCrossNamespaceRefs, ctx.signal);
       (hr.status ??= {}).helmChart = `${ref.namespace}/${ref.name}`;
@@ -112,6 +128,28 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
     return notReady(hr, Result.requeueAfter(deps.requeueDependencyMs));
   }
 
+  // spec.kubeConfig: helm (and drift detection) run against the remote cluster; a kubeconfig
+  // that cannot be read or used fails here, before anything is released or uninstalled.
+  let remote;
+  try {
+    remote = await deps.remotes.forRelease(hr, ctx.client, h.asUser, ctx.signal);
+  } catch (e) {
+    if (!(e instanceof RemoteClusterError)) throw e;
+    markFalse(hr, CT.Ready, RESTClientErrorReason, e.message);
+    return notReady(hr, Result.retry(e));
+  }
+  if (getCondition(hr, CT.Ready)?.reason === RESTClientErrorReason) markUnknown(hr, CT.Ready, Reason.Progressing, "reconciliation in progress");
+  if (remote) h.remote = remote;
+  try {
+    return await release(hr, ctx, deps, h, progress, { chartPath, chart, values, interval, revisionDigest: revisionDigestOf(ref.kind, artifact) });
+  } finally {
+    remote?.dispose();
+  }
+}
+
+async function release(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps, h: HelmRun, progress: ProgressWriter,
+  a: { chartPath: string; chart: ChartMetadata; values: Record<string, unknown>; interval: number; revisionDigest?: string }): Promise<Result> {
+  const { chartPath, chart, values, interval, revisionDigest } = a;
   const namespace = hr.spec.targetNamespace || hr.metadata.namespace!;
   const storageNamespace = hr.spec.storageNamespace || hr.metadata.namespace!;
   // reconcile.fluxcd.io/resetAt: retries from zero (a Stalled release is attempted again).
@@ -124,7 +162,7 @@ async function steps(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: 
   if (force) ctx.log.info("forcing a release as requested");
   let outcome;
   try {
-    outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, storageNamespace, chartPath, chart, values }, ctx, deps, h, progress, { force });
+    outcome = await runRelease(hr, { release: releaseNameOf(hr), namespace, storageNamespace, chartPath, chart, values, revisionDigest }, ctx, deps, h, progress, { force });
   } catch (e) {
     if (e instanceof StorageNamespaceError) {
       markFalse(hr, CT.Ready, HelmReason.InitFailed, e.message);

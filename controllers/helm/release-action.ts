@@ -12,7 +12,9 @@ import { ConditionType as CT, Reason } from "../api/meta";
 import { getCondition, markReconciling, markTrue, markFalse, removeCondition } from "../runtime/conditions";
 import { ReconcileContext } from "../runtime/controller";
 import type { HelmDeps } from "./deps";
-import { ChartMetadata, HelmError, HelmRun, StoredRelease, releaseStatus, uninstall, upgradeInstall } from "./helm-cli";
+import { ChartMetadata, HelmError, HelmRun, StoredRelease, getManifest, releaseStatus, uninstall, upgradeInstall } from "./helm-cli";
+import { healthExprsApply, waitForCustomHealth } from "./health-exprs";
+import { parseDuration } from "../runtime/duration";
 import { DefaultTimeout, HelmReason } from "./names";
 import { ensureNamespace, targetPostRenderer } from "./storage-namespace";
 import { postRenderInSync, postRendererFor, recordPostRenderDigests, tidyPostRenderError } from "./post-render";
@@ -30,7 +32,12 @@ export interface Desired {
   chartPath: string;
   chart: ChartMetadata;
   values: Record<string, unknown>;
+  /** The source revision's digest, for sources whose content is tracked beyond the chart version (chart-source.ts). */
+  revisionDigest?: string;
 }
+
+/** Flux's lastAttemptedRevision: the chart version, `+<digest[0:12]>` when the source's digest is tracked. */
+const revisionOf = (d: Desired) => d.revisionDigest ? `${d.chart.version}+${(d.revisionDigest.split(":")[1] ?? d.revisionDigest).slice(0, 12)}` : d.chart.version;
 
 export type ActionOutcome =
   | { type: "in-sync" }
@@ -44,9 +51,11 @@ export type ActionOutcome =
   /** A remediation that cannot run (no rollback target): stall. */
   | { type: "stalled"; reason: string; message: string };
 
-const inSync = (r: StoredRelease, d: Desired, digest: string) =>
+const inSync = (hr: HelmRelease, r: StoredRelease, d: Desired, digest: string) =>
   r.info.status === "deployed" && r.chart.metadata.name === d.chart.name && r.chart.metadata.version === d.chart.version
-  && configDigest(r.config ?? {}) === digest;
+  && configDigest(r.config ?? {}) === digest
+  // The helm CLI stores Chart.yaml's version: new content of a tracked source is told by the recorded digest.
+  && (d.revisionDigest === undefined || hr.status?.lastAttemptedRevisionDigest === d.revisionDigest);
 
 /** Default release name: `[targetNamespace-]name`, shortened past Helm's 53 characters as Flux does. */
 export function releaseNameOf(hr: HelmRelease): string {
@@ -70,14 +79,17 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const st = (hr.status ??= {});
   const digest = configDigest(d.values);
   // Flux resets the failure counters when the generation, chart version or values changed.
-  if (st.lastAttemptedGeneration !== hr.metadata.generation || st.lastAttemptedRevision !== d.chart.version || st.lastAttemptedConfigDigest !== digest) {
+  if (st.lastAttemptedGeneration !== hr.metadata.generation || st.lastAttemptedRevision !== revisionOf(d) || st.lastAttemptedConfigDigest !== digest) {
     clearFailures(hr);
   }
   const loc = { release: d.release, storageNamespace: d.storageNamespace, namespace: d.namespace };
   await uninstallMoved(hr, d, h);
   const stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
+  // A revision whose healthCheckExprs failed is a failed release, whatever helm stored (health-exprs.ts).
+  const top = st.history?.[0];
+  if (stored?.info.status === "deployed" && top?.version === stored.version && top.name === stored.name && top.status === "failed") stored.info.status = "failed";
   let failedTests = false;
-  if (stored && inSync(stored, d, digest) && postRenderInSync(hr) && !o.force) {
+  if (stored && inSync(hr, stored, d, digest) && postRenderInSync(hr) && !o.force) {
     recordSnapshot(hr, snapshotOf(stored));
     const remediated = getCondition(hr, CT.Remediated);
     if (remediated) {
@@ -126,7 +138,9 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   if (!retrying && retriesExhausted(hr, action)) return { type: "exhausted", action, failures: failuresOf(hr, action) };
 
   st.lastAttemptedReleaseAction = action;
-  st.lastAttemptedRevision = d.chart.version;
+  st.lastAttemptedRevision = revisionOf(d);
+  if (d.revisionDigest) st.lastAttemptedRevisionDigest = d.revisionDigest;
+  else delete st.lastAttemptedRevisionDigest;
   st.lastAttemptedValuesChecksum = valuesChecksum(d.values);
   st.lastAttemptedConfigDigest = digest;
   st.lastAttemptedGeneration = hr.metadata.generation;
@@ -140,13 +154,14 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const dir = fs.mkdtempSync(path.join(deps.workDir, "values-"));
   const started = Date.now();
   let error: HelmError | undefined;
+  let unhealthy = false;
   try {
     const valuesFile = path.join(dir, "values.json");
     fs.writeFileSync(valuesFile, JSON.stringify(d.values), { mode: 0o600 });
     const opts = action === ReleaseAction.Install ? hr.spec.install : hr.spec.upgrade;
     const createNamespace = action === ReleaseAction.Install && hr.spec.install?.createNamespace === true;
     const split = d.storageNamespace !== d.namespace;
-    if (split && createNamespace) await ensureNamespace(ctx.client, d.namespace, ctx.signal);
+    if (split && createNamespace) await ensureNamespace(h.remote?.client ?? ctx.client, d.namespace, ctx.signal);
     const postRenderer = postRendererFor(hr, deps, dir, split
       ? await targetPostRenderer(h, { release: d.release, namespace: d.namespace, chartPath: d.chartPath, valuesFile, isUpgrade: action === ReleaseAction.Upgrade }, dir)
       : undefined);
@@ -158,6 +173,16 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
       maxHistory: hr.spec.maxHistory,
       flags: releaseFlags(hr, action === ReleaseAction.Install), reuseValues: preserveValues(hr, action === ReleaseAction.Install),
     });
+    if (healthExprsApply(hr, opts?.disableWait)) {
+      try {
+        await waitForCustomHealth(hr, await getManifest(h, d.release, d.storageNamespace), d.namespace, h.remote?.client ?? ctx.client,
+          parseDuration(opts?.timeout ?? hr.spec.timeout ?? DefaultTimeout), ctx.signal);
+      } catch (e) {
+        if (e instanceof HelmError || ctx.signal?.aborted) throw e;
+        unhealthy = true;
+        throw new HelmError((e as Error).message, { cause: e });
+      }
+    }
   } catch (e) {
     if (!(e instanceof HelmError)) throw e;
     error = tidyPostRenderError(e);
@@ -166,6 +191,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   }
   st.lastAttemptedReleaseActionDuration = `${((Date.now() - started) / 1000).toFixed(3)}s`;
   const after = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
+  if (after && unhealthy && after.info.status === "deployed") after.info.status = "failed";
   if (after) recordSnapshot(hr, snapshotOf(after));
   const chart = `${d.chart.name}@${d.chart.version}`;
   if (error) {

@@ -19,6 +19,7 @@ import { ChartFetcher } from "./chart-fetcher";
 import { ChartSourceObject, chartSourceRefOf, chartSourceResources } from "./chart-source";
 import type { HelmDeps } from "./deps";
 import { reconcileHelmRelease } from "./helm-release-reconciler";
+import { RemoteClusters } from "./remote-cluster";
 
 export const helmReleases: KindRef = { group: HelmReleaseNames.group, version: HelmReleaseNames.version, plural: HelmReleaseNames.plural, kind: HelmReleaseNames.kind };
 
@@ -34,6 +35,8 @@ export interface HelmControllerOptions {
   requeueDependencyMs?: number;
   /** --default-service-account: impersonated when a HelmRelease sets no spec.serviceAccountName. */
   defaultServiceAccount?: string;
+  /** --feature-gates (ExternalArtifact). */
+  featureGates?: Record<string, boolean>;
   /** Where helm's homes, the kubeconfig and fetched charts go; a temp dir by default. */
   workDir?: string;
 }
@@ -57,13 +60,17 @@ export function startHelmController(o: HelmControllerOptions): HelmController {
     kustomize: o.kustomizePath,
     kubeconfigPath,
     workDir,
+    remotes: new RemoteClusters(workDir),
     fetcher: new ChartFetcher(path.join(workDir, "charts"), process.env.SOURCE_CONTROLLER_LOCALHOST || undefined),
     events: new EventRecorder(o.client, { reportingController: "helm-controller", reportingInstance: os.hostname(), logger: o.logger }),
     noCrossNamespaceRefs: o.noCrossNamespaceRefs ?? false,
+    allowExternalArtifact: o.featureGates?.ExternalArtifact ?? false,
     requeueDependencyMs: o.requeueDependencyMs ?? 5_000,
     defaultServiceAccount: o.defaultServiceAccount || undefined,
   };
-  const watches: SecondaryWatch<HelmRelease>[] = Object.keys(chartSourceResources).map(sourceWatch);
+  // ExternalArtifacts are watched only with the gate on (an install without the CRD must still start).
+  const watches: SecondaryWatch<HelmRelease>[] = Object.keys(chartSourceResources)
+    .filter((k) => k !== "ExternalArtifact" || deps.allowExternalArtifact).map(sourceWatch);
   watches.push(configWatch("configmaps", "ConfigMap"), configWatch("secrets", "Secret"), dependentsWatch());
   const def: ControllerDefinition<HelmRelease> = { name: "helmrelease", kind: helmReleases, reconcile: reconcileHelmRelease(deps), watches };
   return {
@@ -113,7 +120,7 @@ function dependentsWatch(): SecondaryWatch<HelmRelease> {
   };
 }
 
-/** ConfigMaps and Secrets labelled reconcile.fluxcd.io/watch=Enabled enqueue the releases reading values from them. */
+/** ConfigMaps and Secrets labelled reconcile.fluxcd.io/watch=Enabled enqueue the releases reading values (or a kubeconfig) from them. */
 function configWatch(plural: string, kind: "ConfigMap" | "Secret"): SecondaryWatch<HelmRelease> {
   return {
     resource: { group: "", version: "v1", plural, kind },
@@ -122,7 +129,8 @@ function configWatch(plural: string, kind: "ConfigMap" | "Secret"): SecondaryWat
       if (ev.type === "added") return [];
       const name = ev.object.metadata?.name;
       return primary.list(ev.object.metadata?.namespace)
-        .filter((hr) => (hr.spec.valuesFrom ?? []).some((r) => r.kind === kind && r.name === name)).map(byKey);
+        .filter((hr) => (hr.spec.valuesFrom ?? []).some((r) => r.kind === kind && r.name === name)
+          || (kind === "Secret" && hr.spec.kubeConfig?.secretRef?.name === name)).map(byKey);
     },
   };
 }
