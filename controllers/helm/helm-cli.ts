@@ -186,7 +186,7 @@ function readChartYaml(chartPath: string): ChartMetadata {
   if (text === undefined) throw new HelmError("Chart.yaml file is missing");
   let meta: Partial<Record<string, unknown>>;
   try {
-    meta = (parse(text) ?? {}) as Record<string, unknown>;
+    meta = (parse(text, { uniqueKeys: false }) ?? {}) as Record<string, unknown>; // helm accepts repeated keys
   } catch (e) {
     throw new HelmError(`cannot load Chart.yaml: ${(e as Error).message}`);
   }
