@@ -138,6 +138,11 @@ describe("typed image and source-watcher kinds", function () {
     if (process.env.SHOW_ERRORS) console.log(err2!.message);
     expect(err2!.message).to.match(/ImagePolicy .*app Stalled InvalidPolicy: invalid policy: improper constraint: not a range/);
     expect(Date.now() - started, "Stalled ends the wait before the 90s timeout").to.be.below(80_000);
+    // Failed creates stay in state (with the controller's status): destroy removes them, finalizers run.
+    await bad.destroy();
+    await invalid.destroy();
+    expect(await getObject("image.toolkit.fluxcd.io/v1", "ImageRepository", "app", ns)).to.equal(undefined);
+    expect(await getObject("image.toolkit.fluxcd.io/v1", "ImagePolicy", "app", ns2)).to.equal(undefined);
   });
 
   it("ArtifactGenerator waits for Ready and outputs the ExternalArtifacts it made", async () => {
