@@ -15,6 +15,9 @@ import type { OCIRepositorySpec, OCIRepositoryStatus } from "../../controllers/a
 import type { ReceiverSpec, ReceiverStatus } from "../../controllers/api/notification/v1/receiver";
 import type { AlertSpec } from "../../controllers/api/notification/v1beta3/alert";
 import type { ProviderSpec } from "../../controllers/api/notification/v1beta3/provider";
+import type { ImagePolicySpec, ImagePolicyStatus } from "../../controllers/api/image/v1/image-policy";
+import type { ImageRepositorySpec, ImageRepositoryStatus } from "../../controllers/api/image/v1/image-repository";
+import type { ArtifactGeneratorSpec, ArtifactGeneratorStatus } from "../../controllers/api/source-extensions/v1beta1/artifact-generator";
 import { token } from "../version";
 import type { DeepInput } from "./inputs";
 import { withKubernetesProvider, type KubernetesProviderArg } from "./kubernetes-provider";
@@ -94,4 +97,57 @@ export class Alert extends FluxResource<AlertSpec, NoStatus> {
 }
 export class Receiver extends FluxResource<ReceiverSpec, ReceiverStatus> {
   constructor(name: string, args: FluxResourceArgs<ReceiverSpec>, opts?: pulumi.CustomResourceOptions) { super("Receiver", name, args, opts); }
+}
+
+/** image.toolkit.fluxcd.io/v1 kinds (image-reflector-controller). */
+/** Scans an image repository for tags: status.lastScanResult, status.canonicalImageName; revision = the scan's revision. */
+export class ImageRepository extends FluxResource<ImageRepositorySpec, ImageRepositoryStatus> {
+  constructor(name: string, args: FluxResourceArgs<ImageRepositorySpec>, opts?: pulumi.CustomResourceOptions) { super("ImageRepository", name, args, opts); }
+}
+/** Selects the latest tag of an ImageRepository: status.latestRef; revision = `<image>:<tag>[@<digest>]`. */
+export class ImagePolicy extends FluxResource<ImagePolicySpec, ImagePolicyStatus> {
+  constructor(name: string, args: FluxResourceArgs<ImagePolicySpec>, opts?: pulumi.CustomResourceOptions) { super("ImagePolicy", name, args, opts); }
+}
+
+/**
+ * ImageUpdateAutomation v1 spec and status, as image-automation-controller's API defines them.
+ * Written here because controllers/api does not define the kind yet; once it does, the Pulumi
+ * schema (provider/resources/kinds.ts) takes its typed spec from there and these types should
+ * be replaced by the api's.
+ */
+export interface ImageUpdateAutomationSpec {
+  sourceRef: { apiVersion?: string; kind: "GitRepository"; name: string; namespace?: string };
+  git?: {
+    checkout?: { ref: { branch?: string; tag?: string; semver?: string; name?: string; commit?: string } };
+    commit: {
+      author: { name?: string; email: string };
+      signingKey?: { secretRef: { name: string }; type?: string };
+      messageTemplate?: string;
+      messageTemplateValues?: Record<string, string>;
+    };
+    push?: { branch?: string; refspec?: string; options?: Record<string, string> };
+  };
+  interval: string;
+  policySelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  update?: { strategy?: "Setters"; path?: string };
+  suspend?: boolean;
+}
+export interface ImageUpdateAutomationStatus {
+  lastAutomationRunTime?: string;
+  lastPushCommit?: string;
+  lastPushTime?: string;
+  observedGeneration?: number;
+  conditions?: { type: string; status: string; reason?: string; message?: string; observedGeneration?: number; lastTransitionTime?: string }[];
+  observedPolicies?: Record<string, { name: string; tag: string; digest?: string }>;
+  observedSourceRevision?: string;
+  lastHandledReconcileAt?: string;
+}
+/** Updates image references in git from ImagePolicies: status.lastPushCommit, lastPushTime; revision = the last pushed commit. */
+export class ImageUpdateAutomation extends FluxResource<ImageUpdateAutomationSpec, ImageUpdateAutomationStatus> {
+  constructor(name: string, args: FluxResourceArgs<ImageUpdateAutomationSpec>, opts?: pulumi.CustomResourceOptions) { super("ImageUpdateAutomation", name, args, opts); }
+}
+
+/** source.extensions.fluxcd.io/v1beta1 (source-watcher): status.inventory lists the ExternalArtifacts made; revision = status.observedSourcesDigest. */
+export class ArtifactGenerator extends FluxResource<ArtifactGeneratorSpec, ArtifactGeneratorStatus> {
+  constructor(name: string, args: FluxResourceArgs<ArtifactGeneratorSpec>, opts?: pulumi.CustomResourceOptions) { super("ArtifactGenerator", name, args, opts); }
 }

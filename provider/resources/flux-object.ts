@@ -27,6 +27,28 @@ interface Inputs {
 
 const DefaultTimeout = "2m";
 
+/**
+ * The `revision` output: what the object has reached. Sources, Kustomizations and HelmReleases
+ * as the bootstrap reads them; the image and source-watcher kinds name theirs in other fields.
+ */
+export function typedRevision(o: FluxObject | undefined): string {
+  const s = o?.status as Record<string, any> | undefined;
+  switch (o?.kind) {
+    case "ImageRepository":
+      return s?.lastScanResult?.revision ?? "";
+    case "ImagePolicy": {
+      const r = s?.latestRef as { name?: string; tag?: string; digest?: string } | undefined;
+      return r?.name && r.tag ? `${r.name}:${r.tag}${r.digest ? `@${r.digest}` : ""}` : "";
+    }
+    case "ImageUpdateAutomation":
+      return s?.lastPushCommit ?? "";
+    case "ArtifactGenerator":
+      return s?.observedSourcesDigest ?? "";
+    default:
+      return revisionOf(o) ?? "";
+  }
+}
+
 /** `value` without the fields equal to their schema default (what the API server filled in). */
 function stripDefaults(value: unknown, schema: { default?: unknown; properties?: Record<string, unknown>; items?: unknown }): unknown {
   if (Array.isArray(value)) return value.map((v) => stripDefaults(v, (schema.items ?? {}) as typeof schema));
@@ -105,15 +127,15 @@ export class FluxObjectHandler implements ResourceHandler {
     if (inputs.waitForReady === false || !this.kind.reconciled) {
       const o = applied as unknown as FluxObject;
       const ready = this.kind.reconciled ? readyCondition(o)?.status === "True" : true;
-      return { id, outs: { ...base, status: o.status ?? {}, ready, revision: revisionOf(o) ?? "" } };
+      return { id, outs: { ...base, status: o.status ?? {}, ready, revision: typedRevision(o) } };
     }
     const timeoutMs = parseDuration(inputs.timeout ?? DefaultTimeout, "timeout");
     try {
       const o = await waitReady(cluster, { apiVersion: m.apiVersion, kind: m.kind, name: m.metadata.name, namespace: m.metadata.namespace }, { deadline: deadlineAfter(timeoutMs) });
-      return { id, outs: { ...base, status: o.status ?? {}, ready: true, revision: revisionOf(o) ?? "" } };
+      return { id, outs: { ...base, status: o.status ?? {}, ready: true, revision: typedRevision(o) } };
     } catch (e) {
       const o = (e as { object?: FluxObject }).object;
-      throw new PartialError((e as Error).message, id, { ...base, status: o?.status ?? {}, ready: false, revision: revisionOf(o) ?? "" });
+      throw new PartialError((e as Error).message, id, { ...base, status: o?.status ?? {}, ready: false, revision: typedRevision(o) });
     }
   }
 
@@ -142,9 +164,9 @@ export class FluxObjectHandler implements ResourceHandler {
         metadata: compact({ name, namespace }),
         spec: stripDefaults(live.spec ?? {}, this.kind.spec as never) as Record<string, unknown>,
       });
-      return { id, inputs, props: { ...inputs, status: live.status ?? {}, ready, revision: revisionOf(live) ?? "" } };
+      return { id, inputs, props: { ...inputs, status: live.status ?? {}, ready, revision: typedRevision(live) } };
     }
-    return { id, props: { ...props, status: live.status ?? {}, ready, revision: revisionOf(live) ?? "" } };
+    return { id, props: { ...props, status: live.status ?? {}, ready, revision: typedRevision(live) } };
   }
 
   async delete(id: string, _urn: string, props: Props): Promise<void> {

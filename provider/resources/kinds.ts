@@ -32,6 +32,10 @@ const wanted: { kind: string; apiVersion: string; description: string; name?: st
   { kind: "Provider", name: "NotificationProvider", apiVersion: "notification.toolkit.fluxcd.io/v1beta3", description: "Where notification-controller sends events (Slack, webhooks, git commit status...)." },
   { kind: "Alert", apiVersion: "notification.toolkit.fluxcd.io/v1beta3", description: "Which events go to which notification Provider." },
   { kind: "Receiver", apiVersion: "notification.toolkit.fluxcd.io/v1", description: "A webhook that asks Flux objects to reconcile now." },
+  { kind: "ImageRepository", apiVersion: "image.toolkit.fluxcd.io/v1", description: "An image repository the image-reflector-controller scans for tags." },
+  { kind: "ImagePolicy", apiVersion: "image.toolkit.fluxcd.io/v1", description: "Selects the latest tag of an ImageRepository." },
+  { kind: "ImageUpdateAutomation", apiVersion: "image.toolkit.fluxcd.io/v1", description: "Updates image references in a git repository from ImagePolicies, commits and pushes." },
+  { kind: "ArtifactGenerator", apiVersion: "source.extensions.fluxcd.io/v1beta1", description: "Composes or splits source artifacts into ExternalArtifacts (source-watcher)." },
 ];
 
 const freeForm = T.Unstructured({ description: "Spec of the object (free-form: this kind's schema is not defined in controllers/api yet)." });

@@ -106,7 +106,7 @@ export function buildSchema(): Record<string, unknown> {
         ...inp.inputProperties,
         status: { ...reg.typeOf(`${k.name}Status`, k.status), description: "Status reported by the controller." },
         ready: { type: "boolean", description: "Whether the object was Ready at its current generation when last applied or refreshed." },
-        revision: str("The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease)."),
+        revision: str("What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator)."),
       },
       required: ["metadata", "spec", "ready", "revision"],
     };

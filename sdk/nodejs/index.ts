@@ -10,6 +10,11 @@ export type Alert = import("./alert").Alert;
 export const Alert: typeof import("./alert").Alert = null as any;
 utilities.lazyLoad(exports, ["Alert"], () => require("./alert"));
 
+export { ArtifactGeneratorArgs } from "./artifactGenerator";
+export type ArtifactGenerator = import("./artifactGenerator").ArtifactGenerator;
+export const ArtifactGenerator: typeof import("./artifactGenerator").ArtifactGenerator = null as any;
+utilities.lazyLoad(exports, ["ArtifactGenerator"], () => require("./artifactGenerator"));
+
 export { BootstrapArgs } from "./bootstrap";
 export type Bootstrap = import("./bootstrap").Bootstrap;
 export const Bootstrap: typeof import("./bootstrap").Bootstrap = null as any;
@@ -44,6 +49,21 @@ export { HelmRepositoryArgs } from "./helmRepository";
 export type HelmRepository = import("./helmRepository").HelmRepository;
 export const HelmRepository: typeof import("./helmRepository").HelmRepository = null as any;
 utilities.lazyLoad(exports, ["HelmRepository"], () => require("./helmRepository"));
+
+export { ImagePolicyArgs } from "./imagePolicy";
+export type ImagePolicy = import("./imagePolicy").ImagePolicy;
+export const ImagePolicy: typeof import("./imagePolicy").ImagePolicy = null as any;
+utilities.lazyLoad(exports, ["ImagePolicy"], () => require("./imagePolicy"));
+
+export { ImageRepositoryArgs } from "./imageRepository";
+export type ImageRepository = import("./imageRepository").ImageRepository;
+export const ImageRepository: typeof import("./imageRepository").ImageRepository = null as any;
+utilities.lazyLoad(exports, ["ImageRepository"], () => require("./imageRepository"));
+
+export { ImageUpdateAutomationArgs } from "./imageUpdateAutomation";
+export type ImageUpdateAutomation = import("./imageUpdateAutomation").ImageUpdateAutomation;
+export const ImageUpdateAutomation: typeof import("./imageUpdateAutomation").ImageUpdateAutomation = null as any;
+utilities.lazyLoad(exports, ["ImageUpdateAutomation"], () => require("./imageUpdateAutomation"));
 
 export { InstallArgs } from "./install";
 export type Install = import("./install").Install;
@@ -99,6 +119,8 @@ const _module = {
         switch (type) {
             case "gitops:index:Alert":
                 return new Alert(name, <any>undefined, { urn })
+            case "gitops:index:ArtifactGenerator":
+                return new ArtifactGenerator(name, <any>undefined, { urn })
             case "gitops:index:Bootstrap":
                 return new Bootstrap(name, <any>undefined, { urn })
             case "gitops:index:BootstrapGit":
@@ -113,6 +135,12 @@ const _module = {
                 return new HelmRelease(name, <any>undefined, { urn })
             case "gitops:index:HelmRepository":
                 return new HelmRepository(name, <any>undefined, { urn })
+            case "gitops:index:ImagePolicy":
+                return new ImagePolicy(name, <any>undefined, { urn })
+            case "gitops:index:ImageRepository":
+                return new ImageRepository(name, <any>undefined, { urn })
+            case "gitops:index:ImageUpdateAutomation":
+                return new ImageUpdateAutomation(name, <any>undefined, { urn })
             case "gitops:index:Install":
                 return new Install(name, <any>undefined, { urn })
             case "gitops:index:InstallManifests":

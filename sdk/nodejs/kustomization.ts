@@ -57,7 +57,7 @@ export class Kustomization extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly ready: pulumi.Output<boolean>;
     /**
-     * The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
+     * What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
      */
     declare public /*out*/ readonly revision: pulumi.Output<string>;
     /**

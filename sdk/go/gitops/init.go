@@ -23,6 +23,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 	switch typ {
 	case "gitops:index:Alert":
 		r = &Alert{}
+	case "gitops:index:ArtifactGenerator":
+		r = &ArtifactGenerator{}
 	case "gitops:index:Bootstrap":
 		r = &Bootstrap{}
 	case "gitops:index:BootstrapGit":
@@ -37,6 +39,12 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &HelmRelease{}
 	case "gitops:index:HelmRepository":
 		r = &HelmRepository{}
+	case "gitops:index:ImagePolicy":
+		r = &ImagePolicy{}
+	case "gitops:index:ImageRepository":
+		r = &ImageRepository{}
+	case "gitops:index:ImageUpdateAutomation":
+		r = &ImageUpdateAutomation{}
 	case "gitops:index:Install":
 		r = &Install{}
 	case "gitops:index:InstallManifests":

@@ -26,7 +26,7 @@ type Kustomization struct {
 	Metadata GitRepositoryMetadataOutput `pulumi:"metadata"`
 	// Whether the object was Ready at its current generation when last applied or refreshed.
 	Ready pulumi.BoolOutput `pulumi:"ready"`
-	// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
+	// What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
 	Revision pulumi.StringOutput `pulumi:"revision"`
 	// Desired state of a Kustomization.
 	Spec KustomizationSpecOutput `pulumi:"spec"`
@@ -234,7 +234,7 @@ func (o KustomizationOutput) Ready() pulumi.BoolOutput {
 	return o.ApplyT(func(v *Kustomization) pulumi.BoolOutput { return v.Ready }).(pulumi.BoolOutput)
 }
 
-// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
+// What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
 func (o KustomizationOutput) Revision() pulumi.StringOutput {
 	return o.ApplyT(func(v *Kustomization) pulumi.StringOutput { return v.Revision }).(pulumi.StringOutput)
 }

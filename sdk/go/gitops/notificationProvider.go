@@ -26,7 +26,7 @@ type NotificationProvider struct {
 	Metadata GitRepositoryMetadataOutput `pulumi:"metadata"`
 	// Whether the object was Ready at its current generation when last applied or refreshed.
 	Ready pulumi.BoolOutput `pulumi:"ready"`
-	// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
+	// What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
 	Revision pulumi.StringOutput `pulumi:"revision"`
 	// Desired state of a Provider.
 	Spec NotificationProviderSpecOutput `pulumi:"spec"`
@@ -234,7 +234,7 @@ func (o NotificationProviderOutput) Ready() pulumi.BoolOutput {
 	return o.ApplyT(func(v *NotificationProvider) pulumi.BoolOutput { return v.Ready }).(pulumi.BoolOutput)
 }
 
-// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
+// What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
 func (o NotificationProviderOutput) Revision() pulumi.StringOutput {
 	return o.ApplyT(func(v *NotificationProvider) pulumi.StringOutput { return v.Revision }).(pulumi.StringOutput)
 }

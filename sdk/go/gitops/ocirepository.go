@@ -26,7 +26,7 @@ type OCIRepository struct {
 	Metadata GitRepositoryMetadataOutput `pulumi:"metadata"`
 	// Whether the object was Ready at its current generation when last applied or refreshed.
 	Ready pulumi.BoolOutput `pulumi:"ready"`
-	// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
+	// What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
 	Revision pulumi.StringOutput `pulumi:"revision"`
 	// Desired state of an OCIRepository.
 	Spec OCIRepositorySpecOutput `pulumi:"spec"`
@@ -234,7 +234,7 @@ func (o OCIRepositoryOutput) Ready() pulumi.BoolOutput {
 	return o.ApplyT(func(v *OCIRepository) pulumi.BoolOutput { return v.Ready }).(pulumi.BoolOutput)
 }
 
-// The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
+// What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
 func (o OCIRepositoryOutput) Revision() pulumi.StringOutput {
 	return o.ApplyT(func(v *OCIRepository) pulumi.StringOutput { return v.Revision }).(pulumi.StringOutput)
 }

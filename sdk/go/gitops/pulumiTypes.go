@@ -322,6 +322,806 @@ func (o AlertSpecProviderRefOutput) Name() pulumi.StringOutput {
 	return o.ApplyT(func(v AlertSpecProviderRef) string { return v.Name }).(pulumi.StringOutput)
 }
 
+// Desired state of an ArtifactGenerator.
+type ArtifactGeneratorSpec struct {
+	// The ExternalArtifacts to generate.
+	Artifacts []ArtifactGeneratorSpecArtifacts `pulumi:"artifacts"`
+	// Labels and annotations applied to the generated ExternalArtifacts.
+	CommonMetadata *ArtifactGeneratorSpecCommonMetadata `pulumi:"commonMetadata"`
+	// `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+	PathPattern *string `pulumi:"pathPattern"`
+	// The sources the artifacts are built from.
+	Sources []ArtifactGeneratorSpecSources `pulumi:"sources"`
+}
+
+// ArtifactGeneratorSpecInput is an input type that accepts ArtifactGeneratorSpecArgs and ArtifactGeneratorSpecOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecInput` via:
+//
+//	ArtifactGeneratorSpecArgs{...}
+type ArtifactGeneratorSpecInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecOutput() ArtifactGeneratorSpecOutput
+	ToArtifactGeneratorSpecOutputWithContext(context.Context) ArtifactGeneratorSpecOutput
+}
+
+// Desired state of an ArtifactGenerator.
+type ArtifactGeneratorSpecArgs struct {
+	// The ExternalArtifacts to generate.
+	Artifacts ArtifactGeneratorSpecArtifactsArrayInput `pulumi:"artifacts"`
+	// Labels and annotations applied to the generated ExternalArtifacts.
+	CommonMetadata ArtifactGeneratorSpecCommonMetadataPtrInput `pulumi:"commonMetadata"`
+	// `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+	PathPattern pulumi.StringPtrInput `pulumi:"pathPattern"`
+	// The sources the artifacts are built from.
+	Sources ArtifactGeneratorSpecSourcesArrayInput `pulumi:"sources"`
+}
+
+func (ArtifactGeneratorSpecArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpec)(nil)).Elem()
+}
+
+func (i ArtifactGeneratorSpecArgs) ToArtifactGeneratorSpecOutput() ArtifactGeneratorSpecOutput {
+	return i.ToArtifactGeneratorSpecOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecArgs) ToArtifactGeneratorSpecOutputWithContext(ctx context.Context) ArtifactGeneratorSpecOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecOutput)
+}
+
+// Desired state of an ArtifactGenerator.
+type ArtifactGeneratorSpecOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpec)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecOutput) ToArtifactGeneratorSpecOutput() ArtifactGeneratorSpecOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecOutput) ToArtifactGeneratorSpecOutputWithContext(ctx context.Context) ArtifactGeneratorSpecOutput {
+	return o
+}
+
+// The ExternalArtifacts to generate.
+func (o ArtifactGeneratorSpecOutput) Artifacts() ArtifactGeneratorSpecArtifactsArrayOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpec) []ArtifactGeneratorSpecArtifacts { return v.Artifacts }).(ArtifactGeneratorSpecArtifactsArrayOutput)
+}
+
+// Labels and annotations applied to the generated ExternalArtifacts.
+func (o ArtifactGeneratorSpecOutput) CommonMetadata() ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpec) *ArtifactGeneratorSpecCommonMetadata { return v.CommonMetadata }).(ArtifactGeneratorSpecCommonMetadataPtrOutput)
+}
+
+// `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+func (o ArtifactGeneratorSpecOutput) PathPattern() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpec) *string { return v.PathPattern }).(pulumi.StringPtrOutput)
+}
+
+// The sources the artifacts are built from.
+func (o ArtifactGeneratorSpecOutput) Sources() ArtifactGeneratorSpecSourcesArrayOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpec) []ArtifactGeneratorSpecSources { return v.Sources }).(ArtifactGeneratorSpecSourcesArrayOutput)
+}
+
+// An ExternalArtifact the generator produces.
+type ArtifactGeneratorSpecArtifacts struct {
+	// Copy operations, in order; later ones overwrite earlier files.
+	Copy []ArtifactGeneratorSpecArtifactsCopy `pulumi:"copy"`
+	// Name of the generated ExternalArtifact.
+	Name string `pulumi:"name"`
+	// `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+	OriginRevision *string `pulumi:"originRevision"`
+	// `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+	Revision *string `pulumi:"revision"`
+}
+
+// ArtifactGeneratorSpecArtifactsInput is an input type that accepts ArtifactGeneratorSpecArtifactsArgs and ArtifactGeneratorSpecArtifactsOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecArtifactsInput` via:
+//
+//	ArtifactGeneratorSpecArtifactsArgs{...}
+type ArtifactGeneratorSpecArtifactsInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecArtifactsOutput() ArtifactGeneratorSpecArtifactsOutput
+	ToArtifactGeneratorSpecArtifactsOutputWithContext(context.Context) ArtifactGeneratorSpecArtifactsOutput
+}
+
+// An ExternalArtifact the generator produces.
+type ArtifactGeneratorSpecArtifactsArgs struct {
+	// Copy operations, in order; later ones overwrite earlier files.
+	Copy ArtifactGeneratorSpecArtifactsCopyArrayInput `pulumi:"copy"`
+	// Name of the generated ExternalArtifact.
+	Name pulumi.StringInput `pulumi:"name"`
+	// `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+	OriginRevision pulumi.StringPtrInput `pulumi:"originRevision"`
+	// `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+	Revision pulumi.StringPtrInput `pulumi:"revision"`
+}
+
+func (ArtifactGeneratorSpecArtifactsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpecArtifacts)(nil)).Elem()
+}
+
+func (i ArtifactGeneratorSpecArtifactsArgs) ToArtifactGeneratorSpecArtifactsOutput() ArtifactGeneratorSpecArtifactsOutput {
+	return i.ToArtifactGeneratorSpecArtifactsOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecArtifactsArgs) ToArtifactGeneratorSpecArtifactsOutputWithContext(ctx context.Context) ArtifactGeneratorSpecArtifactsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecArtifactsOutput)
+}
+
+// ArtifactGeneratorSpecArtifactsArrayInput is an input type that accepts ArtifactGeneratorSpecArtifactsArray and ArtifactGeneratorSpecArtifactsArrayOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecArtifactsArrayInput` via:
+//
+//	ArtifactGeneratorSpecArtifactsArray{ ArtifactGeneratorSpecArtifactsArgs{...} }
+type ArtifactGeneratorSpecArtifactsArrayInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecArtifactsArrayOutput() ArtifactGeneratorSpecArtifactsArrayOutput
+	ToArtifactGeneratorSpecArtifactsArrayOutputWithContext(context.Context) ArtifactGeneratorSpecArtifactsArrayOutput
+}
+
+type ArtifactGeneratorSpecArtifactsArray []ArtifactGeneratorSpecArtifactsInput
+
+func (ArtifactGeneratorSpecArtifactsArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ArtifactGeneratorSpecArtifacts)(nil)).Elem()
+}
+
+func (i ArtifactGeneratorSpecArtifactsArray) ToArtifactGeneratorSpecArtifactsArrayOutput() ArtifactGeneratorSpecArtifactsArrayOutput {
+	return i.ToArtifactGeneratorSpecArtifactsArrayOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecArtifactsArray) ToArtifactGeneratorSpecArtifactsArrayOutputWithContext(ctx context.Context) ArtifactGeneratorSpecArtifactsArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecArtifactsArrayOutput)
+}
+
+// An ExternalArtifact the generator produces.
+type ArtifactGeneratorSpecArtifactsOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecArtifactsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpecArtifacts)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecArtifactsOutput) ToArtifactGeneratorSpecArtifactsOutput() ArtifactGeneratorSpecArtifactsOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecArtifactsOutput) ToArtifactGeneratorSpecArtifactsOutputWithContext(ctx context.Context) ArtifactGeneratorSpecArtifactsOutput {
+	return o
+}
+
+// Copy operations, in order; later ones overwrite earlier files.
+func (o ArtifactGeneratorSpecArtifactsOutput) Copy() ArtifactGeneratorSpecArtifactsCopyArrayOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecArtifacts) []ArtifactGeneratorSpecArtifactsCopy { return v.Copy }).(ArtifactGeneratorSpecArtifactsCopyArrayOutput)
+}
+
+// Name of the generated ExternalArtifact.
+func (o ArtifactGeneratorSpecArtifactsOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecArtifacts) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+func (o ArtifactGeneratorSpecArtifactsOutput) OriginRevision() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecArtifacts) *string { return v.OriginRevision }).(pulumi.StringPtrOutput)
+}
+
+// `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+func (o ArtifactGeneratorSpecArtifactsOutput) Revision() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecArtifacts) *string { return v.Revision }).(pulumi.StringPtrOutput)
+}
+
+type ArtifactGeneratorSpecArtifactsArrayOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecArtifactsArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ArtifactGeneratorSpecArtifacts)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecArtifactsArrayOutput) ToArtifactGeneratorSpecArtifactsArrayOutput() ArtifactGeneratorSpecArtifactsArrayOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecArtifactsArrayOutput) ToArtifactGeneratorSpecArtifactsArrayOutputWithContext(ctx context.Context) ArtifactGeneratorSpecArtifactsArrayOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecArtifactsArrayOutput) Index(i pulumi.IntInput) ArtifactGeneratorSpecArtifactsOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ArtifactGeneratorSpecArtifacts {
+		return vs[0].([]ArtifactGeneratorSpecArtifacts)[vs[1].(int)]
+	}).(ArtifactGeneratorSpecArtifactsOutput)
+}
+
+// One copy operation from a source into the artifact.
+type ArtifactGeneratorSpecArtifactsCopy struct {
+	// Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+	Exclude []string `pulumi:"exclude"`
+	// `@<alias>/<glob or path>`: the files to copy.
+	From string `pulumi:"from"`
+	// Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+	Strategy *string `pulumi:"strategy"`
+	// `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+	To string `pulumi:"to"`
+}
+
+// ArtifactGeneratorSpecArtifactsCopyInput is an input type that accepts ArtifactGeneratorSpecArtifactsCopyArgs and ArtifactGeneratorSpecArtifactsCopyOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecArtifactsCopyInput` via:
+//
+//	ArtifactGeneratorSpecArtifactsCopyArgs{...}
+type ArtifactGeneratorSpecArtifactsCopyInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecArtifactsCopyOutput() ArtifactGeneratorSpecArtifactsCopyOutput
+	ToArtifactGeneratorSpecArtifactsCopyOutputWithContext(context.Context) ArtifactGeneratorSpecArtifactsCopyOutput
+}
+
+// One copy operation from a source into the artifact.
+type ArtifactGeneratorSpecArtifactsCopyArgs struct {
+	// Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+	Exclude pulumi.StringArrayInput `pulumi:"exclude"`
+	// `@<alias>/<glob or path>`: the files to copy.
+	From pulumi.StringInput `pulumi:"from"`
+	// Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+	Strategy pulumi.StringPtrInput `pulumi:"strategy"`
+	// `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+	To pulumi.StringInput `pulumi:"to"`
+}
+
+func (ArtifactGeneratorSpecArtifactsCopyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpecArtifactsCopy)(nil)).Elem()
+}
+
+func (i ArtifactGeneratorSpecArtifactsCopyArgs) ToArtifactGeneratorSpecArtifactsCopyOutput() ArtifactGeneratorSpecArtifactsCopyOutput {
+	return i.ToArtifactGeneratorSpecArtifactsCopyOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecArtifactsCopyArgs) ToArtifactGeneratorSpecArtifactsCopyOutputWithContext(ctx context.Context) ArtifactGeneratorSpecArtifactsCopyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecArtifactsCopyOutput)
+}
+
+// ArtifactGeneratorSpecArtifactsCopyArrayInput is an input type that accepts ArtifactGeneratorSpecArtifactsCopyArray and ArtifactGeneratorSpecArtifactsCopyArrayOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecArtifactsCopyArrayInput` via:
+//
+//	ArtifactGeneratorSpecArtifactsCopyArray{ ArtifactGeneratorSpecArtifactsCopyArgs{...} }
+type ArtifactGeneratorSpecArtifactsCopyArrayInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecArtifactsCopyArrayOutput() ArtifactGeneratorSpecArtifactsCopyArrayOutput
+	ToArtifactGeneratorSpecArtifactsCopyArrayOutputWithContext(context.Context) ArtifactGeneratorSpecArtifactsCopyArrayOutput
+}
+
+type ArtifactGeneratorSpecArtifactsCopyArray []ArtifactGeneratorSpecArtifactsCopyInput
+
+func (ArtifactGeneratorSpecArtifactsCopyArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ArtifactGeneratorSpecArtifactsCopy)(nil)).Elem()
+}
+
+func (i ArtifactGeneratorSpecArtifactsCopyArray) ToArtifactGeneratorSpecArtifactsCopyArrayOutput() ArtifactGeneratorSpecArtifactsCopyArrayOutput {
+	return i.ToArtifactGeneratorSpecArtifactsCopyArrayOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecArtifactsCopyArray) ToArtifactGeneratorSpecArtifactsCopyArrayOutputWithContext(ctx context.Context) ArtifactGeneratorSpecArtifactsCopyArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecArtifactsCopyArrayOutput)
+}
+
+// One copy operation from a source into the artifact.
+type ArtifactGeneratorSpecArtifactsCopyOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecArtifactsCopyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpecArtifactsCopy)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecArtifactsCopyOutput) ToArtifactGeneratorSpecArtifactsCopyOutput() ArtifactGeneratorSpecArtifactsCopyOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecArtifactsCopyOutput) ToArtifactGeneratorSpecArtifactsCopyOutputWithContext(ctx context.Context) ArtifactGeneratorSpecArtifactsCopyOutput {
+	return o
+}
+
+// Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+func (o ArtifactGeneratorSpecArtifactsCopyOutput) Exclude() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecArtifactsCopy) []string { return v.Exclude }).(pulumi.StringArrayOutput)
+}
+
+// `@<alias>/<glob or path>`: the files to copy.
+func (o ArtifactGeneratorSpecArtifactsCopyOutput) From() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecArtifactsCopy) string { return v.From }).(pulumi.StringOutput)
+}
+
+// Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+func (o ArtifactGeneratorSpecArtifactsCopyOutput) Strategy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecArtifactsCopy) *string { return v.Strategy }).(pulumi.StringPtrOutput)
+}
+
+// `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+func (o ArtifactGeneratorSpecArtifactsCopyOutput) To() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecArtifactsCopy) string { return v.To }).(pulumi.StringOutput)
+}
+
+type ArtifactGeneratorSpecArtifactsCopyArrayOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecArtifactsCopyArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ArtifactGeneratorSpecArtifactsCopy)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecArtifactsCopyArrayOutput) ToArtifactGeneratorSpecArtifactsCopyArrayOutput() ArtifactGeneratorSpecArtifactsCopyArrayOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecArtifactsCopyArrayOutput) ToArtifactGeneratorSpecArtifactsCopyArrayOutputWithContext(ctx context.Context) ArtifactGeneratorSpecArtifactsCopyArrayOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecArtifactsCopyArrayOutput) Index(i pulumi.IntInput) ArtifactGeneratorSpecArtifactsCopyOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ArtifactGeneratorSpecArtifactsCopy {
+		return vs[0].([]ArtifactGeneratorSpecArtifactsCopy)[vs[1].(int)]
+	}).(ArtifactGeneratorSpecArtifactsCopyOutput)
+}
+
+// Labels and annotations applied to the generated ExternalArtifacts.
+type ArtifactGeneratorSpecCommonMetadata struct {
+	// Annotations set on every generated ExternalArtifact.
+	Annotations map[string]string `pulumi:"annotations"`
+	// Labels set on every generated ExternalArtifact.
+	Labels map[string]string `pulumi:"labels"`
+}
+
+// ArtifactGeneratorSpecCommonMetadataInput is an input type that accepts ArtifactGeneratorSpecCommonMetadataArgs and ArtifactGeneratorSpecCommonMetadataOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecCommonMetadataInput` via:
+//
+//	ArtifactGeneratorSpecCommonMetadataArgs{...}
+type ArtifactGeneratorSpecCommonMetadataInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecCommonMetadataOutput() ArtifactGeneratorSpecCommonMetadataOutput
+	ToArtifactGeneratorSpecCommonMetadataOutputWithContext(context.Context) ArtifactGeneratorSpecCommonMetadataOutput
+}
+
+// Labels and annotations applied to the generated ExternalArtifacts.
+type ArtifactGeneratorSpecCommonMetadataArgs struct {
+	// Annotations set on every generated ExternalArtifact.
+	Annotations pulumi.StringMapInput `pulumi:"annotations"`
+	// Labels set on every generated ExternalArtifact.
+	Labels pulumi.StringMapInput `pulumi:"labels"`
+}
+
+func (ArtifactGeneratorSpecCommonMetadataArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpecCommonMetadata)(nil)).Elem()
+}
+
+func (i ArtifactGeneratorSpecCommonMetadataArgs) ToArtifactGeneratorSpecCommonMetadataOutput() ArtifactGeneratorSpecCommonMetadataOutput {
+	return i.ToArtifactGeneratorSpecCommonMetadataOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecCommonMetadataArgs) ToArtifactGeneratorSpecCommonMetadataOutputWithContext(ctx context.Context) ArtifactGeneratorSpecCommonMetadataOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecCommonMetadataOutput)
+}
+
+func (i ArtifactGeneratorSpecCommonMetadataArgs) ToArtifactGeneratorSpecCommonMetadataPtrOutput() ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return i.ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecCommonMetadataArgs) ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(ctx context.Context) ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecCommonMetadataOutput).ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(ctx)
+}
+
+// ArtifactGeneratorSpecCommonMetadataPtrInput is an input type that accepts ArtifactGeneratorSpecCommonMetadataArgs, ArtifactGeneratorSpecCommonMetadataPtr and ArtifactGeneratorSpecCommonMetadataPtrOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecCommonMetadataPtrInput` via:
+//
+//	        ArtifactGeneratorSpecCommonMetadataArgs{...}
+//
+//	or:
+//
+//	        nil
+type ArtifactGeneratorSpecCommonMetadataPtrInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecCommonMetadataPtrOutput() ArtifactGeneratorSpecCommonMetadataPtrOutput
+	ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(context.Context) ArtifactGeneratorSpecCommonMetadataPtrOutput
+}
+
+type artifactGeneratorSpecCommonMetadataPtrType ArtifactGeneratorSpecCommonMetadataArgs
+
+func ArtifactGeneratorSpecCommonMetadataPtr(v *ArtifactGeneratorSpecCommonMetadataArgs) ArtifactGeneratorSpecCommonMetadataPtrInput {
+	return (*artifactGeneratorSpecCommonMetadataPtrType)(v)
+}
+
+func (*artifactGeneratorSpecCommonMetadataPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ArtifactGeneratorSpecCommonMetadata)(nil)).Elem()
+}
+
+func (i *artifactGeneratorSpecCommonMetadataPtrType) ToArtifactGeneratorSpecCommonMetadataPtrOutput() ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return i.ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(context.Background())
+}
+
+func (i *artifactGeneratorSpecCommonMetadataPtrType) ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(ctx context.Context) ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecCommonMetadataPtrOutput)
+}
+
+// Labels and annotations applied to the generated ExternalArtifacts.
+type ArtifactGeneratorSpecCommonMetadataOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecCommonMetadataOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpecCommonMetadata)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecCommonMetadataOutput) ToArtifactGeneratorSpecCommonMetadataOutput() ArtifactGeneratorSpecCommonMetadataOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecCommonMetadataOutput) ToArtifactGeneratorSpecCommonMetadataOutputWithContext(ctx context.Context) ArtifactGeneratorSpecCommonMetadataOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecCommonMetadataOutput) ToArtifactGeneratorSpecCommonMetadataPtrOutput() ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return o.ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(context.Background())
+}
+
+func (o ArtifactGeneratorSpecCommonMetadataOutput) ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(ctx context.Context) ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ArtifactGeneratorSpecCommonMetadata) *ArtifactGeneratorSpecCommonMetadata {
+		return &v
+	}).(ArtifactGeneratorSpecCommonMetadataPtrOutput)
+}
+
+// Annotations set on every generated ExternalArtifact.
+func (o ArtifactGeneratorSpecCommonMetadataOutput) Annotations() pulumi.StringMapOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecCommonMetadata) map[string]string { return v.Annotations }).(pulumi.StringMapOutput)
+}
+
+// Labels set on every generated ExternalArtifact.
+func (o ArtifactGeneratorSpecCommonMetadataOutput) Labels() pulumi.StringMapOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecCommonMetadata) map[string]string { return v.Labels }).(pulumi.StringMapOutput)
+}
+
+type ArtifactGeneratorSpecCommonMetadataPtrOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecCommonMetadataPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ArtifactGeneratorSpecCommonMetadata)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecCommonMetadataPtrOutput) ToArtifactGeneratorSpecCommonMetadataPtrOutput() ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecCommonMetadataPtrOutput) ToArtifactGeneratorSpecCommonMetadataPtrOutputWithContext(ctx context.Context) ArtifactGeneratorSpecCommonMetadataPtrOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecCommonMetadataPtrOutput) Elem() ArtifactGeneratorSpecCommonMetadataOutput {
+	return o.ApplyT(func(v *ArtifactGeneratorSpecCommonMetadata) ArtifactGeneratorSpecCommonMetadata {
+		if v != nil {
+			return *v
+		}
+		var ret ArtifactGeneratorSpecCommonMetadata
+		return ret
+	}).(ArtifactGeneratorSpecCommonMetadataOutput)
+}
+
+// Annotations set on every generated ExternalArtifact.
+func (o ArtifactGeneratorSpecCommonMetadataPtrOutput) Annotations() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *ArtifactGeneratorSpecCommonMetadata) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.Annotations
+	}).(pulumi.StringMapOutput)
+}
+
+// Labels set on every generated ExternalArtifact.
+func (o ArtifactGeneratorSpecCommonMetadataPtrOutput) Labels() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *ArtifactGeneratorSpecCommonMetadata) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.Labels
+	}).(pulumi.StringMapOutput)
+}
+
+// A Flux source whose artifact the generator reads.
+type ArtifactGeneratorSpecSources struct {
+	// Name of the source in copy operations (`@<alias>/...`); unique per generator.
+	Alias string `pulumi:"alias"`
+	// Kind of the source object.
+	Kind string `pulumi:"kind"`
+	// Name of the source object.
+	Name string `pulumi:"name"`
+	// Namespace of the source object; default the generator's.
+	Namespace *string `pulumi:"namespace"`
+}
+
+// ArtifactGeneratorSpecSourcesInput is an input type that accepts ArtifactGeneratorSpecSourcesArgs and ArtifactGeneratorSpecSourcesOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecSourcesInput` via:
+//
+//	ArtifactGeneratorSpecSourcesArgs{...}
+type ArtifactGeneratorSpecSourcesInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecSourcesOutput() ArtifactGeneratorSpecSourcesOutput
+	ToArtifactGeneratorSpecSourcesOutputWithContext(context.Context) ArtifactGeneratorSpecSourcesOutput
+}
+
+// A Flux source whose artifact the generator reads.
+type ArtifactGeneratorSpecSourcesArgs struct {
+	// Name of the source in copy operations (`@<alias>/...`); unique per generator.
+	Alias pulumi.StringInput `pulumi:"alias"`
+	// Kind of the source object.
+	Kind pulumi.StringInput `pulumi:"kind"`
+	// Name of the source object.
+	Name pulumi.StringInput `pulumi:"name"`
+	// Namespace of the source object; default the generator's.
+	Namespace pulumi.StringPtrInput `pulumi:"namespace"`
+}
+
+func (ArtifactGeneratorSpecSourcesArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpecSources)(nil)).Elem()
+}
+
+func (i ArtifactGeneratorSpecSourcesArgs) ToArtifactGeneratorSpecSourcesOutput() ArtifactGeneratorSpecSourcesOutput {
+	return i.ToArtifactGeneratorSpecSourcesOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecSourcesArgs) ToArtifactGeneratorSpecSourcesOutputWithContext(ctx context.Context) ArtifactGeneratorSpecSourcesOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecSourcesOutput)
+}
+
+// ArtifactGeneratorSpecSourcesArrayInput is an input type that accepts ArtifactGeneratorSpecSourcesArray and ArtifactGeneratorSpecSourcesArrayOutput values.
+// You can construct a concrete instance of `ArtifactGeneratorSpecSourcesArrayInput` via:
+//
+//	ArtifactGeneratorSpecSourcesArray{ ArtifactGeneratorSpecSourcesArgs{...} }
+type ArtifactGeneratorSpecSourcesArrayInput interface {
+	pulumi.Input
+
+	ToArtifactGeneratorSpecSourcesArrayOutput() ArtifactGeneratorSpecSourcesArrayOutput
+	ToArtifactGeneratorSpecSourcesArrayOutputWithContext(context.Context) ArtifactGeneratorSpecSourcesArrayOutput
+}
+
+type ArtifactGeneratorSpecSourcesArray []ArtifactGeneratorSpecSourcesInput
+
+func (ArtifactGeneratorSpecSourcesArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ArtifactGeneratorSpecSources)(nil)).Elem()
+}
+
+func (i ArtifactGeneratorSpecSourcesArray) ToArtifactGeneratorSpecSourcesArrayOutput() ArtifactGeneratorSpecSourcesArrayOutput {
+	return i.ToArtifactGeneratorSpecSourcesArrayOutputWithContext(context.Background())
+}
+
+func (i ArtifactGeneratorSpecSourcesArray) ToArtifactGeneratorSpecSourcesArrayOutputWithContext(ctx context.Context) ArtifactGeneratorSpecSourcesArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ArtifactGeneratorSpecSourcesArrayOutput)
+}
+
+// A Flux source whose artifact the generator reads.
+type ArtifactGeneratorSpecSourcesOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecSourcesOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorSpecSources)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecSourcesOutput) ToArtifactGeneratorSpecSourcesOutput() ArtifactGeneratorSpecSourcesOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecSourcesOutput) ToArtifactGeneratorSpecSourcesOutputWithContext(ctx context.Context) ArtifactGeneratorSpecSourcesOutput {
+	return o
+}
+
+// Name of the source in copy operations (`@<alias>/...`); unique per generator.
+func (o ArtifactGeneratorSpecSourcesOutput) Alias() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecSources) string { return v.Alias }).(pulumi.StringOutput)
+}
+
+// Kind of the source object.
+func (o ArtifactGeneratorSpecSourcesOutput) Kind() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecSources) string { return v.Kind }).(pulumi.StringOutput)
+}
+
+// Name of the source object.
+func (o ArtifactGeneratorSpecSourcesOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecSources) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Namespace of the source object; default the generator's.
+func (o ArtifactGeneratorSpecSourcesOutput) Namespace() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ArtifactGeneratorSpecSources) *string { return v.Namespace }).(pulumi.StringPtrOutput)
+}
+
+type ArtifactGeneratorSpecSourcesArrayOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorSpecSourcesArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ArtifactGeneratorSpecSources)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorSpecSourcesArrayOutput) ToArtifactGeneratorSpecSourcesArrayOutput() ArtifactGeneratorSpecSourcesArrayOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecSourcesArrayOutput) ToArtifactGeneratorSpecSourcesArrayOutputWithContext(ctx context.Context) ArtifactGeneratorSpecSourcesArrayOutput {
+	return o
+}
+
+func (o ArtifactGeneratorSpecSourcesArrayOutput) Index(i pulumi.IntInput) ArtifactGeneratorSpecSourcesOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ArtifactGeneratorSpecSources {
+		return vs[0].([]ArtifactGeneratorSpecSources)[vs[1].(int)]
+	}).(ArtifactGeneratorSpecSourcesOutput)
+}
+
+// Observed state of an ArtifactGenerator.
+type ArtifactGeneratorStatus struct {
+	// Current state of the object.
+	Conditions []GitRepositoryStatusConditions `pulumi:"conditions"`
+	// The ExternalArtifacts generated.
+	Inventory []ArtifactGeneratorStatusInventory `pulumi:"inventory"`
+	// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+	LastHandledReconcileAt *string `pulumi:"lastHandledReconcileAt"`
+	// Hash of the sources' artifacts (revision, digest, URL) last built from.
+	ObservedSourcesDigest *string `pulumi:"observedSourcesDigest"`
+}
+
+// Observed state of an ArtifactGenerator.
+type ArtifactGeneratorStatusOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorStatusOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorStatus)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorStatusOutput) ToArtifactGeneratorStatusOutput() ArtifactGeneratorStatusOutput {
+	return o
+}
+
+func (o ArtifactGeneratorStatusOutput) ToArtifactGeneratorStatusOutputWithContext(ctx context.Context) ArtifactGeneratorStatusOutput {
+	return o
+}
+
+// Current state of the object.
+func (o ArtifactGeneratorStatusOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v ArtifactGeneratorStatus) []GitRepositoryStatusConditions { return v.Conditions }).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// The ExternalArtifacts generated.
+func (o ArtifactGeneratorStatusOutput) Inventory() ArtifactGeneratorStatusInventoryArrayOutput {
+	return o.ApplyT(func(v ArtifactGeneratorStatus) []ArtifactGeneratorStatusInventory { return v.Inventory }).(ArtifactGeneratorStatusInventoryArrayOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ArtifactGeneratorStatusOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ArtifactGeneratorStatus) *string { return v.LastHandledReconcileAt }).(pulumi.StringPtrOutput)
+}
+
+// Hash of the sources' artifacts (revision, digest, URL) last built from.
+func (o ArtifactGeneratorStatusOutput) ObservedSourcesDigest() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ArtifactGeneratorStatus) *string { return v.ObservedSourcesDigest }).(pulumi.StringPtrOutput)
+}
+
+type ArtifactGeneratorStatusPtrOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorStatusPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ArtifactGeneratorStatus)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorStatusPtrOutput) ToArtifactGeneratorStatusPtrOutput() ArtifactGeneratorStatusPtrOutput {
+	return o
+}
+
+func (o ArtifactGeneratorStatusPtrOutput) ToArtifactGeneratorStatusPtrOutputWithContext(ctx context.Context) ArtifactGeneratorStatusPtrOutput {
+	return o
+}
+
+func (o ArtifactGeneratorStatusPtrOutput) Elem() ArtifactGeneratorStatusOutput {
+	return o.ApplyT(func(v *ArtifactGeneratorStatus) ArtifactGeneratorStatus {
+		if v != nil {
+			return *v
+		}
+		var ret ArtifactGeneratorStatus
+		return ret
+	}).(ArtifactGeneratorStatusOutput)
+}
+
+// Current state of the object.
+func (o ArtifactGeneratorStatusPtrOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v *ArtifactGeneratorStatus) []GitRepositoryStatusConditions {
+		if v == nil {
+			return nil
+		}
+		return v.Conditions
+	}).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// The ExternalArtifacts generated.
+func (o ArtifactGeneratorStatusPtrOutput) Inventory() ArtifactGeneratorStatusInventoryArrayOutput {
+	return o.ApplyT(func(v *ArtifactGeneratorStatus) []ArtifactGeneratorStatusInventory {
+		if v == nil {
+			return nil
+		}
+		return v.Inventory
+	}).(ArtifactGeneratorStatusInventoryArrayOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ArtifactGeneratorStatusPtrOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ArtifactGeneratorStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.LastHandledReconcileAt
+	}).(pulumi.StringPtrOutput)
+}
+
+// Hash of the sources' artifacts (revision, digest, URL) last built from.
+func (o ArtifactGeneratorStatusPtrOutput) ObservedSourcesDigest() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ArtifactGeneratorStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedSourcesDigest
+	}).(pulumi.StringPtrOutput)
+}
+
+// A generated ExternalArtifact and its artifact digest.
+type ArtifactGeneratorStatusInventory struct {
+	// Digest of its artifact.
+	Digest string `pulumi:"digest"`
+	// File name of its artifact in storage.
+	Filename string `pulumi:"filename"`
+	// Name of the ExternalArtifact.
+	Name string `pulumi:"name"`
+	// Namespace of the ExternalArtifact.
+	Namespace string `pulumi:"namespace"`
+}
+
+// A generated ExternalArtifact and its artifact digest.
+type ArtifactGeneratorStatusInventoryOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorStatusInventoryOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ArtifactGeneratorStatusInventory)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorStatusInventoryOutput) ToArtifactGeneratorStatusInventoryOutput() ArtifactGeneratorStatusInventoryOutput {
+	return o
+}
+
+func (o ArtifactGeneratorStatusInventoryOutput) ToArtifactGeneratorStatusInventoryOutputWithContext(ctx context.Context) ArtifactGeneratorStatusInventoryOutput {
+	return o
+}
+
+// Digest of its artifact.
+func (o ArtifactGeneratorStatusInventoryOutput) Digest() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorStatusInventory) string { return v.Digest }).(pulumi.StringOutput)
+}
+
+// File name of its artifact in storage.
+func (o ArtifactGeneratorStatusInventoryOutput) Filename() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorStatusInventory) string { return v.Filename }).(pulumi.StringOutput)
+}
+
+// Name of the ExternalArtifact.
+func (o ArtifactGeneratorStatusInventoryOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorStatusInventory) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Namespace of the ExternalArtifact.
+func (o ArtifactGeneratorStatusInventoryOutput) Namespace() pulumi.StringOutput {
+	return o.ApplyT(func(v ArtifactGeneratorStatusInventory) string { return v.Namespace }).(pulumi.StringOutput)
+}
+
+type ArtifactGeneratorStatusInventoryArrayOutput struct{ *pulumi.OutputState }
+
+func (ArtifactGeneratorStatusInventoryArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ArtifactGeneratorStatusInventory)(nil)).Elem()
+}
+
+func (o ArtifactGeneratorStatusInventoryArrayOutput) ToArtifactGeneratorStatusInventoryArrayOutput() ArtifactGeneratorStatusInventoryArrayOutput {
+	return o
+}
+
+func (o ArtifactGeneratorStatusInventoryArrayOutput) ToArtifactGeneratorStatusInventoryArrayOutputWithContext(ctx context.Context) ArtifactGeneratorStatusInventoryArrayOutput {
+	return o
+}
+
+func (o ArtifactGeneratorStatusInventoryArrayOutput) Index(i pulumi.IntInput) ArtifactGeneratorStatusInventoryOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ArtifactGeneratorStatusInventory {
+		return vs[0].([]ArtifactGeneratorStatusInventory)[vs[1].(int)]
+	}).(ArtifactGeneratorStatusInventoryOutput)
+}
+
 // Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
 type BootstrapCustomisation struct {
 	// Environment variables added to every controller container.
@@ -11843,6 +12643,2070 @@ func (o HelmRepositoryStatusArtifactPtrOutput) Url() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
+// Desired state of an ImagePolicy.
+type ImagePolicySpec struct {
+	// When to write the digest of the latest tag to status.latestRef.digest.
+	DigestReflectionPolicy *string `pulumi:"digestReflectionPolicy"`
+	// Filters tags before the policy sees them.
+	FilterTags *ImagePolicySpecFilterTags `pulumi:"filterTags"`
+	// The ImageRepository whose tags the policy chooses from.
+	ImageRepositoryRef ImagePolicySpecImageRepositoryRef `pulumi:"imageRepositoryRef"`
+	// How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+	Interval *string `pulumi:"interval"`
+	// How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+	Policy ImagePolicySpecPolicy `pulumi:"policy"`
+	// Stop reconciling this ImagePolicy.
+	Suspend *bool `pulumi:"suspend"`
+}
+
+// ImagePolicySpecInput is an input type that accepts ImagePolicySpecArgs and ImagePolicySpecOutput values.
+// You can construct a concrete instance of `ImagePolicySpecInput` via:
+//
+//	ImagePolicySpecArgs{...}
+type ImagePolicySpecInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecOutput() ImagePolicySpecOutput
+	ToImagePolicySpecOutputWithContext(context.Context) ImagePolicySpecOutput
+}
+
+// Desired state of an ImagePolicy.
+type ImagePolicySpecArgs struct {
+	// When to write the digest of the latest tag to status.latestRef.digest.
+	DigestReflectionPolicy pulumi.StringPtrInput `pulumi:"digestReflectionPolicy"`
+	// Filters tags before the policy sees them.
+	FilterTags ImagePolicySpecFilterTagsPtrInput `pulumi:"filterTags"`
+	// The ImageRepository whose tags the policy chooses from.
+	ImageRepositoryRef ImagePolicySpecImageRepositoryRefInput `pulumi:"imageRepositoryRef"`
+	// How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+	Interval pulumi.StringPtrInput `pulumi:"interval"`
+	// How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+	Policy ImagePolicySpecPolicyInput `pulumi:"policy"`
+	// Stop reconciling this ImagePolicy.
+	Suspend pulumi.BoolPtrInput `pulumi:"suspend"`
+}
+
+func (ImagePolicySpecArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpec)(nil)).Elem()
+}
+
+func (i ImagePolicySpecArgs) ToImagePolicySpecOutput() ImagePolicySpecOutput {
+	return i.ToImagePolicySpecOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecArgs) ToImagePolicySpecOutputWithContext(ctx context.Context) ImagePolicySpecOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecOutput)
+}
+
+// Desired state of an ImagePolicy.
+type ImagePolicySpecOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpec)(nil)).Elem()
+}
+
+func (o ImagePolicySpecOutput) ToImagePolicySpecOutput() ImagePolicySpecOutput {
+	return o
+}
+
+func (o ImagePolicySpecOutput) ToImagePolicySpecOutputWithContext(ctx context.Context) ImagePolicySpecOutput {
+	return o
+}
+
+// When to write the digest of the latest tag to status.latestRef.digest.
+func (o ImagePolicySpecOutput) DigestReflectionPolicy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpec) *string { return v.DigestReflectionPolicy }).(pulumi.StringPtrOutput)
+}
+
+// Filters tags before the policy sees them.
+func (o ImagePolicySpecOutput) FilterTags() ImagePolicySpecFilterTagsPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpec) *ImagePolicySpecFilterTags { return v.FilterTags }).(ImagePolicySpecFilterTagsPtrOutput)
+}
+
+// The ImageRepository whose tags the policy chooses from.
+func (o ImagePolicySpecOutput) ImageRepositoryRef() ImagePolicySpecImageRepositoryRefOutput {
+	return o.ApplyT(func(v ImagePolicySpec) ImagePolicySpecImageRepositoryRef { return v.ImageRepositoryRef }).(ImagePolicySpecImageRepositoryRefOutput)
+}
+
+// How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+func (o ImagePolicySpecOutput) Interval() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpec) *string { return v.Interval }).(pulumi.StringPtrOutput)
+}
+
+// How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+func (o ImagePolicySpecOutput) Policy() ImagePolicySpecPolicyOutput {
+	return o.ApplyT(func(v ImagePolicySpec) ImagePolicySpecPolicy { return v.Policy }).(ImagePolicySpecPolicyOutput)
+}
+
+// Stop reconciling this ImagePolicy.
+func (o ImagePolicySpecOutput) Suspend() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpec) *bool { return v.Suspend }).(pulumi.BoolPtrOutput)
+}
+
+// Filters tags before the policy sees them.
+type ImagePolicySpecFilterTags struct {
+	// Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+	Extract *string `pulumi:"extract"`
+	// Regular expression tags must match to be considered.
+	Pattern *string `pulumi:"pattern"`
+}
+
+// ImagePolicySpecFilterTagsInput is an input type that accepts ImagePolicySpecFilterTagsArgs and ImagePolicySpecFilterTagsOutput values.
+// You can construct a concrete instance of `ImagePolicySpecFilterTagsInput` via:
+//
+//	ImagePolicySpecFilterTagsArgs{...}
+type ImagePolicySpecFilterTagsInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecFilterTagsOutput() ImagePolicySpecFilterTagsOutput
+	ToImagePolicySpecFilterTagsOutputWithContext(context.Context) ImagePolicySpecFilterTagsOutput
+}
+
+// Filters tags before the policy sees them.
+type ImagePolicySpecFilterTagsArgs struct {
+	// Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+	Extract pulumi.StringPtrInput `pulumi:"extract"`
+	// Regular expression tags must match to be considered.
+	Pattern pulumi.StringPtrInput `pulumi:"pattern"`
+}
+
+func (ImagePolicySpecFilterTagsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecFilterTags)(nil)).Elem()
+}
+
+func (i ImagePolicySpecFilterTagsArgs) ToImagePolicySpecFilterTagsOutput() ImagePolicySpecFilterTagsOutput {
+	return i.ToImagePolicySpecFilterTagsOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecFilterTagsArgs) ToImagePolicySpecFilterTagsOutputWithContext(ctx context.Context) ImagePolicySpecFilterTagsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecFilterTagsOutput)
+}
+
+func (i ImagePolicySpecFilterTagsArgs) ToImagePolicySpecFilterTagsPtrOutput() ImagePolicySpecFilterTagsPtrOutput {
+	return i.ToImagePolicySpecFilterTagsPtrOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecFilterTagsArgs) ToImagePolicySpecFilterTagsPtrOutputWithContext(ctx context.Context) ImagePolicySpecFilterTagsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecFilterTagsOutput).ToImagePolicySpecFilterTagsPtrOutputWithContext(ctx)
+}
+
+// ImagePolicySpecFilterTagsPtrInput is an input type that accepts ImagePolicySpecFilterTagsArgs, ImagePolicySpecFilterTagsPtr and ImagePolicySpecFilterTagsPtrOutput values.
+// You can construct a concrete instance of `ImagePolicySpecFilterTagsPtrInput` via:
+//
+//	        ImagePolicySpecFilterTagsArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImagePolicySpecFilterTagsPtrInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecFilterTagsPtrOutput() ImagePolicySpecFilterTagsPtrOutput
+	ToImagePolicySpecFilterTagsPtrOutputWithContext(context.Context) ImagePolicySpecFilterTagsPtrOutput
+}
+
+type imagePolicySpecFilterTagsPtrType ImagePolicySpecFilterTagsArgs
+
+func ImagePolicySpecFilterTagsPtr(v *ImagePolicySpecFilterTagsArgs) ImagePolicySpecFilterTagsPtrInput {
+	return (*imagePolicySpecFilterTagsPtrType)(v)
+}
+
+func (*imagePolicySpecFilterTagsPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicySpecFilterTags)(nil)).Elem()
+}
+
+func (i *imagePolicySpecFilterTagsPtrType) ToImagePolicySpecFilterTagsPtrOutput() ImagePolicySpecFilterTagsPtrOutput {
+	return i.ToImagePolicySpecFilterTagsPtrOutputWithContext(context.Background())
+}
+
+func (i *imagePolicySpecFilterTagsPtrType) ToImagePolicySpecFilterTagsPtrOutputWithContext(ctx context.Context) ImagePolicySpecFilterTagsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecFilterTagsPtrOutput)
+}
+
+// Filters tags before the policy sees them.
+type ImagePolicySpecFilterTagsOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecFilterTagsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecFilterTags)(nil)).Elem()
+}
+
+func (o ImagePolicySpecFilterTagsOutput) ToImagePolicySpecFilterTagsOutput() ImagePolicySpecFilterTagsOutput {
+	return o
+}
+
+func (o ImagePolicySpecFilterTagsOutput) ToImagePolicySpecFilterTagsOutputWithContext(ctx context.Context) ImagePolicySpecFilterTagsOutput {
+	return o
+}
+
+func (o ImagePolicySpecFilterTagsOutput) ToImagePolicySpecFilterTagsPtrOutput() ImagePolicySpecFilterTagsPtrOutput {
+	return o.ToImagePolicySpecFilterTagsPtrOutputWithContext(context.Background())
+}
+
+func (o ImagePolicySpecFilterTagsOutput) ToImagePolicySpecFilterTagsPtrOutputWithContext(ctx context.Context) ImagePolicySpecFilterTagsPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImagePolicySpecFilterTags) *ImagePolicySpecFilterTags {
+		return &v
+	}).(ImagePolicySpecFilterTagsPtrOutput)
+}
+
+// Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+func (o ImagePolicySpecFilterTagsOutput) Extract() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpecFilterTags) *string { return v.Extract }).(pulumi.StringPtrOutput)
+}
+
+// Regular expression tags must match to be considered.
+func (o ImagePolicySpecFilterTagsOutput) Pattern() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpecFilterTags) *string { return v.Pattern }).(pulumi.StringPtrOutput)
+}
+
+type ImagePolicySpecFilterTagsPtrOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecFilterTagsPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicySpecFilterTags)(nil)).Elem()
+}
+
+func (o ImagePolicySpecFilterTagsPtrOutput) ToImagePolicySpecFilterTagsPtrOutput() ImagePolicySpecFilterTagsPtrOutput {
+	return o
+}
+
+func (o ImagePolicySpecFilterTagsPtrOutput) ToImagePolicySpecFilterTagsPtrOutputWithContext(ctx context.Context) ImagePolicySpecFilterTagsPtrOutput {
+	return o
+}
+
+func (o ImagePolicySpecFilterTagsPtrOutput) Elem() ImagePolicySpecFilterTagsOutput {
+	return o.ApplyT(func(v *ImagePolicySpecFilterTags) ImagePolicySpecFilterTags {
+		if v != nil {
+			return *v
+		}
+		var ret ImagePolicySpecFilterTags
+		return ret
+	}).(ImagePolicySpecFilterTagsOutput)
+}
+
+// Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+func (o ImagePolicySpecFilterTagsPtrOutput) Extract() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicySpecFilterTags) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Extract
+	}).(pulumi.StringPtrOutput)
+}
+
+// Regular expression tags must match to be considered.
+func (o ImagePolicySpecFilterTagsPtrOutput) Pattern() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicySpecFilterTags) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Pattern
+	}).(pulumi.StringPtrOutput)
+}
+
+// The ImageRepository whose tags the policy chooses from.
+type ImagePolicySpecImageRepositoryRef struct {
+	// Name of the ImageRepository.
+	Name string `pulumi:"name"`
+	// Namespace of the ImageRepository; the ImagePolicy's when unset.
+	Namespace *string `pulumi:"namespace"`
+}
+
+// ImagePolicySpecImageRepositoryRefInput is an input type that accepts ImagePolicySpecImageRepositoryRefArgs and ImagePolicySpecImageRepositoryRefOutput values.
+// You can construct a concrete instance of `ImagePolicySpecImageRepositoryRefInput` via:
+//
+//	ImagePolicySpecImageRepositoryRefArgs{...}
+type ImagePolicySpecImageRepositoryRefInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecImageRepositoryRefOutput() ImagePolicySpecImageRepositoryRefOutput
+	ToImagePolicySpecImageRepositoryRefOutputWithContext(context.Context) ImagePolicySpecImageRepositoryRefOutput
+}
+
+// The ImageRepository whose tags the policy chooses from.
+type ImagePolicySpecImageRepositoryRefArgs struct {
+	// Name of the ImageRepository.
+	Name pulumi.StringInput `pulumi:"name"`
+	// Namespace of the ImageRepository; the ImagePolicy's when unset.
+	Namespace pulumi.StringPtrInput `pulumi:"namespace"`
+}
+
+func (ImagePolicySpecImageRepositoryRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecImageRepositoryRef)(nil)).Elem()
+}
+
+func (i ImagePolicySpecImageRepositoryRefArgs) ToImagePolicySpecImageRepositoryRefOutput() ImagePolicySpecImageRepositoryRefOutput {
+	return i.ToImagePolicySpecImageRepositoryRefOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecImageRepositoryRefArgs) ToImagePolicySpecImageRepositoryRefOutputWithContext(ctx context.Context) ImagePolicySpecImageRepositoryRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecImageRepositoryRefOutput)
+}
+
+// The ImageRepository whose tags the policy chooses from.
+type ImagePolicySpecImageRepositoryRefOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecImageRepositoryRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecImageRepositoryRef)(nil)).Elem()
+}
+
+func (o ImagePolicySpecImageRepositoryRefOutput) ToImagePolicySpecImageRepositoryRefOutput() ImagePolicySpecImageRepositoryRefOutput {
+	return o
+}
+
+func (o ImagePolicySpecImageRepositoryRefOutput) ToImagePolicySpecImageRepositoryRefOutputWithContext(ctx context.Context) ImagePolicySpecImageRepositoryRefOutput {
+	return o
+}
+
+// Name of the ImageRepository.
+func (o ImagePolicySpecImageRepositoryRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ImagePolicySpecImageRepositoryRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Namespace of the ImageRepository; the ImagePolicy's when unset.
+func (o ImagePolicySpecImageRepositoryRefOutput) Namespace() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpecImageRepositoryRef) *string { return v.Namespace }).(pulumi.StringPtrOutput)
+}
+
+// How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+type ImagePolicySpecPolicy struct {
+	// Alphabetical policy.
+	Alphabetical *ImagePolicySpecPolicyAlphabetical `pulumi:"alphabetical"`
+	// Numerical policy.
+	Numerical *ImagePolicySpecPolicyNumerical `pulumi:"numerical"`
+	// SemVer policy.
+	Semver *ImagePolicySpecPolicySemver `pulumi:"semver"`
+}
+
+// ImagePolicySpecPolicyInput is an input type that accepts ImagePolicySpecPolicyArgs and ImagePolicySpecPolicyOutput values.
+// You can construct a concrete instance of `ImagePolicySpecPolicyInput` via:
+//
+//	ImagePolicySpecPolicyArgs{...}
+type ImagePolicySpecPolicyInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecPolicyOutput() ImagePolicySpecPolicyOutput
+	ToImagePolicySpecPolicyOutputWithContext(context.Context) ImagePolicySpecPolicyOutput
+}
+
+// How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+type ImagePolicySpecPolicyArgs struct {
+	// Alphabetical policy.
+	Alphabetical ImagePolicySpecPolicyAlphabeticalPtrInput `pulumi:"alphabetical"`
+	// Numerical policy.
+	Numerical ImagePolicySpecPolicyNumericalPtrInput `pulumi:"numerical"`
+	// SemVer policy.
+	Semver ImagePolicySpecPolicySemverPtrInput `pulumi:"semver"`
+}
+
+func (ImagePolicySpecPolicyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecPolicy)(nil)).Elem()
+}
+
+func (i ImagePolicySpecPolicyArgs) ToImagePolicySpecPolicyOutput() ImagePolicySpecPolicyOutput {
+	return i.ToImagePolicySpecPolicyOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecPolicyArgs) ToImagePolicySpecPolicyOutputWithContext(ctx context.Context) ImagePolicySpecPolicyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicyOutput)
+}
+
+// How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+type ImagePolicySpecPolicyOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecPolicyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecPolicy)(nil)).Elem()
+}
+
+func (o ImagePolicySpecPolicyOutput) ToImagePolicySpecPolicyOutput() ImagePolicySpecPolicyOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyOutput) ToImagePolicySpecPolicyOutputWithContext(ctx context.Context) ImagePolicySpecPolicyOutput {
+	return o
+}
+
+// Alphabetical policy.
+func (o ImagePolicySpecPolicyOutput) Alphabetical() ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpecPolicy) *ImagePolicySpecPolicyAlphabetical { return v.Alphabetical }).(ImagePolicySpecPolicyAlphabeticalPtrOutput)
+}
+
+// Numerical policy.
+func (o ImagePolicySpecPolicyOutput) Numerical() ImagePolicySpecPolicyNumericalPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpecPolicy) *ImagePolicySpecPolicyNumerical { return v.Numerical }).(ImagePolicySpecPolicyNumericalPtrOutput)
+}
+
+// SemVer policy.
+func (o ImagePolicySpecPolicyOutput) Semver() ImagePolicySpecPolicySemverPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpecPolicy) *ImagePolicySpecPolicySemver { return v.Semver }).(ImagePolicySpecPolicySemverPtrOutput)
+}
+
+// Alphabetical policy.
+type ImagePolicySpecPolicyAlphabetical struct {
+	// Sort order; the last tag in this order is the latest.
+	Order *string `pulumi:"order"`
+}
+
+// ImagePolicySpecPolicyAlphabeticalInput is an input type that accepts ImagePolicySpecPolicyAlphabeticalArgs and ImagePolicySpecPolicyAlphabeticalOutput values.
+// You can construct a concrete instance of `ImagePolicySpecPolicyAlphabeticalInput` via:
+//
+//	ImagePolicySpecPolicyAlphabeticalArgs{...}
+type ImagePolicySpecPolicyAlphabeticalInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecPolicyAlphabeticalOutput() ImagePolicySpecPolicyAlphabeticalOutput
+	ToImagePolicySpecPolicyAlphabeticalOutputWithContext(context.Context) ImagePolicySpecPolicyAlphabeticalOutput
+}
+
+// Alphabetical policy.
+type ImagePolicySpecPolicyAlphabeticalArgs struct {
+	// Sort order; the last tag in this order is the latest.
+	Order pulumi.StringPtrInput `pulumi:"order"`
+}
+
+func (ImagePolicySpecPolicyAlphabeticalArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecPolicyAlphabetical)(nil)).Elem()
+}
+
+func (i ImagePolicySpecPolicyAlphabeticalArgs) ToImagePolicySpecPolicyAlphabeticalOutput() ImagePolicySpecPolicyAlphabeticalOutput {
+	return i.ToImagePolicySpecPolicyAlphabeticalOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecPolicyAlphabeticalArgs) ToImagePolicySpecPolicyAlphabeticalOutputWithContext(ctx context.Context) ImagePolicySpecPolicyAlphabeticalOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicyAlphabeticalOutput)
+}
+
+func (i ImagePolicySpecPolicyAlphabeticalArgs) ToImagePolicySpecPolicyAlphabeticalPtrOutput() ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return i.ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecPolicyAlphabeticalArgs) ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicyAlphabeticalOutput).ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(ctx)
+}
+
+// ImagePolicySpecPolicyAlphabeticalPtrInput is an input type that accepts ImagePolicySpecPolicyAlphabeticalArgs, ImagePolicySpecPolicyAlphabeticalPtr and ImagePolicySpecPolicyAlphabeticalPtrOutput values.
+// You can construct a concrete instance of `ImagePolicySpecPolicyAlphabeticalPtrInput` via:
+//
+//	        ImagePolicySpecPolicyAlphabeticalArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImagePolicySpecPolicyAlphabeticalPtrInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecPolicyAlphabeticalPtrOutput() ImagePolicySpecPolicyAlphabeticalPtrOutput
+	ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(context.Context) ImagePolicySpecPolicyAlphabeticalPtrOutput
+}
+
+type imagePolicySpecPolicyAlphabeticalPtrType ImagePolicySpecPolicyAlphabeticalArgs
+
+func ImagePolicySpecPolicyAlphabeticalPtr(v *ImagePolicySpecPolicyAlphabeticalArgs) ImagePolicySpecPolicyAlphabeticalPtrInput {
+	return (*imagePolicySpecPolicyAlphabeticalPtrType)(v)
+}
+
+func (*imagePolicySpecPolicyAlphabeticalPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicySpecPolicyAlphabetical)(nil)).Elem()
+}
+
+func (i *imagePolicySpecPolicyAlphabeticalPtrType) ToImagePolicySpecPolicyAlphabeticalPtrOutput() ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return i.ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(context.Background())
+}
+
+func (i *imagePolicySpecPolicyAlphabeticalPtrType) ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicyAlphabeticalPtrOutput)
+}
+
+// Alphabetical policy.
+type ImagePolicySpecPolicyAlphabeticalOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecPolicyAlphabeticalOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecPolicyAlphabetical)(nil)).Elem()
+}
+
+func (o ImagePolicySpecPolicyAlphabeticalOutput) ToImagePolicySpecPolicyAlphabeticalOutput() ImagePolicySpecPolicyAlphabeticalOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyAlphabeticalOutput) ToImagePolicySpecPolicyAlphabeticalOutputWithContext(ctx context.Context) ImagePolicySpecPolicyAlphabeticalOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyAlphabeticalOutput) ToImagePolicySpecPolicyAlphabeticalPtrOutput() ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return o.ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(context.Background())
+}
+
+func (o ImagePolicySpecPolicyAlphabeticalOutput) ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImagePolicySpecPolicyAlphabetical) *ImagePolicySpecPolicyAlphabetical {
+		return &v
+	}).(ImagePolicySpecPolicyAlphabeticalPtrOutput)
+}
+
+// Sort order; the last tag in this order is the latest.
+func (o ImagePolicySpecPolicyAlphabeticalOutput) Order() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpecPolicyAlphabetical) *string { return v.Order }).(pulumi.StringPtrOutput)
+}
+
+type ImagePolicySpecPolicyAlphabeticalPtrOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecPolicyAlphabeticalPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicySpecPolicyAlphabetical)(nil)).Elem()
+}
+
+func (o ImagePolicySpecPolicyAlphabeticalPtrOutput) ToImagePolicySpecPolicyAlphabeticalPtrOutput() ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyAlphabeticalPtrOutput) ToImagePolicySpecPolicyAlphabeticalPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicyAlphabeticalPtrOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyAlphabeticalPtrOutput) Elem() ImagePolicySpecPolicyAlphabeticalOutput {
+	return o.ApplyT(func(v *ImagePolicySpecPolicyAlphabetical) ImagePolicySpecPolicyAlphabetical {
+		if v != nil {
+			return *v
+		}
+		var ret ImagePolicySpecPolicyAlphabetical
+		return ret
+	}).(ImagePolicySpecPolicyAlphabeticalOutput)
+}
+
+// Sort order; the last tag in this order is the latest.
+func (o ImagePolicySpecPolicyAlphabeticalPtrOutput) Order() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicySpecPolicyAlphabetical) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Order
+	}).(pulumi.StringPtrOutput)
+}
+
+// Numerical policy.
+type ImagePolicySpecPolicyNumerical struct {
+	// Sort order; the last tag in this order is the latest.
+	Order *string `pulumi:"order"`
+}
+
+// ImagePolicySpecPolicyNumericalInput is an input type that accepts ImagePolicySpecPolicyNumericalArgs and ImagePolicySpecPolicyNumericalOutput values.
+// You can construct a concrete instance of `ImagePolicySpecPolicyNumericalInput` via:
+//
+//	ImagePolicySpecPolicyNumericalArgs{...}
+type ImagePolicySpecPolicyNumericalInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecPolicyNumericalOutput() ImagePolicySpecPolicyNumericalOutput
+	ToImagePolicySpecPolicyNumericalOutputWithContext(context.Context) ImagePolicySpecPolicyNumericalOutput
+}
+
+// Numerical policy.
+type ImagePolicySpecPolicyNumericalArgs struct {
+	// Sort order; the last tag in this order is the latest.
+	Order pulumi.StringPtrInput `pulumi:"order"`
+}
+
+func (ImagePolicySpecPolicyNumericalArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecPolicyNumerical)(nil)).Elem()
+}
+
+func (i ImagePolicySpecPolicyNumericalArgs) ToImagePolicySpecPolicyNumericalOutput() ImagePolicySpecPolicyNumericalOutput {
+	return i.ToImagePolicySpecPolicyNumericalOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecPolicyNumericalArgs) ToImagePolicySpecPolicyNumericalOutputWithContext(ctx context.Context) ImagePolicySpecPolicyNumericalOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicyNumericalOutput)
+}
+
+func (i ImagePolicySpecPolicyNumericalArgs) ToImagePolicySpecPolicyNumericalPtrOutput() ImagePolicySpecPolicyNumericalPtrOutput {
+	return i.ToImagePolicySpecPolicyNumericalPtrOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecPolicyNumericalArgs) ToImagePolicySpecPolicyNumericalPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicyNumericalPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicyNumericalOutput).ToImagePolicySpecPolicyNumericalPtrOutputWithContext(ctx)
+}
+
+// ImagePolicySpecPolicyNumericalPtrInput is an input type that accepts ImagePolicySpecPolicyNumericalArgs, ImagePolicySpecPolicyNumericalPtr and ImagePolicySpecPolicyNumericalPtrOutput values.
+// You can construct a concrete instance of `ImagePolicySpecPolicyNumericalPtrInput` via:
+//
+//	        ImagePolicySpecPolicyNumericalArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImagePolicySpecPolicyNumericalPtrInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecPolicyNumericalPtrOutput() ImagePolicySpecPolicyNumericalPtrOutput
+	ToImagePolicySpecPolicyNumericalPtrOutputWithContext(context.Context) ImagePolicySpecPolicyNumericalPtrOutput
+}
+
+type imagePolicySpecPolicyNumericalPtrType ImagePolicySpecPolicyNumericalArgs
+
+func ImagePolicySpecPolicyNumericalPtr(v *ImagePolicySpecPolicyNumericalArgs) ImagePolicySpecPolicyNumericalPtrInput {
+	return (*imagePolicySpecPolicyNumericalPtrType)(v)
+}
+
+func (*imagePolicySpecPolicyNumericalPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicySpecPolicyNumerical)(nil)).Elem()
+}
+
+func (i *imagePolicySpecPolicyNumericalPtrType) ToImagePolicySpecPolicyNumericalPtrOutput() ImagePolicySpecPolicyNumericalPtrOutput {
+	return i.ToImagePolicySpecPolicyNumericalPtrOutputWithContext(context.Background())
+}
+
+func (i *imagePolicySpecPolicyNumericalPtrType) ToImagePolicySpecPolicyNumericalPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicyNumericalPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicyNumericalPtrOutput)
+}
+
+// Numerical policy.
+type ImagePolicySpecPolicyNumericalOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecPolicyNumericalOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecPolicyNumerical)(nil)).Elem()
+}
+
+func (o ImagePolicySpecPolicyNumericalOutput) ToImagePolicySpecPolicyNumericalOutput() ImagePolicySpecPolicyNumericalOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyNumericalOutput) ToImagePolicySpecPolicyNumericalOutputWithContext(ctx context.Context) ImagePolicySpecPolicyNumericalOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyNumericalOutput) ToImagePolicySpecPolicyNumericalPtrOutput() ImagePolicySpecPolicyNumericalPtrOutput {
+	return o.ToImagePolicySpecPolicyNumericalPtrOutputWithContext(context.Background())
+}
+
+func (o ImagePolicySpecPolicyNumericalOutput) ToImagePolicySpecPolicyNumericalPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicyNumericalPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImagePolicySpecPolicyNumerical) *ImagePolicySpecPolicyNumerical {
+		return &v
+	}).(ImagePolicySpecPolicyNumericalPtrOutput)
+}
+
+// Sort order; the last tag in this order is the latest.
+func (o ImagePolicySpecPolicyNumericalOutput) Order() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicySpecPolicyNumerical) *string { return v.Order }).(pulumi.StringPtrOutput)
+}
+
+type ImagePolicySpecPolicyNumericalPtrOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecPolicyNumericalPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicySpecPolicyNumerical)(nil)).Elem()
+}
+
+func (o ImagePolicySpecPolicyNumericalPtrOutput) ToImagePolicySpecPolicyNumericalPtrOutput() ImagePolicySpecPolicyNumericalPtrOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyNumericalPtrOutput) ToImagePolicySpecPolicyNumericalPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicyNumericalPtrOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicyNumericalPtrOutput) Elem() ImagePolicySpecPolicyNumericalOutput {
+	return o.ApplyT(func(v *ImagePolicySpecPolicyNumerical) ImagePolicySpecPolicyNumerical {
+		if v != nil {
+			return *v
+		}
+		var ret ImagePolicySpecPolicyNumerical
+		return ret
+	}).(ImagePolicySpecPolicyNumericalOutput)
+}
+
+// Sort order; the last tag in this order is the latest.
+func (o ImagePolicySpecPolicyNumericalPtrOutput) Order() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicySpecPolicyNumerical) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Order
+	}).(pulumi.StringPtrOutput)
+}
+
+// SemVer policy.
+type ImagePolicySpecPolicySemver struct {
+	// SemVer range (Masterminds syntax) the latest tag must satisfy.
+	Range string `pulumi:"range"`
+}
+
+// ImagePolicySpecPolicySemverInput is an input type that accepts ImagePolicySpecPolicySemverArgs and ImagePolicySpecPolicySemverOutput values.
+// You can construct a concrete instance of `ImagePolicySpecPolicySemverInput` via:
+//
+//	ImagePolicySpecPolicySemverArgs{...}
+type ImagePolicySpecPolicySemverInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecPolicySemverOutput() ImagePolicySpecPolicySemverOutput
+	ToImagePolicySpecPolicySemverOutputWithContext(context.Context) ImagePolicySpecPolicySemverOutput
+}
+
+// SemVer policy.
+type ImagePolicySpecPolicySemverArgs struct {
+	// SemVer range (Masterminds syntax) the latest tag must satisfy.
+	Range pulumi.StringInput `pulumi:"range"`
+}
+
+func (ImagePolicySpecPolicySemverArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecPolicySemver)(nil)).Elem()
+}
+
+func (i ImagePolicySpecPolicySemverArgs) ToImagePolicySpecPolicySemverOutput() ImagePolicySpecPolicySemverOutput {
+	return i.ToImagePolicySpecPolicySemverOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecPolicySemverArgs) ToImagePolicySpecPolicySemverOutputWithContext(ctx context.Context) ImagePolicySpecPolicySemverOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicySemverOutput)
+}
+
+func (i ImagePolicySpecPolicySemverArgs) ToImagePolicySpecPolicySemverPtrOutput() ImagePolicySpecPolicySemverPtrOutput {
+	return i.ToImagePolicySpecPolicySemverPtrOutputWithContext(context.Background())
+}
+
+func (i ImagePolicySpecPolicySemverArgs) ToImagePolicySpecPolicySemverPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicySemverPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicySemverOutput).ToImagePolicySpecPolicySemverPtrOutputWithContext(ctx)
+}
+
+// ImagePolicySpecPolicySemverPtrInput is an input type that accepts ImagePolicySpecPolicySemverArgs, ImagePolicySpecPolicySemverPtr and ImagePolicySpecPolicySemverPtrOutput values.
+// You can construct a concrete instance of `ImagePolicySpecPolicySemverPtrInput` via:
+//
+//	        ImagePolicySpecPolicySemverArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImagePolicySpecPolicySemverPtrInput interface {
+	pulumi.Input
+
+	ToImagePolicySpecPolicySemverPtrOutput() ImagePolicySpecPolicySemverPtrOutput
+	ToImagePolicySpecPolicySemverPtrOutputWithContext(context.Context) ImagePolicySpecPolicySemverPtrOutput
+}
+
+type imagePolicySpecPolicySemverPtrType ImagePolicySpecPolicySemverArgs
+
+func ImagePolicySpecPolicySemverPtr(v *ImagePolicySpecPolicySemverArgs) ImagePolicySpecPolicySemverPtrInput {
+	return (*imagePolicySpecPolicySemverPtrType)(v)
+}
+
+func (*imagePolicySpecPolicySemverPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicySpecPolicySemver)(nil)).Elem()
+}
+
+func (i *imagePolicySpecPolicySemverPtrType) ToImagePolicySpecPolicySemverPtrOutput() ImagePolicySpecPolicySemverPtrOutput {
+	return i.ToImagePolicySpecPolicySemverPtrOutputWithContext(context.Background())
+}
+
+func (i *imagePolicySpecPolicySemverPtrType) ToImagePolicySpecPolicySemverPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicySemverPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImagePolicySpecPolicySemverPtrOutput)
+}
+
+// SemVer policy.
+type ImagePolicySpecPolicySemverOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecPolicySemverOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicySpecPolicySemver)(nil)).Elem()
+}
+
+func (o ImagePolicySpecPolicySemverOutput) ToImagePolicySpecPolicySemverOutput() ImagePolicySpecPolicySemverOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicySemverOutput) ToImagePolicySpecPolicySemverOutputWithContext(ctx context.Context) ImagePolicySpecPolicySemverOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicySemverOutput) ToImagePolicySpecPolicySemverPtrOutput() ImagePolicySpecPolicySemverPtrOutput {
+	return o.ToImagePolicySpecPolicySemverPtrOutputWithContext(context.Background())
+}
+
+func (o ImagePolicySpecPolicySemverOutput) ToImagePolicySpecPolicySemverPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicySemverPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImagePolicySpecPolicySemver) *ImagePolicySpecPolicySemver {
+		return &v
+	}).(ImagePolicySpecPolicySemverPtrOutput)
+}
+
+// SemVer range (Masterminds syntax) the latest tag must satisfy.
+func (o ImagePolicySpecPolicySemverOutput) Range() pulumi.StringOutput {
+	return o.ApplyT(func(v ImagePolicySpecPolicySemver) string { return v.Range }).(pulumi.StringOutput)
+}
+
+type ImagePolicySpecPolicySemverPtrOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicySpecPolicySemverPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicySpecPolicySemver)(nil)).Elem()
+}
+
+func (o ImagePolicySpecPolicySemverPtrOutput) ToImagePolicySpecPolicySemverPtrOutput() ImagePolicySpecPolicySemverPtrOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicySemverPtrOutput) ToImagePolicySpecPolicySemverPtrOutputWithContext(ctx context.Context) ImagePolicySpecPolicySemverPtrOutput {
+	return o
+}
+
+func (o ImagePolicySpecPolicySemverPtrOutput) Elem() ImagePolicySpecPolicySemverOutput {
+	return o.ApplyT(func(v *ImagePolicySpecPolicySemver) ImagePolicySpecPolicySemver {
+		if v != nil {
+			return *v
+		}
+		var ret ImagePolicySpecPolicySemver
+		return ret
+	}).(ImagePolicySpecPolicySemverOutput)
+}
+
+// SemVer range (Masterminds syntax) the latest tag must satisfy.
+func (o ImagePolicySpecPolicySemverPtrOutput) Range() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicySpecPolicySemver) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Range
+	}).(pulumi.StringPtrOutput)
+}
+
+// Observed state of an ImagePolicy.
+type ImagePolicyStatus struct {
+	// Current state of the object.
+	Conditions []GitRepositoryStatusConditions `pulumi:"conditions"`
+	// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+	LastHandledReconcileAt *string `pulumi:"lastHandledReconcileAt"`
+	// The latest image the policy selected.
+	LatestRef *ImagePolicyStatusLatestRef `pulumi:"latestRef"`
+	// Last metadata.generation the controller acted on.
+	ObservedGeneration *int `pulumi:"observedGeneration"`
+	// The image selected before latestRef.
+	ObservedPreviousRef *ImagePolicyStatusObservedPreviousRef `pulumi:"observedPreviousRef"`
+}
+
+// Observed state of an ImagePolicy.
+type ImagePolicyStatusOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicyStatusOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicyStatus)(nil)).Elem()
+}
+
+func (o ImagePolicyStatusOutput) ToImagePolicyStatusOutput() ImagePolicyStatusOutput {
+	return o
+}
+
+func (o ImagePolicyStatusOutput) ToImagePolicyStatusOutputWithContext(ctx context.Context) ImagePolicyStatusOutput {
+	return o
+}
+
+// Current state of the object.
+func (o ImagePolicyStatusOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v ImagePolicyStatus) []GitRepositoryStatusConditions { return v.Conditions }).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ImagePolicyStatusOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicyStatus) *string { return v.LastHandledReconcileAt }).(pulumi.StringPtrOutput)
+}
+
+// The latest image the policy selected.
+func (o ImagePolicyStatusOutput) LatestRef() ImagePolicyStatusLatestRefPtrOutput {
+	return o.ApplyT(func(v ImagePolicyStatus) *ImagePolicyStatusLatestRef { return v.LatestRef }).(ImagePolicyStatusLatestRefPtrOutput)
+}
+
+// Last metadata.generation the controller acted on.
+func (o ImagePolicyStatusOutput) ObservedGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v ImagePolicyStatus) *int { return v.ObservedGeneration }).(pulumi.IntPtrOutput)
+}
+
+// The image selected before latestRef.
+func (o ImagePolicyStatusOutput) ObservedPreviousRef() ImagePolicyStatusObservedPreviousRefPtrOutput {
+	return o.ApplyT(func(v ImagePolicyStatus) *ImagePolicyStatusObservedPreviousRef { return v.ObservedPreviousRef }).(ImagePolicyStatusObservedPreviousRefPtrOutput)
+}
+
+type ImagePolicyStatusPtrOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicyStatusPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicyStatus)(nil)).Elem()
+}
+
+func (o ImagePolicyStatusPtrOutput) ToImagePolicyStatusPtrOutput() ImagePolicyStatusPtrOutput {
+	return o
+}
+
+func (o ImagePolicyStatusPtrOutput) ToImagePolicyStatusPtrOutputWithContext(ctx context.Context) ImagePolicyStatusPtrOutput {
+	return o
+}
+
+func (o ImagePolicyStatusPtrOutput) Elem() ImagePolicyStatusOutput {
+	return o.ApplyT(func(v *ImagePolicyStatus) ImagePolicyStatus {
+		if v != nil {
+			return *v
+		}
+		var ret ImagePolicyStatus
+		return ret
+	}).(ImagePolicyStatusOutput)
+}
+
+// Current state of the object.
+func (o ImagePolicyStatusPtrOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v *ImagePolicyStatus) []GitRepositoryStatusConditions {
+		if v == nil {
+			return nil
+		}
+		return v.Conditions
+	}).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ImagePolicyStatusPtrOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.LastHandledReconcileAt
+	}).(pulumi.StringPtrOutput)
+}
+
+// The latest image the policy selected.
+func (o ImagePolicyStatusPtrOutput) LatestRef() ImagePolicyStatusLatestRefPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatus) *ImagePolicyStatusLatestRef {
+		if v == nil {
+			return nil
+		}
+		return v.LatestRef
+	}).(ImagePolicyStatusLatestRefPtrOutput)
+}
+
+// Last metadata.generation the controller acted on.
+func (o ImagePolicyStatusPtrOutput) ObservedGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatus) *int {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedGeneration
+	}).(pulumi.IntPtrOutput)
+}
+
+// The image selected before latestRef.
+func (o ImagePolicyStatusPtrOutput) ObservedPreviousRef() ImagePolicyStatusObservedPreviousRefPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatus) *ImagePolicyStatusObservedPreviousRef {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedPreviousRef
+	}).(ImagePolicyStatusObservedPreviousRefPtrOutput)
+}
+
+// The latest image the policy selected.
+type ImagePolicyStatusLatestRef struct {
+	// Manifest digest of the tag, per digestReflectionPolicy.
+	Digest *string `pulumi:"digest"`
+	// Image name, as spec.image of the ImageRepository.
+	Name string `pulumi:"name"`
+	// The selected tag.
+	Tag string `pulumi:"tag"`
+}
+
+// The latest image the policy selected.
+type ImagePolicyStatusLatestRefOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicyStatusLatestRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicyStatusLatestRef)(nil)).Elem()
+}
+
+func (o ImagePolicyStatusLatestRefOutput) ToImagePolicyStatusLatestRefOutput() ImagePolicyStatusLatestRefOutput {
+	return o
+}
+
+func (o ImagePolicyStatusLatestRefOutput) ToImagePolicyStatusLatestRefOutputWithContext(ctx context.Context) ImagePolicyStatusLatestRefOutput {
+	return o
+}
+
+// Manifest digest of the tag, per digestReflectionPolicy.
+func (o ImagePolicyStatusLatestRefOutput) Digest() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicyStatusLatestRef) *string { return v.Digest }).(pulumi.StringPtrOutput)
+}
+
+// Image name, as spec.image of the ImageRepository.
+func (o ImagePolicyStatusLatestRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ImagePolicyStatusLatestRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// The selected tag.
+func (o ImagePolicyStatusLatestRefOutput) Tag() pulumi.StringOutput {
+	return o.ApplyT(func(v ImagePolicyStatusLatestRef) string { return v.Tag }).(pulumi.StringOutput)
+}
+
+type ImagePolicyStatusLatestRefPtrOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicyStatusLatestRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicyStatusLatestRef)(nil)).Elem()
+}
+
+func (o ImagePolicyStatusLatestRefPtrOutput) ToImagePolicyStatusLatestRefPtrOutput() ImagePolicyStatusLatestRefPtrOutput {
+	return o
+}
+
+func (o ImagePolicyStatusLatestRefPtrOutput) ToImagePolicyStatusLatestRefPtrOutputWithContext(ctx context.Context) ImagePolicyStatusLatestRefPtrOutput {
+	return o
+}
+
+func (o ImagePolicyStatusLatestRefPtrOutput) Elem() ImagePolicyStatusLatestRefOutput {
+	return o.ApplyT(func(v *ImagePolicyStatusLatestRef) ImagePolicyStatusLatestRef {
+		if v != nil {
+			return *v
+		}
+		var ret ImagePolicyStatusLatestRef
+		return ret
+	}).(ImagePolicyStatusLatestRefOutput)
+}
+
+// Manifest digest of the tag, per digestReflectionPolicy.
+func (o ImagePolicyStatusLatestRefPtrOutput) Digest() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatusLatestRef) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Digest
+	}).(pulumi.StringPtrOutput)
+}
+
+// Image name, as spec.image of the ImageRepository.
+func (o ImagePolicyStatusLatestRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatusLatestRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// The selected tag.
+func (o ImagePolicyStatusLatestRefPtrOutput) Tag() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatusLatestRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Tag
+	}).(pulumi.StringPtrOutput)
+}
+
+// The image selected before latestRef.
+type ImagePolicyStatusObservedPreviousRef struct {
+	// Manifest digest of the tag, per digestReflectionPolicy.
+	Digest *string `pulumi:"digest"`
+	// Image name, as spec.image of the ImageRepository.
+	Name string `pulumi:"name"`
+	// The selected tag.
+	Tag string `pulumi:"tag"`
+}
+
+// The image selected before latestRef.
+type ImagePolicyStatusObservedPreviousRefOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicyStatusObservedPreviousRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImagePolicyStatusObservedPreviousRef)(nil)).Elem()
+}
+
+func (o ImagePolicyStatusObservedPreviousRefOutput) ToImagePolicyStatusObservedPreviousRefOutput() ImagePolicyStatusObservedPreviousRefOutput {
+	return o
+}
+
+func (o ImagePolicyStatusObservedPreviousRefOutput) ToImagePolicyStatusObservedPreviousRefOutputWithContext(ctx context.Context) ImagePolicyStatusObservedPreviousRefOutput {
+	return o
+}
+
+// Manifest digest of the tag, per digestReflectionPolicy.
+func (o ImagePolicyStatusObservedPreviousRefOutput) Digest() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImagePolicyStatusObservedPreviousRef) *string { return v.Digest }).(pulumi.StringPtrOutput)
+}
+
+// Image name, as spec.image of the ImageRepository.
+func (o ImagePolicyStatusObservedPreviousRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ImagePolicyStatusObservedPreviousRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// The selected tag.
+func (o ImagePolicyStatusObservedPreviousRefOutput) Tag() pulumi.StringOutput {
+	return o.ApplyT(func(v ImagePolicyStatusObservedPreviousRef) string { return v.Tag }).(pulumi.StringOutput)
+}
+
+type ImagePolicyStatusObservedPreviousRefPtrOutput struct{ *pulumi.OutputState }
+
+func (ImagePolicyStatusObservedPreviousRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImagePolicyStatusObservedPreviousRef)(nil)).Elem()
+}
+
+func (o ImagePolicyStatusObservedPreviousRefPtrOutput) ToImagePolicyStatusObservedPreviousRefPtrOutput() ImagePolicyStatusObservedPreviousRefPtrOutput {
+	return o
+}
+
+func (o ImagePolicyStatusObservedPreviousRefPtrOutput) ToImagePolicyStatusObservedPreviousRefPtrOutputWithContext(ctx context.Context) ImagePolicyStatusObservedPreviousRefPtrOutput {
+	return o
+}
+
+func (o ImagePolicyStatusObservedPreviousRefPtrOutput) Elem() ImagePolicyStatusObservedPreviousRefOutput {
+	return o.ApplyT(func(v *ImagePolicyStatusObservedPreviousRef) ImagePolicyStatusObservedPreviousRef {
+		if v != nil {
+			return *v
+		}
+		var ret ImagePolicyStatusObservedPreviousRef
+		return ret
+	}).(ImagePolicyStatusObservedPreviousRefOutput)
+}
+
+// Manifest digest of the tag, per digestReflectionPolicy.
+func (o ImagePolicyStatusObservedPreviousRefPtrOutput) Digest() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatusObservedPreviousRef) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Digest
+	}).(pulumi.StringPtrOutput)
+}
+
+// Image name, as spec.image of the ImageRepository.
+func (o ImagePolicyStatusObservedPreviousRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatusObservedPreviousRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// The selected tag.
+func (o ImagePolicyStatusObservedPreviousRefPtrOutput) Tag() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImagePolicyStatusObservedPreviousRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Tag
+	}).(pulumi.StringPtrOutput)
+}
+
+// Desired state of an ImageRepository.
+type ImageRepositorySpec struct {
+	// Which other namespaces' ImagePolicies may reference this ImageRepository.
+	AccessFrom *ImageRepositorySpecAccessFrom `pulumi:"accessFrom"`
+	// Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+	CertSecretRef *ImageRepositorySpecCertSecretRef `pulumi:"certSecretRef"`
+	// Regular expressions of tags to leave out of the scan result.
+	ExclusionList []string `pulumi:"exclusionList"`
+	// Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+	Image string `pulumi:"image"`
+	// Allow a plain-HTTP registry.
+	Insecure *bool `pulumi:"insecure"`
+	// How often to scan the repository.
+	Interval string `pulumi:"interval"`
+	// Registry authentication provider.
+	Provider *string `pulumi:"provider"`
+	// Secret with the proxy to use for the registry (not supported by this controller yet).
+	ProxySecretRef *ImageRepositorySpecProxySecretRef `pulumi:"proxySecretRef"`
+	// Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+	SecretRef *OCIRepositorySpecSecretRef `pulumi:"secretRef"`
+	// ServiceAccount whose image pull secrets authenticate the scan.
+	ServiceAccountName *string `pulumi:"serviceAccountName"`
+	// Stop scanning this repository.
+	Suspend *bool `pulumi:"suspend"`
+	// Timeout of the scan; spec.interval when unset.
+	Timeout *string `pulumi:"timeout"`
+}
+
+// ImageRepositorySpecInput is an input type that accepts ImageRepositorySpecArgs and ImageRepositorySpecOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecInput` via:
+//
+//	ImageRepositorySpecArgs{...}
+type ImageRepositorySpecInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecOutput() ImageRepositorySpecOutput
+	ToImageRepositorySpecOutputWithContext(context.Context) ImageRepositorySpecOutput
+}
+
+// Desired state of an ImageRepository.
+type ImageRepositorySpecArgs struct {
+	// Which other namespaces' ImagePolicies may reference this ImageRepository.
+	AccessFrom ImageRepositorySpecAccessFromPtrInput `pulumi:"accessFrom"`
+	// Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+	CertSecretRef ImageRepositorySpecCertSecretRefPtrInput `pulumi:"certSecretRef"`
+	// Regular expressions of tags to leave out of the scan result.
+	ExclusionList pulumi.StringArrayInput `pulumi:"exclusionList"`
+	// Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+	Image pulumi.StringInput `pulumi:"image"`
+	// Allow a plain-HTTP registry.
+	Insecure pulumi.BoolPtrInput `pulumi:"insecure"`
+	// How often to scan the repository.
+	Interval pulumi.StringInput `pulumi:"interval"`
+	// Registry authentication provider.
+	Provider pulumi.StringPtrInput `pulumi:"provider"`
+	// Secret with the proxy to use for the registry (not supported by this controller yet).
+	ProxySecretRef ImageRepositorySpecProxySecretRefPtrInput `pulumi:"proxySecretRef"`
+	// Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+	SecretRef OCIRepositorySpecSecretRefPtrInput `pulumi:"secretRef"`
+	// ServiceAccount whose image pull secrets authenticate the scan.
+	ServiceAccountName pulumi.StringPtrInput `pulumi:"serviceAccountName"`
+	// Stop scanning this repository.
+	Suspend pulumi.BoolPtrInput `pulumi:"suspend"`
+	// Timeout of the scan; spec.interval when unset.
+	Timeout pulumi.StringPtrInput `pulumi:"timeout"`
+}
+
+func (ImageRepositorySpecArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpec)(nil)).Elem()
+}
+
+func (i ImageRepositorySpecArgs) ToImageRepositorySpecOutput() ImageRepositorySpecOutput {
+	return i.ToImageRepositorySpecOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecArgs) ToImageRepositorySpecOutputWithContext(ctx context.Context) ImageRepositorySpecOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecOutput)
+}
+
+// Desired state of an ImageRepository.
+type ImageRepositorySpecOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpec)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecOutput) ToImageRepositorySpecOutput() ImageRepositorySpecOutput {
+	return o
+}
+
+func (o ImageRepositorySpecOutput) ToImageRepositorySpecOutputWithContext(ctx context.Context) ImageRepositorySpecOutput {
+	return o
+}
+
+// Which other namespaces' ImagePolicies may reference this ImageRepository.
+func (o ImageRepositorySpecOutput) AccessFrom() ImageRepositorySpecAccessFromPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *ImageRepositorySpecAccessFrom { return v.AccessFrom }).(ImageRepositorySpecAccessFromPtrOutput)
+}
+
+// Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+func (o ImageRepositorySpecOutput) CertSecretRef() ImageRepositorySpecCertSecretRefPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *ImageRepositorySpecCertSecretRef { return v.CertSecretRef }).(ImageRepositorySpecCertSecretRefPtrOutput)
+}
+
+// Regular expressions of tags to leave out of the scan result.
+func (o ImageRepositorySpecOutput) ExclusionList() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) []string { return v.ExclusionList }).(pulumi.StringArrayOutput)
+}
+
+// Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+func (o ImageRepositorySpecOutput) Image() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) string { return v.Image }).(pulumi.StringOutput)
+}
+
+// Allow a plain-HTTP registry.
+func (o ImageRepositorySpecOutput) Insecure() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *bool { return v.Insecure }).(pulumi.BoolPtrOutput)
+}
+
+// How often to scan the repository.
+func (o ImageRepositorySpecOutput) Interval() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) string { return v.Interval }).(pulumi.StringOutput)
+}
+
+// Registry authentication provider.
+func (o ImageRepositorySpecOutput) Provider() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *string { return v.Provider }).(pulumi.StringPtrOutput)
+}
+
+// Secret with the proxy to use for the registry (not supported by this controller yet).
+func (o ImageRepositorySpecOutput) ProxySecretRef() ImageRepositorySpecProxySecretRefPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *ImageRepositorySpecProxySecretRef { return v.ProxySecretRef }).(ImageRepositorySpecProxySecretRefPtrOutput)
+}
+
+// Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+func (o ImageRepositorySpecOutput) SecretRef() OCIRepositorySpecSecretRefPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *OCIRepositorySpecSecretRef { return v.SecretRef }).(OCIRepositorySpecSecretRefPtrOutput)
+}
+
+// ServiceAccount whose image pull secrets authenticate the scan.
+func (o ImageRepositorySpecOutput) ServiceAccountName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *string { return v.ServiceAccountName }).(pulumi.StringPtrOutput)
+}
+
+// Stop scanning this repository.
+func (o ImageRepositorySpecOutput) Suspend() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *bool { return v.Suspend }).(pulumi.BoolPtrOutput)
+}
+
+// Timeout of the scan; spec.interval when unset.
+func (o ImageRepositorySpecOutput) Timeout() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageRepositorySpec) *string { return v.Timeout }).(pulumi.StringPtrOutput)
+}
+
+// Which other namespaces' ImagePolicies may reference this ImageRepository.
+type ImageRepositorySpecAccessFrom struct {
+	// Namespaces whose ImagePolicies may use this repository.
+	NamespaceSelectors []ImageRepositorySpecAccessFromNamespaceSelectors `pulumi:"namespaceSelectors"`
+}
+
+// ImageRepositorySpecAccessFromInput is an input type that accepts ImageRepositorySpecAccessFromArgs and ImageRepositorySpecAccessFromOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecAccessFromInput` via:
+//
+//	ImageRepositorySpecAccessFromArgs{...}
+type ImageRepositorySpecAccessFromInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecAccessFromOutput() ImageRepositorySpecAccessFromOutput
+	ToImageRepositorySpecAccessFromOutputWithContext(context.Context) ImageRepositorySpecAccessFromOutput
+}
+
+// Which other namespaces' ImagePolicies may reference this ImageRepository.
+type ImageRepositorySpecAccessFromArgs struct {
+	// Namespaces whose ImagePolicies may use this repository.
+	NamespaceSelectors ImageRepositorySpecAccessFromNamespaceSelectorsArrayInput `pulumi:"namespaceSelectors"`
+}
+
+func (ImageRepositorySpecAccessFromArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpecAccessFrom)(nil)).Elem()
+}
+
+func (i ImageRepositorySpecAccessFromArgs) ToImageRepositorySpecAccessFromOutput() ImageRepositorySpecAccessFromOutput {
+	return i.ToImageRepositorySpecAccessFromOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecAccessFromArgs) ToImageRepositorySpecAccessFromOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecAccessFromOutput)
+}
+
+func (i ImageRepositorySpecAccessFromArgs) ToImageRepositorySpecAccessFromPtrOutput() ImageRepositorySpecAccessFromPtrOutput {
+	return i.ToImageRepositorySpecAccessFromPtrOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecAccessFromArgs) ToImageRepositorySpecAccessFromPtrOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecAccessFromOutput).ToImageRepositorySpecAccessFromPtrOutputWithContext(ctx)
+}
+
+// ImageRepositorySpecAccessFromPtrInput is an input type that accepts ImageRepositorySpecAccessFromArgs, ImageRepositorySpecAccessFromPtr and ImageRepositorySpecAccessFromPtrOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecAccessFromPtrInput` via:
+//
+//	        ImageRepositorySpecAccessFromArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageRepositorySpecAccessFromPtrInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecAccessFromPtrOutput() ImageRepositorySpecAccessFromPtrOutput
+	ToImageRepositorySpecAccessFromPtrOutputWithContext(context.Context) ImageRepositorySpecAccessFromPtrOutput
+}
+
+type imageRepositorySpecAccessFromPtrType ImageRepositorySpecAccessFromArgs
+
+func ImageRepositorySpecAccessFromPtr(v *ImageRepositorySpecAccessFromArgs) ImageRepositorySpecAccessFromPtrInput {
+	return (*imageRepositorySpecAccessFromPtrType)(v)
+}
+
+func (*imageRepositorySpecAccessFromPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageRepositorySpecAccessFrom)(nil)).Elem()
+}
+
+func (i *imageRepositorySpecAccessFromPtrType) ToImageRepositorySpecAccessFromPtrOutput() ImageRepositorySpecAccessFromPtrOutput {
+	return i.ToImageRepositorySpecAccessFromPtrOutputWithContext(context.Background())
+}
+
+func (i *imageRepositorySpecAccessFromPtrType) ToImageRepositorySpecAccessFromPtrOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecAccessFromPtrOutput)
+}
+
+// Which other namespaces' ImagePolicies may reference this ImageRepository.
+type ImageRepositorySpecAccessFromOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecAccessFromOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpecAccessFrom)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecAccessFromOutput) ToImageRepositorySpecAccessFromOutput() ImageRepositorySpecAccessFromOutput {
+	return o
+}
+
+func (o ImageRepositorySpecAccessFromOutput) ToImageRepositorySpecAccessFromOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromOutput {
+	return o
+}
+
+func (o ImageRepositorySpecAccessFromOutput) ToImageRepositorySpecAccessFromPtrOutput() ImageRepositorySpecAccessFromPtrOutput {
+	return o.ToImageRepositorySpecAccessFromPtrOutputWithContext(context.Background())
+}
+
+func (o ImageRepositorySpecAccessFromOutput) ToImageRepositorySpecAccessFromPtrOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageRepositorySpecAccessFrom) *ImageRepositorySpecAccessFrom {
+		return &v
+	}).(ImageRepositorySpecAccessFromPtrOutput)
+}
+
+// Namespaces whose ImagePolicies may use this repository.
+func (o ImageRepositorySpecAccessFromOutput) NamespaceSelectors() ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput {
+	return o.ApplyT(func(v ImageRepositorySpecAccessFrom) []ImageRepositorySpecAccessFromNamespaceSelectors {
+		return v.NamespaceSelectors
+	}).(ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput)
+}
+
+type ImageRepositorySpecAccessFromPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecAccessFromPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageRepositorySpecAccessFrom)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecAccessFromPtrOutput) ToImageRepositorySpecAccessFromPtrOutput() ImageRepositorySpecAccessFromPtrOutput {
+	return o
+}
+
+func (o ImageRepositorySpecAccessFromPtrOutput) ToImageRepositorySpecAccessFromPtrOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromPtrOutput {
+	return o
+}
+
+func (o ImageRepositorySpecAccessFromPtrOutput) Elem() ImageRepositorySpecAccessFromOutput {
+	return o.ApplyT(func(v *ImageRepositorySpecAccessFrom) ImageRepositorySpecAccessFrom {
+		if v != nil {
+			return *v
+		}
+		var ret ImageRepositorySpecAccessFrom
+		return ret
+	}).(ImageRepositorySpecAccessFromOutput)
+}
+
+// Namespaces whose ImagePolicies may use this repository.
+func (o ImageRepositorySpecAccessFromPtrOutput) NamespaceSelectors() ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput {
+	return o.ApplyT(func(v *ImageRepositorySpecAccessFrom) []ImageRepositorySpecAccessFromNamespaceSelectors {
+		if v == nil {
+			return nil
+		}
+		return v.NamespaceSelectors
+	}).(ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput)
+}
+
+// A namespace selector.
+type ImageRepositorySpecAccessFromNamespaceSelectors struct {
+	// Labels a namespace must have; empty matches every namespace.
+	MatchLabels map[string]string `pulumi:"matchLabels"`
+}
+
+// ImageRepositorySpecAccessFromNamespaceSelectorsInput is an input type that accepts ImageRepositorySpecAccessFromNamespaceSelectorsArgs and ImageRepositorySpecAccessFromNamespaceSelectorsOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecAccessFromNamespaceSelectorsInput` via:
+//
+//	ImageRepositorySpecAccessFromNamespaceSelectorsArgs{...}
+type ImageRepositorySpecAccessFromNamespaceSelectorsInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecAccessFromNamespaceSelectorsOutput() ImageRepositorySpecAccessFromNamespaceSelectorsOutput
+	ToImageRepositorySpecAccessFromNamespaceSelectorsOutputWithContext(context.Context) ImageRepositorySpecAccessFromNamespaceSelectorsOutput
+}
+
+// A namespace selector.
+type ImageRepositorySpecAccessFromNamespaceSelectorsArgs struct {
+	// Labels a namespace must have; empty matches every namespace.
+	MatchLabels pulumi.StringMapInput `pulumi:"matchLabels"`
+}
+
+func (ImageRepositorySpecAccessFromNamespaceSelectorsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpecAccessFromNamespaceSelectors)(nil)).Elem()
+}
+
+func (i ImageRepositorySpecAccessFromNamespaceSelectorsArgs) ToImageRepositorySpecAccessFromNamespaceSelectorsOutput() ImageRepositorySpecAccessFromNamespaceSelectorsOutput {
+	return i.ToImageRepositorySpecAccessFromNamespaceSelectorsOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecAccessFromNamespaceSelectorsArgs) ToImageRepositorySpecAccessFromNamespaceSelectorsOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromNamespaceSelectorsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecAccessFromNamespaceSelectorsOutput)
+}
+
+// ImageRepositorySpecAccessFromNamespaceSelectorsArrayInput is an input type that accepts ImageRepositorySpecAccessFromNamespaceSelectorsArray and ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecAccessFromNamespaceSelectorsArrayInput` via:
+//
+//	ImageRepositorySpecAccessFromNamespaceSelectorsArray{ ImageRepositorySpecAccessFromNamespaceSelectorsArgs{...} }
+type ImageRepositorySpecAccessFromNamespaceSelectorsArrayInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput() ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput
+	ToImageRepositorySpecAccessFromNamespaceSelectorsArrayOutputWithContext(context.Context) ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput
+}
+
+type ImageRepositorySpecAccessFromNamespaceSelectorsArray []ImageRepositorySpecAccessFromNamespaceSelectorsInput
+
+func (ImageRepositorySpecAccessFromNamespaceSelectorsArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ImageRepositorySpecAccessFromNamespaceSelectors)(nil)).Elem()
+}
+
+func (i ImageRepositorySpecAccessFromNamespaceSelectorsArray) ToImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput() ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput {
+	return i.ToImageRepositorySpecAccessFromNamespaceSelectorsArrayOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecAccessFromNamespaceSelectorsArray) ToImageRepositorySpecAccessFromNamespaceSelectorsArrayOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput)
+}
+
+// A namespace selector.
+type ImageRepositorySpecAccessFromNamespaceSelectorsOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecAccessFromNamespaceSelectorsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpecAccessFromNamespaceSelectors)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecAccessFromNamespaceSelectorsOutput) ToImageRepositorySpecAccessFromNamespaceSelectorsOutput() ImageRepositorySpecAccessFromNamespaceSelectorsOutput {
+	return o
+}
+
+func (o ImageRepositorySpecAccessFromNamespaceSelectorsOutput) ToImageRepositorySpecAccessFromNamespaceSelectorsOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromNamespaceSelectorsOutput {
+	return o
+}
+
+// Labels a namespace must have; empty matches every namespace.
+func (o ImageRepositorySpecAccessFromNamespaceSelectorsOutput) MatchLabels() pulumi.StringMapOutput {
+	return o.ApplyT(func(v ImageRepositorySpecAccessFromNamespaceSelectors) map[string]string { return v.MatchLabels }).(pulumi.StringMapOutput)
+}
+
+type ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ImageRepositorySpecAccessFromNamespaceSelectors)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput) ToImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput() ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput {
+	return o
+}
+
+func (o ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput) ToImageRepositorySpecAccessFromNamespaceSelectorsArrayOutputWithContext(ctx context.Context) ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput {
+	return o
+}
+
+func (o ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput) Index(i pulumi.IntInput) ImageRepositorySpecAccessFromNamespaceSelectorsOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ImageRepositorySpecAccessFromNamespaceSelectors {
+		return vs[0].([]ImageRepositorySpecAccessFromNamespaceSelectors)[vs[1].(int)]
+	}).(ImageRepositorySpecAccessFromNamespaceSelectorsOutput)
+}
+
+// Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+type ImageRepositorySpecCertSecretRef struct {
+	// Name of the referenced object.
+	Name string `pulumi:"name"`
+}
+
+// ImageRepositorySpecCertSecretRefInput is an input type that accepts ImageRepositorySpecCertSecretRefArgs and ImageRepositorySpecCertSecretRefOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecCertSecretRefInput` via:
+//
+//	ImageRepositorySpecCertSecretRefArgs{...}
+type ImageRepositorySpecCertSecretRefInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecCertSecretRefOutput() ImageRepositorySpecCertSecretRefOutput
+	ToImageRepositorySpecCertSecretRefOutputWithContext(context.Context) ImageRepositorySpecCertSecretRefOutput
+}
+
+// Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+type ImageRepositorySpecCertSecretRefArgs struct {
+	// Name of the referenced object.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (ImageRepositorySpecCertSecretRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpecCertSecretRef)(nil)).Elem()
+}
+
+func (i ImageRepositorySpecCertSecretRefArgs) ToImageRepositorySpecCertSecretRefOutput() ImageRepositorySpecCertSecretRefOutput {
+	return i.ToImageRepositorySpecCertSecretRefOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecCertSecretRefArgs) ToImageRepositorySpecCertSecretRefOutputWithContext(ctx context.Context) ImageRepositorySpecCertSecretRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecCertSecretRefOutput)
+}
+
+func (i ImageRepositorySpecCertSecretRefArgs) ToImageRepositorySpecCertSecretRefPtrOutput() ImageRepositorySpecCertSecretRefPtrOutput {
+	return i.ToImageRepositorySpecCertSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecCertSecretRefArgs) ToImageRepositorySpecCertSecretRefPtrOutputWithContext(ctx context.Context) ImageRepositorySpecCertSecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecCertSecretRefOutput).ToImageRepositorySpecCertSecretRefPtrOutputWithContext(ctx)
+}
+
+// ImageRepositorySpecCertSecretRefPtrInput is an input type that accepts ImageRepositorySpecCertSecretRefArgs, ImageRepositorySpecCertSecretRefPtr and ImageRepositorySpecCertSecretRefPtrOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecCertSecretRefPtrInput` via:
+//
+//	        ImageRepositorySpecCertSecretRefArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageRepositorySpecCertSecretRefPtrInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecCertSecretRefPtrOutput() ImageRepositorySpecCertSecretRefPtrOutput
+	ToImageRepositorySpecCertSecretRefPtrOutputWithContext(context.Context) ImageRepositorySpecCertSecretRefPtrOutput
+}
+
+type imageRepositorySpecCertSecretRefPtrType ImageRepositorySpecCertSecretRefArgs
+
+func ImageRepositorySpecCertSecretRefPtr(v *ImageRepositorySpecCertSecretRefArgs) ImageRepositorySpecCertSecretRefPtrInput {
+	return (*imageRepositorySpecCertSecretRefPtrType)(v)
+}
+
+func (*imageRepositorySpecCertSecretRefPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageRepositorySpecCertSecretRef)(nil)).Elem()
+}
+
+func (i *imageRepositorySpecCertSecretRefPtrType) ToImageRepositorySpecCertSecretRefPtrOutput() ImageRepositorySpecCertSecretRefPtrOutput {
+	return i.ToImageRepositorySpecCertSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i *imageRepositorySpecCertSecretRefPtrType) ToImageRepositorySpecCertSecretRefPtrOutputWithContext(ctx context.Context) ImageRepositorySpecCertSecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecCertSecretRefPtrOutput)
+}
+
+// Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+type ImageRepositorySpecCertSecretRefOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecCertSecretRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpecCertSecretRef)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecCertSecretRefOutput) ToImageRepositorySpecCertSecretRefOutput() ImageRepositorySpecCertSecretRefOutput {
+	return o
+}
+
+func (o ImageRepositorySpecCertSecretRefOutput) ToImageRepositorySpecCertSecretRefOutputWithContext(ctx context.Context) ImageRepositorySpecCertSecretRefOutput {
+	return o
+}
+
+func (o ImageRepositorySpecCertSecretRefOutput) ToImageRepositorySpecCertSecretRefPtrOutput() ImageRepositorySpecCertSecretRefPtrOutput {
+	return o.ToImageRepositorySpecCertSecretRefPtrOutputWithContext(context.Background())
+}
+
+func (o ImageRepositorySpecCertSecretRefOutput) ToImageRepositorySpecCertSecretRefPtrOutputWithContext(ctx context.Context) ImageRepositorySpecCertSecretRefPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageRepositorySpecCertSecretRef) *ImageRepositorySpecCertSecretRef {
+		return &v
+	}).(ImageRepositorySpecCertSecretRefPtrOutput)
+}
+
+// Name of the referenced object.
+func (o ImageRepositorySpecCertSecretRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageRepositorySpecCertSecretRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type ImageRepositorySpecCertSecretRefPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecCertSecretRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageRepositorySpecCertSecretRef)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecCertSecretRefPtrOutput) ToImageRepositorySpecCertSecretRefPtrOutput() ImageRepositorySpecCertSecretRefPtrOutput {
+	return o
+}
+
+func (o ImageRepositorySpecCertSecretRefPtrOutput) ToImageRepositorySpecCertSecretRefPtrOutputWithContext(ctx context.Context) ImageRepositorySpecCertSecretRefPtrOutput {
+	return o
+}
+
+func (o ImageRepositorySpecCertSecretRefPtrOutput) Elem() ImageRepositorySpecCertSecretRefOutput {
+	return o.ApplyT(func(v *ImageRepositorySpecCertSecretRef) ImageRepositorySpecCertSecretRef {
+		if v != nil {
+			return *v
+		}
+		var ret ImageRepositorySpecCertSecretRef
+		return ret
+	}).(ImageRepositorySpecCertSecretRefOutput)
+}
+
+// Name of the referenced object.
+func (o ImageRepositorySpecCertSecretRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageRepositorySpecCertSecretRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// Secret with the proxy to use for the registry (not supported by this controller yet).
+type ImageRepositorySpecProxySecretRef struct {
+	// Name of the referenced object.
+	Name string `pulumi:"name"`
+}
+
+// ImageRepositorySpecProxySecretRefInput is an input type that accepts ImageRepositorySpecProxySecretRefArgs and ImageRepositorySpecProxySecretRefOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecProxySecretRefInput` via:
+//
+//	ImageRepositorySpecProxySecretRefArgs{...}
+type ImageRepositorySpecProxySecretRefInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecProxySecretRefOutput() ImageRepositorySpecProxySecretRefOutput
+	ToImageRepositorySpecProxySecretRefOutputWithContext(context.Context) ImageRepositorySpecProxySecretRefOutput
+}
+
+// Secret with the proxy to use for the registry (not supported by this controller yet).
+type ImageRepositorySpecProxySecretRefArgs struct {
+	// Name of the referenced object.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (ImageRepositorySpecProxySecretRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpecProxySecretRef)(nil)).Elem()
+}
+
+func (i ImageRepositorySpecProxySecretRefArgs) ToImageRepositorySpecProxySecretRefOutput() ImageRepositorySpecProxySecretRefOutput {
+	return i.ToImageRepositorySpecProxySecretRefOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecProxySecretRefArgs) ToImageRepositorySpecProxySecretRefOutputWithContext(ctx context.Context) ImageRepositorySpecProxySecretRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecProxySecretRefOutput)
+}
+
+func (i ImageRepositorySpecProxySecretRefArgs) ToImageRepositorySpecProxySecretRefPtrOutput() ImageRepositorySpecProxySecretRefPtrOutput {
+	return i.ToImageRepositorySpecProxySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i ImageRepositorySpecProxySecretRefArgs) ToImageRepositorySpecProxySecretRefPtrOutputWithContext(ctx context.Context) ImageRepositorySpecProxySecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecProxySecretRefOutput).ToImageRepositorySpecProxySecretRefPtrOutputWithContext(ctx)
+}
+
+// ImageRepositorySpecProxySecretRefPtrInput is an input type that accepts ImageRepositorySpecProxySecretRefArgs, ImageRepositorySpecProxySecretRefPtr and ImageRepositorySpecProxySecretRefPtrOutput values.
+// You can construct a concrete instance of `ImageRepositorySpecProxySecretRefPtrInput` via:
+//
+//	        ImageRepositorySpecProxySecretRefArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageRepositorySpecProxySecretRefPtrInput interface {
+	pulumi.Input
+
+	ToImageRepositorySpecProxySecretRefPtrOutput() ImageRepositorySpecProxySecretRefPtrOutput
+	ToImageRepositorySpecProxySecretRefPtrOutputWithContext(context.Context) ImageRepositorySpecProxySecretRefPtrOutput
+}
+
+type imageRepositorySpecProxySecretRefPtrType ImageRepositorySpecProxySecretRefArgs
+
+func ImageRepositorySpecProxySecretRefPtr(v *ImageRepositorySpecProxySecretRefArgs) ImageRepositorySpecProxySecretRefPtrInput {
+	return (*imageRepositorySpecProxySecretRefPtrType)(v)
+}
+
+func (*imageRepositorySpecProxySecretRefPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageRepositorySpecProxySecretRef)(nil)).Elem()
+}
+
+func (i *imageRepositorySpecProxySecretRefPtrType) ToImageRepositorySpecProxySecretRefPtrOutput() ImageRepositorySpecProxySecretRefPtrOutput {
+	return i.ToImageRepositorySpecProxySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i *imageRepositorySpecProxySecretRefPtrType) ToImageRepositorySpecProxySecretRefPtrOutputWithContext(ctx context.Context) ImageRepositorySpecProxySecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageRepositorySpecProxySecretRefPtrOutput)
+}
+
+// Secret with the proxy to use for the registry (not supported by this controller yet).
+type ImageRepositorySpecProxySecretRefOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecProxySecretRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositorySpecProxySecretRef)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecProxySecretRefOutput) ToImageRepositorySpecProxySecretRefOutput() ImageRepositorySpecProxySecretRefOutput {
+	return o
+}
+
+func (o ImageRepositorySpecProxySecretRefOutput) ToImageRepositorySpecProxySecretRefOutputWithContext(ctx context.Context) ImageRepositorySpecProxySecretRefOutput {
+	return o
+}
+
+func (o ImageRepositorySpecProxySecretRefOutput) ToImageRepositorySpecProxySecretRefPtrOutput() ImageRepositorySpecProxySecretRefPtrOutput {
+	return o.ToImageRepositorySpecProxySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (o ImageRepositorySpecProxySecretRefOutput) ToImageRepositorySpecProxySecretRefPtrOutputWithContext(ctx context.Context) ImageRepositorySpecProxySecretRefPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageRepositorySpecProxySecretRef) *ImageRepositorySpecProxySecretRef {
+		return &v
+	}).(ImageRepositorySpecProxySecretRefPtrOutput)
+}
+
+// Name of the referenced object.
+func (o ImageRepositorySpecProxySecretRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageRepositorySpecProxySecretRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type ImageRepositorySpecProxySecretRefPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositorySpecProxySecretRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageRepositorySpecProxySecretRef)(nil)).Elem()
+}
+
+func (o ImageRepositorySpecProxySecretRefPtrOutput) ToImageRepositorySpecProxySecretRefPtrOutput() ImageRepositorySpecProxySecretRefPtrOutput {
+	return o
+}
+
+func (o ImageRepositorySpecProxySecretRefPtrOutput) ToImageRepositorySpecProxySecretRefPtrOutputWithContext(ctx context.Context) ImageRepositorySpecProxySecretRefPtrOutput {
+	return o
+}
+
+func (o ImageRepositorySpecProxySecretRefPtrOutput) Elem() ImageRepositorySpecProxySecretRefOutput {
+	return o.ApplyT(func(v *ImageRepositorySpecProxySecretRef) ImageRepositorySpecProxySecretRef {
+		if v != nil {
+			return *v
+		}
+		var ret ImageRepositorySpecProxySecretRef
+		return ret
+	}).(ImageRepositorySpecProxySecretRefOutput)
+}
+
+// Name of the referenced object.
+func (o ImageRepositorySpecProxySecretRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageRepositorySpecProxySecretRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// Observed state of an ImageRepository.
+type ImageRepositoryStatus struct {
+	// spec.image with the implied parts made explicit.
+	CanonicalImageName *string `pulumi:"canonicalImageName"`
+	// Current state of the object.
+	Conditions []GitRepositoryStatusConditions `pulumi:"conditions"`
+	// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+	LastHandledReconcileAt *string `pulumi:"lastHandledReconcileAt"`
+	// Result of the last scan.
+	LastScanResult *ImageRepositoryStatusLastScanResult `pulumi:"lastScanResult"`
+	// The exclusion list of the last scan result.
+	ObservedExclusionList []string `pulumi:"observedExclusionList"`
+	// Last metadata.generation the controller acted on.
+	ObservedGeneration *int `pulumi:"observedGeneration"`
+}
+
+// Observed state of an ImageRepository.
+type ImageRepositoryStatusOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositoryStatusOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositoryStatus)(nil)).Elem()
+}
+
+func (o ImageRepositoryStatusOutput) ToImageRepositoryStatusOutput() ImageRepositoryStatusOutput {
+	return o
+}
+
+func (o ImageRepositoryStatusOutput) ToImageRepositoryStatusOutputWithContext(ctx context.Context) ImageRepositoryStatusOutput {
+	return o
+}
+
+// spec.image with the implied parts made explicit.
+func (o ImageRepositoryStatusOutput) CanonicalImageName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageRepositoryStatus) *string { return v.CanonicalImageName }).(pulumi.StringPtrOutput)
+}
+
+// Current state of the object.
+func (o ImageRepositoryStatusOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v ImageRepositoryStatus) []GitRepositoryStatusConditions { return v.Conditions }).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ImageRepositoryStatusOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageRepositoryStatus) *string { return v.LastHandledReconcileAt }).(pulumi.StringPtrOutput)
+}
+
+// Result of the last scan.
+func (o ImageRepositoryStatusOutput) LastScanResult() ImageRepositoryStatusLastScanResultPtrOutput {
+	return o.ApplyT(func(v ImageRepositoryStatus) *ImageRepositoryStatusLastScanResult { return v.LastScanResult }).(ImageRepositoryStatusLastScanResultPtrOutput)
+}
+
+// The exclusion list of the last scan result.
+func (o ImageRepositoryStatusOutput) ObservedExclusionList() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v ImageRepositoryStatus) []string { return v.ObservedExclusionList }).(pulumi.StringArrayOutput)
+}
+
+// Last metadata.generation the controller acted on.
+func (o ImageRepositoryStatusOutput) ObservedGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v ImageRepositoryStatus) *int { return v.ObservedGeneration }).(pulumi.IntPtrOutput)
+}
+
+type ImageRepositoryStatusPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositoryStatusPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageRepositoryStatus)(nil)).Elem()
+}
+
+func (o ImageRepositoryStatusPtrOutput) ToImageRepositoryStatusPtrOutput() ImageRepositoryStatusPtrOutput {
+	return o
+}
+
+func (o ImageRepositoryStatusPtrOutput) ToImageRepositoryStatusPtrOutputWithContext(ctx context.Context) ImageRepositoryStatusPtrOutput {
+	return o
+}
+
+func (o ImageRepositoryStatusPtrOutput) Elem() ImageRepositoryStatusOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatus) ImageRepositoryStatus {
+		if v != nil {
+			return *v
+		}
+		var ret ImageRepositoryStatus
+		return ret
+	}).(ImageRepositoryStatusOutput)
+}
+
+// spec.image with the implied parts made explicit.
+func (o ImageRepositoryStatusPtrOutput) CanonicalImageName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.CanonicalImageName
+	}).(pulumi.StringPtrOutput)
+}
+
+// Current state of the object.
+func (o ImageRepositoryStatusPtrOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatus) []GitRepositoryStatusConditions {
+		if v == nil {
+			return nil
+		}
+		return v.Conditions
+	}).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ImageRepositoryStatusPtrOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.LastHandledReconcileAt
+	}).(pulumi.StringPtrOutput)
+}
+
+// Result of the last scan.
+func (o ImageRepositoryStatusPtrOutput) LastScanResult() ImageRepositoryStatusLastScanResultPtrOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatus) *ImageRepositoryStatusLastScanResult {
+		if v == nil {
+			return nil
+		}
+		return v.LastScanResult
+	}).(ImageRepositoryStatusLastScanResultPtrOutput)
+}
+
+// The exclusion list of the last scan result.
+func (o ImageRepositoryStatusPtrOutput) ObservedExclusionList() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatus) []string {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedExclusionList
+	}).(pulumi.StringArrayOutput)
+}
+
+// Last metadata.generation the controller acted on.
+func (o ImageRepositoryStatusPtrOutput) ObservedGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatus) *int {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedGeneration
+	}).(pulumi.IntPtrOutput)
+}
+
+// Result of the last scan.
+type ImageRepositoryStatusLastScanResult struct {
+	// The first 10 tags in descending alphabetical order.
+	LatestTags []string `pulumi:"latestTags"`
+	// Stable hash of the scanned tags.
+	Revision *string `pulumi:"revision"`
+	// When the scan happened.
+	ScanTime *string `pulumi:"scanTime"`
+	// Number of tags found, after the exclusion list.
+	TagCount int `pulumi:"tagCount"`
+}
+
+// Result of the last scan.
+type ImageRepositoryStatusLastScanResultOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositoryStatusLastScanResultOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageRepositoryStatusLastScanResult)(nil)).Elem()
+}
+
+func (o ImageRepositoryStatusLastScanResultOutput) ToImageRepositoryStatusLastScanResultOutput() ImageRepositoryStatusLastScanResultOutput {
+	return o
+}
+
+func (o ImageRepositoryStatusLastScanResultOutput) ToImageRepositoryStatusLastScanResultOutputWithContext(ctx context.Context) ImageRepositoryStatusLastScanResultOutput {
+	return o
+}
+
+// The first 10 tags in descending alphabetical order.
+func (o ImageRepositoryStatusLastScanResultOutput) LatestTags() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v ImageRepositoryStatusLastScanResult) []string { return v.LatestTags }).(pulumi.StringArrayOutput)
+}
+
+// Stable hash of the scanned tags.
+func (o ImageRepositoryStatusLastScanResultOutput) Revision() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageRepositoryStatusLastScanResult) *string { return v.Revision }).(pulumi.StringPtrOutput)
+}
+
+// When the scan happened.
+func (o ImageRepositoryStatusLastScanResultOutput) ScanTime() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageRepositoryStatusLastScanResult) *string { return v.ScanTime }).(pulumi.StringPtrOutput)
+}
+
+// Number of tags found, after the exclusion list.
+func (o ImageRepositoryStatusLastScanResultOutput) TagCount() pulumi.IntOutput {
+	return o.ApplyT(func(v ImageRepositoryStatusLastScanResult) int { return v.TagCount }).(pulumi.IntOutput)
+}
+
+type ImageRepositoryStatusLastScanResultPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageRepositoryStatusLastScanResultPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageRepositoryStatusLastScanResult)(nil)).Elem()
+}
+
+func (o ImageRepositoryStatusLastScanResultPtrOutput) ToImageRepositoryStatusLastScanResultPtrOutput() ImageRepositoryStatusLastScanResultPtrOutput {
+	return o
+}
+
+func (o ImageRepositoryStatusLastScanResultPtrOutput) ToImageRepositoryStatusLastScanResultPtrOutputWithContext(ctx context.Context) ImageRepositoryStatusLastScanResultPtrOutput {
+	return o
+}
+
+func (o ImageRepositoryStatusLastScanResultPtrOutput) Elem() ImageRepositoryStatusLastScanResultOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatusLastScanResult) ImageRepositoryStatusLastScanResult {
+		if v != nil {
+			return *v
+		}
+		var ret ImageRepositoryStatusLastScanResult
+		return ret
+	}).(ImageRepositoryStatusLastScanResultOutput)
+}
+
+// The first 10 tags in descending alphabetical order.
+func (o ImageRepositoryStatusLastScanResultPtrOutput) LatestTags() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatusLastScanResult) []string {
+		if v == nil {
+			return nil
+		}
+		return v.LatestTags
+	}).(pulumi.StringArrayOutput)
+}
+
+// Stable hash of the scanned tags.
+func (o ImageRepositoryStatusLastScanResultPtrOutput) Revision() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatusLastScanResult) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Revision
+	}).(pulumi.StringPtrOutput)
+}
+
+// When the scan happened.
+func (o ImageRepositoryStatusLastScanResultPtrOutput) ScanTime() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatusLastScanResult) *string {
+		if v == nil {
+			return nil
+		}
+		return v.ScanTime
+	}).(pulumi.StringPtrOutput)
+}
+
+// Number of tags found, after the exclusion list.
+func (o ImageRepositoryStatusLastScanResultPtrOutput) TagCount() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ImageRepositoryStatusLastScanResult) *int {
+		if v == nil {
+			return nil
+		}
+		return &v.TagCount
+	}).(pulumi.IntPtrOutput)
+}
+
 // Desired state of a Kustomization.
 type KustomizationSpec struct {
 	// Kustomize build metadata annotations to add.
@@ -18281,6 +21145,15 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecEventSourcesInput)(nil)).Elem(), AlertSpecEventSourcesArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecEventSourcesArrayInput)(nil)).Elem(), AlertSpecEventSourcesArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecProviderRefInput)(nil)).Elem(), AlertSpecProviderRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecInput)(nil)).Elem(), ArtifactGeneratorSpecArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecArtifactsInput)(nil)).Elem(), ArtifactGeneratorSpecArtifactsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecArtifactsArrayInput)(nil)).Elem(), ArtifactGeneratorSpecArtifactsArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecArtifactsCopyInput)(nil)).Elem(), ArtifactGeneratorSpecArtifactsCopyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecArtifactsCopyArrayInput)(nil)).Elem(), ArtifactGeneratorSpecArtifactsCopyArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecCommonMetadataInput)(nil)).Elem(), ArtifactGeneratorSpecCommonMetadataArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecCommonMetadataPtrInput)(nil)).Elem(), ArtifactGeneratorSpecCommonMetadataArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecSourcesInput)(nil)).Elem(), ArtifactGeneratorSpecSourcesArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ArtifactGeneratorSpecSourcesArrayInput)(nil)).Elem(), ArtifactGeneratorSpecSourcesArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapCustomisationInput)(nil)).Elem(), BootstrapCustomisationArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapCustomisationPtrInput)(nil)).Elem(), BootstrapCustomisationArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootstrapCustomisationPatchesInput)(nil)).Elem(), BootstrapCustomisationPatchesArgs{})
@@ -18387,6 +21260,26 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*HelmRepositorySpecCertSecretRefPtrInput)(nil)).Elem(), HelmRepositorySpecCertSecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HelmRepositorySpecSecretRefInput)(nil)).Elem(), HelmRepositorySpecSecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HelmRepositorySpecSecretRefPtrInput)(nil)).Elem(), HelmRepositorySpecSecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecInput)(nil)).Elem(), ImagePolicySpecArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecFilterTagsInput)(nil)).Elem(), ImagePolicySpecFilterTagsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecFilterTagsPtrInput)(nil)).Elem(), ImagePolicySpecFilterTagsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecImageRepositoryRefInput)(nil)).Elem(), ImagePolicySpecImageRepositoryRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecPolicyInput)(nil)).Elem(), ImagePolicySpecPolicyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecPolicyAlphabeticalInput)(nil)).Elem(), ImagePolicySpecPolicyAlphabeticalArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecPolicyAlphabeticalPtrInput)(nil)).Elem(), ImagePolicySpecPolicyAlphabeticalArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecPolicyNumericalInput)(nil)).Elem(), ImagePolicySpecPolicyNumericalArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecPolicyNumericalPtrInput)(nil)).Elem(), ImagePolicySpecPolicyNumericalArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecPolicySemverInput)(nil)).Elem(), ImagePolicySpecPolicySemverArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImagePolicySpecPolicySemverPtrInput)(nil)).Elem(), ImagePolicySpecPolicySemverArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecInput)(nil)).Elem(), ImageRepositorySpecArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecAccessFromInput)(nil)).Elem(), ImageRepositorySpecAccessFromArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecAccessFromPtrInput)(nil)).Elem(), ImageRepositorySpecAccessFromArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecAccessFromNamespaceSelectorsInput)(nil)).Elem(), ImageRepositorySpecAccessFromNamespaceSelectorsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecAccessFromNamespaceSelectorsArrayInput)(nil)).Elem(), ImageRepositorySpecAccessFromNamespaceSelectorsArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecCertSecretRefInput)(nil)).Elem(), ImageRepositorySpecCertSecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecCertSecretRefPtrInput)(nil)).Elem(), ImageRepositorySpecCertSecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecProxySecretRefInput)(nil)).Elem(), ImageRepositorySpecProxySecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecProxySecretRefPtrInput)(nil)).Elem(), ImageRepositorySpecProxySecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecInput)(nil)).Elem(), KustomizationSpecArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecCommonMetadataInput)(nil)).Elem(), KustomizationSpecCommonMetadataArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecCommonMetadataPtrInput)(nil)).Elem(), KustomizationSpecCommonMetadataArgs{})
@@ -18462,6 +21355,19 @@ func init() {
 	pulumi.RegisterOutputType(AlertSpecEventSourcesOutput{})
 	pulumi.RegisterOutputType(AlertSpecEventSourcesArrayOutput{})
 	pulumi.RegisterOutputType(AlertSpecProviderRefOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecArtifactsOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecArtifactsArrayOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecArtifactsCopyOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecArtifactsCopyArrayOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecCommonMetadataOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecCommonMetadataPtrOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecSourcesOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorSpecSourcesArrayOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorStatusOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorStatusPtrOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorStatusInventoryOutput{})
+	pulumi.RegisterOutputType(ArtifactGeneratorStatusInventoryArrayOutput{})
 	pulumi.RegisterOutputType(BootstrapCustomisationOutput{})
 	pulumi.RegisterOutputType(BootstrapCustomisationPtrOutput{})
 	pulumi.RegisterOutputType(BootstrapCustomisationPatchesOutput{})
@@ -18592,6 +21498,36 @@ func init() {
 	pulumi.RegisterOutputType(HelmRepositoryStatusPtrOutput{})
 	pulumi.RegisterOutputType(HelmRepositoryStatusArtifactOutput{})
 	pulumi.RegisterOutputType(HelmRepositoryStatusArtifactPtrOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecFilterTagsOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecFilterTagsPtrOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecImageRepositoryRefOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecPolicyOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecPolicyAlphabeticalOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecPolicyAlphabeticalPtrOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecPolicyNumericalOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecPolicyNumericalPtrOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecPolicySemverOutput{})
+	pulumi.RegisterOutputType(ImagePolicySpecPolicySemverPtrOutput{})
+	pulumi.RegisterOutputType(ImagePolicyStatusOutput{})
+	pulumi.RegisterOutputType(ImagePolicyStatusPtrOutput{})
+	pulumi.RegisterOutputType(ImagePolicyStatusLatestRefOutput{})
+	pulumi.RegisterOutputType(ImagePolicyStatusLatestRefPtrOutput{})
+	pulumi.RegisterOutputType(ImagePolicyStatusObservedPreviousRefOutput{})
+	pulumi.RegisterOutputType(ImagePolicyStatusObservedPreviousRefPtrOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecAccessFromOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecAccessFromPtrOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecAccessFromNamespaceSelectorsOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecAccessFromNamespaceSelectorsArrayOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecCertSecretRefOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecCertSecretRefPtrOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecProxySecretRefOutput{})
+	pulumi.RegisterOutputType(ImageRepositorySpecProxySecretRefPtrOutput{})
+	pulumi.RegisterOutputType(ImageRepositoryStatusOutput{})
+	pulumi.RegisterOutputType(ImageRepositoryStatusPtrOutput{})
+	pulumi.RegisterOutputType(ImageRepositoryStatusLastScanResultOutput{})
+	pulumi.RegisterOutputType(ImageRepositoryStatusLastScanResultPtrOutput{})
 	pulumi.RegisterOutputType(KustomizationSpecOutput{})
 	pulumi.RegisterOutputType(KustomizationSpecCommonMetadataOutput{})
 	pulumi.RegisterOutputType(KustomizationSpecCommonMetadataPtrOutput{})

@@ -80,6 +80,108 @@ export interface AlertSpecProviderRefArgs {
 }
 
 /**
+ * Desired state of an ArtifactGenerator.
+ */
+export interface ArtifactGeneratorSpecArgs {
+    /**
+     * The ExternalArtifacts to generate.
+     */
+    artifacts: pulumi.Input<pulumi.Input<inputs.ArtifactGeneratorSpecArtifactsArgs>[]>;
+    /**
+     * Labels and annotations applied to the generated ExternalArtifacts.
+     */
+    commonMetadata?: pulumi.Input<inputs.ArtifactGeneratorSpecCommonMetadataArgs | undefined>;
+    /**
+     * `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+     */
+    pathPattern?: pulumi.Input<string | undefined>;
+    /**
+     * The sources the artifacts are built from.
+     */
+    sources: pulumi.Input<pulumi.Input<inputs.ArtifactGeneratorSpecSourcesArgs>[]>;
+}
+
+/**
+ * An ExternalArtifact the generator produces.
+ */
+export interface ArtifactGeneratorSpecArtifactsArgs {
+    /**
+     * Copy operations, in order; later ones overwrite earlier files.
+     */
+    copy: pulumi.Input<pulumi.Input<inputs.ArtifactGeneratorSpecArtifactsCopyArgs>[]>;
+    /**
+     * Name of the generated ExternalArtifact.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+     */
+    originRevision?: pulumi.Input<string | undefined>;
+    /**
+     * `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+     */
+    revision?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * One copy operation from a source into the artifact.
+ */
+export interface ArtifactGeneratorSpecArtifactsCopyArgs {
+    /**
+     * Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+     */
+    exclude?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * `@<alias>/<glob or path>`: the files to copy.
+     */
+    from: pulumi.Input<string>;
+    /**
+     * Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+     */
+    strategy?: pulumi.Input<string | undefined>;
+    /**
+     * `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+     */
+    to: pulumi.Input<string>;
+}
+
+/**
+ * Labels and annotations applied to the generated ExternalArtifacts.
+ */
+export interface ArtifactGeneratorSpecCommonMetadataArgs {
+    /**
+     * Annotations set on every generated ExternalArtifact.
+     */
+    annotations?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Labels set on every generated ExternalArtifact.
+     */
+    labels?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+}
+
+/**
+ * A Flux source whose artifact the generator reads.
+ */
+export interface ArtifactGeneratorSpecSourcesArgs {
+    /**
+     * Name of the source in copy operations (`@<alias>/...`); unique per generator.
+     */
+    alias: pulumi.Input<string>;
+    /**
+     * Kind of the source object.
+     */
+    kind: pulumi.Input<string>;
+    /**
+     * Name of the source object.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * Namespace of the source object; default the generator's.
+     */
+    namespace?: pulumi.Input<string | undefined>;
+}
+
+/**
  * Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
  */
 export interface BootstrapCustomisationArgs {
@@ -1399,6 +1501,206 @@ export interface HelmRepositorySpecCertSecretRefArgs {
  * Secret with `username` and `password` for basic auth (legacy: TLS keys, use certSecretRef).
  */
 export interface HelmRepositorySpecSecretRefArgs {
+    /**
+     * Name of the referenced object.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
+ * Desired state of an ImagePolicy.
+ */
+export interface ImagePolicySpecArgs {
+    /**
+     * When to write the digest of the latest tag to status.latestRef.digest.
+     */
+    digestReflectionPolicy?: pulumi.Input<string | undefined>;
+    /**
+     * Filters tags before the policy sees them.
+     */
+    filterTags?: pulumi.Input<inputs.ImagePolicySpecFilterTagsArgs | undefined>;
+    /**
+     * The ImageRepository whose tags the policy chooses from.
+     */
+    imageRepositoryRef: pulumi.Input<inputs.ImagePolicySpecImageRepositoryRefArgs>;
+    /**
+     * How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+     */
+    interval?: pulumi.Input<string | undefined>;
+    /**
+     * How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+     */
+    policy: pulumi.Input<inputs.ImagePolicySpecPolicyArgs>;
+    /**
+     * Stop reconciling this ImagePolicy.
+     */
+    suspend?: pulumi.Input<boolean | undefined>;
+}
+
+/**
+ * Filters tags before the policy sees them.
+ */
+export interface ImagePolicySpecFilterTagsArgs {
+    /**
+     * Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+     */
+    extract?: pulumi.Input<string | undefined>;
+    /**
+     * Regular expression tags must match to be considered.
+     */
+    pattern?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * The ImageRepository whose tags the policy chooses from.
+ */
+export interface ImagePolicySpecImageRepositoryRefArgs {
+    /**
+     * Name of the ImageRepository.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * Namespace of the ImageRepository; the ImagePolicy's when unset.
+     */
+    namespace?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+ */
+export interface ImagePolicySpecPolicyArgs {
+    /**
+     * Alphabetical policy.
+     */
+    alphabetical?: pulumi.Input<inputs.ImagePolicySpecPolicyAlphabeticalArgs | undefined>;
+    /**
+     * Numerical policy.
+     */
+    numerical?: pulumi.Input<inputs.ImagePolicySpecPolicyNumericalArgs | undefined>;
+    /**
+     * SemVer policy.
+     */
+    semver?: pulumi.Input<inputs.ImagePolicySpecPolicySemverArgs | undefined>;
+}
+
+/**
+ * Alphabetical policy.
+ */
+export interface ImagePolicySpecPolicyAlphabeticalArgs {
+    /**
+     * Sort order; the last tag in this order is the latest.
+     */
+    order?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Numerical policy.
+ */
+export interface ImagePolicySpecPolicyNumericalArgs {
+    /**
+     * Sort order; the last tag in this order is the latest.
+     */
+    order?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * SemVer policy.
+ */
+export interface ImagePolicySpecPolicySemverArgs {
+    /**
+     * SemVer range (Masterminds syntax) the latest tag must satisfy.
+     */
+    range: pulumi.Input<string>;
+}
+
+/**
+ * Desired state of an ImageRepository.
+ */
+export interface ImageRepositorySpecArgs {
+    /**
+     * Which other namespaces' ImagePolicies may reference this ImageRepository.
+     */
+    accessFrom?: pulumi.Input<inputs.ImageRepositorySpecAccessFromArgs | undefined>;
+    /**
+     * Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+     */
+    certSecretRef?: pulumi.Input<inputs.ImageRepositorySpecCertSecretRefArgs | undefined>;
+    /**
+     * Regular expressions of tags to leave out of the scan result.
+     */
+    exclusionList?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+     */
+    image: pulumi.Input<string>;
+    /**
+     * Allow a plain-HTTP registry.
+     */
+    insecure?: pulumi.Input<boolean | undefined>;
+    /**
+     * How often to scan the repository.
+     */
+    interval: pulumi.Input<string>;
+    /**
+     * Registry authentication provider.
+     */
+    provider?: pulumi.Input<string | undefined>;
+    /**
+     * Secret with the proxy to use for the registry (not supported by this controller yet).
+     */
+    proxySecretRef?: pulumi.Input<inputs.ImageRepositorySpecProxySecretRefArgs | undefined>;
+    /**
+     * Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+     */
+    secretRef?: pulumi.Input<inputs.OCIRepositorySpecSecretRefArgs | undefined>;
+    /**
+     * ServiceAccount whose image pull secrets authenticate the scan.
+     */
+    serviceAccountName?: pulumi.Input<string | undefined>;
+    /**
+     * Stop scanning this repository.
+     */
+    suspend?: pulumi.Input<boolean | undefined>;
+    /**
+     * Timeout of the scan; spec.interval when unset.
+     */
+    timeout?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Which other namespaces' ImagePolicies may reference this ImageRepository.
+ */
+export interface ImageRepositorySpecAccessFromArgs {
+    /**
+     * Namespaces whose ImagePolicies may use this repository.
+     */
+    namespaceSelectors: pulumi.Input<pulumi.Input<inputs.ImageRepositorySpecAccessFromNamespaceSelectorsArgs>[]>;
+}
+
+/**
+ * A namespace selector.
+ */
+export interface ImageRepositorySpecAccessFromNamespaceSelectorsArgs {
+    /**
+     * Labels a namespace must have; empty matches every namespace.
+     */
+    matchLabels?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+}
+
+/**
+ * Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+ */
+export interface ImageRepositorySpecCertSecretRefArgs {
+    /**
+     * Name of the referenced object.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
+ * Secret with the proxy to use for the registry (not supported by this controller yet).
+ */
+export interface ImageRepositorySpecProxySecretRefArgs {
     /**
      * Name of the referenced object.
      */

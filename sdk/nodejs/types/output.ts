@@ -80,6 +80,152 @@ export interface AlertSpecProviderRef {
 }
 
 /**
+ * Desired state of an ArtifactGenerator.
+ */
+export interface ArtifactGeneratorSpec {
+    /**
+     * The ExternalArtifacts to generate.
+     */
+    artifacts: outputs.ArtifactGeneratorSpecArtifacts[];
+    /**
+     * Labels and annotations applied to the generated ExternalArtifacts.
+     */
+    commonMetadata?: outputs.ArtifactGeneratorSpecCommonMetadata;
+    /**
+     * `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+     */
+    pathPattern?: string;
+    /**
+     * The sources the artifacts are built from.
+     */
+    sources: outputs.ArtifactGeneratorSpecSources[];
+}
+
+/**
+ * An ExternalArtifact the generator produces.
+ */
+export interface ArtifactGeneratorSpecArtifacts {
+    /**
+     * Copy operations, in order; later ones overwrite earlier files.
+     */
+    copy: outputs.ArtifactGeneratorSpecArtifactsCopy[];
+    /**
+     * Name of the generated ExternalArtifact.
+     */
+    name: string;
+    /**
+     * `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+     */
+    originRevision?: string;
+    /**
+     * `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+     */
+    revision?: string;
+}
+
+/**
+ * One copy operation from a source into the artifact.
+ */
+export interface ArtifactGeneratorSpecArtifactsCopy {
+    /**
+     * Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+     */
+    exclude?: string[];
+    /**
+     * `@<alias>/<glob or path>`: the files to copy.
+     */
+    from: string;
+    /**
+     * Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+     */
+    strategy?: string;
+    /**
+     * `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+     */
+    to: string;
+}
+
+/**
+ * Labels and annotations applied to the generated ExternalArtifacts.
+ */
+export interface ArtifactGeneratorSpecCommonMetadata {
+    /**
+     * Annotations set on every generated ExternalArtifact.
+     */
+    annotations?: {[key: string]: string};
+    /**
+     * Labels set on every generated ExternalArtifact.
+     */
+    labels?: {[key: string]: string};
+}
+
+/**
+ * A Flux source whose artifact the generator reads.
+ */
+export interface ArtifactGeneratorSpecSources {
+    /**
+     * Name of the source in copy operations (`@<alias>/...`); unique per generator.
+     */
+    alias: string;
+    /**
+     * Kind of the source object.
+     */
+    kind: string;
+    /**
+     * Name of the source object.
+     */
+    name: string;
+    /**
+     * Namespace of the source object; default the generator's.
+     */
+    namespace?: string;
+}
+
+/**
+ * Observed state of an ArtifactGenerator.
+ */
+export interface ArtifactGeneratorStatus {
+    /**
+     * Current state of the object.
+     */
+    conditions?: outputs.GitRepositoryStatusConditions[];
+    /**
+     * The ExternalArtifacts generated.
+     */
+    inventory?: outputs.ArtifactGeneratorStatusInventory[];
+    /**
+     * Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+     */
+    lastHandledReconcileAt?: string;
+    /**
+     * Hash of the sources' artifacts (revision, digest, URL) last built from.
+     */
+    observedSourcesDigest?: string;
+}
+
+/**
+ * A generated ExternalArtifact and its artifact digest.
+ */
+export interface ArtifactGeneratorStatusInventory {
+    /**
+     * Digest of its artifact.
+     */
+    digest: string;
+    /**
+     * File name of its artifact in storage.
+     */
+    filename: string;
+    /**
+     * Name of the ExternalArtifact.
+     */
+    name: string;
+    /**
+     * Namespace of the ExternalArtifact.
+     */
+    namespace: string;
+}
+
+/**
  * Desired state of a Bucket.
  */
 export interface BucketSpec {
@@ -1685,6 +1831,320 @@ export interface HelmRepositoryStatusArtifact {
      * HTTP address where consumers download the artifact.
      */
     url: string;
+}
+
+/**
+ * Desired state of an ImagePolicy.
+ */
+export interface ImagePolicySpec {
+    /**
+     * When to write the digest of the latest tag to status.latestRef.digest.
+     */
+    digestReflectionPolicy?: string;
+    /**
+     * Filters tags before the policy sees them.
+     */
+    filterTags?: outputs.ImagePolicySpecFilterTags;
+    /**
+     * The ImageRepository whose tags the policy chooses from.
+     */
+    imageRepositoryRef: outputs.ImagePolicySpecImageRepositoryRef;
+    /**
+     * How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+     */
+    interval?: string;
+    /**
+     * How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+     */
+    policy: outputs.ImagePolicySpecPolicy;
+    /**
+     * Stop reconciling this ImagePolicy.
+     */
+    suspend?: boolean;
+}
+
+/**
+ * Filters tags before the policy sees them.
+ */
+export interface ImagePolicySpecFilterTags {
+    /**
+     * Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+     */
+    extract?: string;
+    /**
+     * Regular expression tags must match to be considered.
+     */
+    pattern?: string;
+}
+
+/**
+ * The ImageRepository whose tags the policy chooses from.
+ */
+export interface ImagePolicySpecImageRepositoryRef {
+    /**
+     * Name of the ImageRepository.
+     */
+    name: string;
+    /**
+     * Namespace of the ImageRepository; the ImagePolicy's when unset.
+     */
+    namespace?: string;
+}
+
+/**
+ * How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+ */
+export interface ImagePolicySpecPolicy {
+    /**
+     * Alphabetical policy.
+     */
+    alphabetical?: outputs.ImagePolicySpecPolicyAlphabetical;
+    /**
+     * Numerical policy.
+     */
+    numerical?: outputs.ImagePolicySpecPolicyNumerical;
+    /**
+     * SemVer policy.
+     */
+    semver?: outputs.ImagePolicySpecPolicySemver;
+}
+
+/**
+ * Alphabetical policy.
+ */
+export interface ImagePolicySpecPolicyAlphabetical {
+    /**
+     * Sort order; the last tag in this order is the latest.
+     */
+    order?: string;
+}
+
+/**
+ * Numerical policy.
+ */
+export interface ImagePolicySpecPolicyNumerical {
+    /**
+     * Sort order; the last tag in this order is the latest.
+     */
+    order?: string;
+}
+
+/**
+ * SemVer policy.
+ */
+export interface ImagePolicySpecPolicySemver {
+    /**
+     * SemVer range (Masterminds syntax) the latest tag must satisfy.
+     */
+    range: string;
+}
+
+/**
+ * Observed state of an ImagePolicy.
+ */
+export interface ImagePolicyStatus {
+    /**
+     * Current state of the object.
+     */
+    conditions?: outputs.GitRepositoryStatusConditions[];
+    /**
+     * Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+     */
+    lastHandledReconcileAt?: string;
+    /**
+     * The latest image the policy selected.
+     */
+    latestRef?: outputs.ImagePolicyStatusLatestRef;
+    /**
+     * Last metadata.generation the controller acted on.
+     */
+    observedGeneration?: number;
+    /**
+     * The image selected before latestRef.
+     */
+    observedPreviousRef?: outputs.ImagePolicyStatusObservedPreviousRef;
+}
+
+/**
+ * The latest image the policy selected.
+ */
+export interface ImagePolicyStatusLatestRef {
+    /**
+     * Manifest digest of the tag, per digestReflectionPolicy.
+     */
+    digest?: string;
+    /**
+     * Image name, as spec.image of the ImageRepository.
+     */
+    name: string;
+    /**
+     * The selected tag.
+     */
+    tag: string;
+}
+
+/**
+ * The image selected before latestRef.
+ */
+export interface ImagePolicyStatusObservedPreviousRef {
+    /**
+     * Manifest digest of the tag, per digestReflectionPolicy.
+     */
+    digest?: string;
+    /**
+     * Image name, as spec.image of the ImageRepository.
+     */
+    name: string;
+    /**
+     * The selected tag.
+     */
+    tag: string;
+}
+
+/**
+ * Desired state of an ImageRepository.
+ */
+export interface ImageRepositorySpec {
+    /**
+     * Which other namespaces' ImagePolicies may reference this ImageRepository.
+     */
+    accessFrom?: outputs.ImageRepositorySpecAccessFrom;
+    /**
+     * Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+     */
+    certSecretRef?: outputs.ImageRepositorySpecCertSecretRef;
+    /**
+     * Regular expressions of tags to leave out of the scan result.
+     */
+    exclusionList?: string[];
+    /**
+     * Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+     */
+    image: string;
+    /**
+     * Allow a plain-HTTP registry.
+     */
+    insecure?: boolean;
+    /**
+     * How often to scan the repository.
+     */
+    interval: string;
+    /**
+     * Registry authentication provider.
+     */
+    provider?: string;
+    /**
+     * Secret with the proxy to use for the registry (not supported by this controller yet).
+     */
+    proxySecretRef?: outputs.ImageRepositorySpecProxySecretRef;
+    /**
+     * Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+     */
+    secretRef?: outputs.OCIRepositorySpecSecretRef;
+    /**
+     * ServiceAccount whose image pull secrets authenticate the scan.
+     */
+    serviceAccountName?: string;
+    /**
+     * Stop scanning this repository.
+     */
+    suspend?: boolean;
+    /**
+     * Timeout of the scan; spec.interval when unset.
+     */
+    timeout?: string;
+}
+
+/**
+ * Which other namespaces' ImagePolicies may reference this ImageRepository.
+ */
+export interface ImageRepositorySpecAccessFrom {
+    /**
+     * Namespaces whose ImagePolicies may use this repository.
+     */
+    namespaceSelectors: outputs.ImageRepositorySpecAccessFromNamespaceSelectors[];
+}
+
+/**
+ * A namespace selector.
+ */
+export interface ImageRepositorySpecAccessFromNamespaceSelectors {
+    /**
+     * Labels a namespace must have; empty matches every namespace.
+     */
+    matchLabels?: {[key: string]: string};
+}
+
+/**
+ * Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+ */
+export interface ImageRepositorySpecCertSecretRef {
+    /**
+     * Name of the referenced object.
+     */
+    name: string;
+}
+
+/**
+ * Secret with the proxy to use for the registry (not supported by this controller yet).
+ */
+export interface ImageRepositorySpecProxySecretRef {
+    /**
+     * Name of the referenced object.
+     */
+    name: string;
+}
+
+/**
+ * Observed state of an ImageRepository.
+ */
+export interface ImageRepositoryStatus {
+    /**
+     * spec.image with the implied parts made explicit.
+     */
+    canonicalImageName?: string;
+    /**
+     * Current state of the object.
+     */
+    conditions?: outputs.GitRepositoryStatusConditions[];
+    /**
+     * Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+     */
+    lastHandledReconcileAt?: string;
+    /**
+     * Result of the last scan.
+     */
+    lastScanResult?: outputs.ImageRepositoryStatusLastScanResult;
+    /**
+     * The exclusion list of the last scan result.
+     */
+    observedExclusionList?: string[];
+    /**
+     * Last metadata.generation the controller acted on.
+     */
+    observedGeneration?: number;
+}
+
+/**
+ * Result of the last scan.
+ */
+export interface ImageRepositoryStatusLastScanResult {
+    /**
+     * The first 10 tags in descending alphabetical order.
+     */
+    latestTags?: string[];
+    /**
+     * Stable hash of the scanned tags.
+     */
+    revision?: string;
+    /**
+     * When the scan happened.
+     */
+    scanTime?: string;
+    /**
+     * Number of tags found, after the exclusion list.
+     */
+    tagCount: number;
 }
 
 /**

@@ -7,6 +7,7 @@ from . import _utilities
 import typing
 # Export this package's modules as members:
 from .alert import *
+from .artifact_generator import *
 from .bootstrap import *
 from .bootstrap_git import *
 from .bucket import *
@@ -14,6 +15,9 @@ from .git_repository import *
 from .helm_chart import *
 from .helm_release import *
 from .helm_repository import *
+from .image_policy import *
+from .image_repository import *
+from .image_update_automation import *
 from .install import *
 from .install_manifests import *
 from .kustomization import *
@@ -33,6 +37,7 @@ _utilities.register(
   "fqn": "pulumi_gitops",
   "classes": {
    "gitops:index:Alert": "Alert",
+   "gitops:index:ArtifactGenerator": "ArtifactGenerator",
    "gitops:index:Bootstrap": "Bootstrap",
    "gitops:index:BootstrapGit": "BootstrapGit",
    "gitops:index:Bucket": "Bucket",
@@ -40,6 +45,9 @@ _utilities.register(
    "gitops:index:HelmChart": "HelmChart",
    "gitops:index:HelmRelease": "HelmRelease",
    "gitops:index:HelmRepository": "HelmRepository",
+   "gitops:index:ImagePolicy": "ImagePolicy",
+   "gitops:index:ImageRepository": "ImageRepository",
+   "gitops:index:ImageUpdateAutomation": "ImageUpdateAutomation",
    "gitops:index:Install": "Install",
    "gitops:index:InstallManifests": "InstallManifests",
    "gitops:index:Kustomization": "Kustomization",

@@ -21,6 +21,16 @@ __all__ = [
     'AlertSpecEventSourcesArgsDict',
     'AlertSpecProviderRefArgs',
     'AlertSpecProviderRefArgsDict',
+    'ArtifactGeneratorSpecArgs',
+    'ArtifactGeneratorSpecArgsDict',
+    'ArtifactGeneratorSpecArtifactsArgs',
+    'ArtifactGeneratorSpecArtifactsArgsDict',
+    'ArtifactGeneratorSpecArtifactsCopyArgs',
+    'ArtifactGeneratorSpecArtifactsCopyArgsDict',
+    'ArtifactGeneratorSpecCommonMetadataArgs',
+    'ArtifactGeneratorSpecCommonMetadataArgsDict',
+    'ArtifactGeneratorSpecSourcesArgs',
+    'ArtifactGeneratorSpecSourcesArgsDict',
     'BootstrapCustomisationArgs',
     'BootstrapCustomisationArgsDict',
     'BootstrapCustomisationPatchesArgs',
@@ -135,6 +145,30 @@ __all__ = [
     'HelmRepositorySpecCertSecretRefArgsDict',
     'HelmRepositorySpecSecretRefArgs',
     'HelmRepositorySpecSecretRefArgsDict',
+    'ImagePolicySpecArgs',
+    'ImagePolicySpecArgsDict',
+    'ImagePolicySpecFilterTagsArgs',
+    'ImagePolicySpecFilterTagsArgsDict',
+    'ImagePolicySpecImageRepositoryRefArgs',
+    'ImagePolicySpecImageRepositoryRefArgsDict',
+    'ImagePolicySpecPolicyArgs',
+    'ImagePolicySpecPolicyArgsDict',
+    'ImagePolicySpecPolicyAlphabeticalArgs',
+    'ImagePolicySpecPolicyAlphabeticalArgsDict',
+    'ImagePolicySpecPolicyNumericalArgs',
+    'ImagePolicySpecPolicyNumericalArgsDict',
+    'ImagePolicySpecPolicySemverArgs',
+    'ImagePolicySpecPolicySemverArgsDict',
+    'ImageRepositorySpecArgs',
+    'ImageRepositorySpecArgsDict',
+    'ImageRepositorySpecAccessFromArgs',
+    'ImageRepositorySpecAccessFromArgsDict',
+    'ImageRepositorySpecAccessFromNamespaceSelectorsArgs',
+    'ImageRepositorySpecAccessFromNamespaceSelectorsArgsDict',
+    'ImageRepositorySpecCertSecretRefArgs',
+    'ImageRepositorySpecCertSecretRefArgsDict',
+    'ImageRepositorySpecProxySecretRefArgs',
+    'ImageRepositorySpecProxySecretRefArgsDict',
     'KustomizationSpecArgs',
     'KustomizationSpecArgsDict',
     'KustomizationSpecCommonMetadataArgs',
@@ -528,6 +562,427 @@ class AlertSpecProviderRefArgs:
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "name", value)
+
+
+class ArtifactGeneratorSpecArgsDict(TypedDict):
+    """
+    Desired state of an ArtifactGenerator.
+    """
+    artifacts: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsArgsDict']]]
+    """
+    The ExternalArtifacts to generate.
+    """
+    sources: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecSourcesArgsDict']]]
+    """
+    The sources the artifacts are built from.
+    """
+    common_metadata: NotRequired[pulumi.Input[Optional['ArtifactGeneratorSpecCommonMetadataArgsDict']]]
+    """
+    Labels and annotations applied to the generated ExternalArtifacts.
+    """
+    path_pattern: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+    """
+
+@pulumi.input_type
+class ArtifactGeneratorSpecArgs:
+    def __init__(__self__, *,
+                 artifacts: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsArgs']]],
+                 sources: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecSourcesArgs']]],
+                 common_metadata: pulumi.Input[Optional['ArtifactGeneratorSpecCommonMetadataArgs']] = None,
+                 path_pattern: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Desired state of an ArtifactGenerator.
+
+        :param pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsArgs']]] artifacts: The ExternalArtifacts to generate.
+        :param pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecSourcesArgs']]] sources: The sources the artifacts are built from.
+        :param pulumi.Input['ArtifactGeneratorSpecCommonMetadataArgs'] common_metadata: Labels and annotations applied to the generated ExternalArtifacts.
+        :param pulumi.Input[_builtins.str] path_pattern: `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+        """
+        pulumi.set(__self__, "artifacts", artifacts)
+        pulumi.set(__self__, "sources", sources)
+        if common_metadata is not None:
+            pulumi.set(__self__, "common_metadata", common_metadata)
+        if path_pattern is not None:
+            pulumi.set(__self__, "path_pattern", path_pattern)
+
+    @_builtins.property
+    @pulumi.getter
+    def artifacts(self) -> pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsArgs']]]:
+        """
+        The ExternalArtifacts to generate.
+        """
+        return pulumi.get(self, "artifacts")
+
+    @artifacts.setter
+    def artifacts(self, value: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsArgs']]]):
+        pulumi.set(self, "artifacts", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def sources(self) -> pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecSourcesArgs']]]:
+        """
+        The sources the artifacts are built from.
+        """
+        return pulumi.get(self, "sources")
+
+    @sources.setter
+    def sources(self, value: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecSourcesArgs']]]):
+        pulumi.set(self, "sources", value)
+
+    @_builtins.property
+    @pulumi.getter(name="commonMetadata")
+    def common_metadata(self) -> pulumi.Input[Optional['ArtifactGeneratorSpecCommonMetadataArgs']]:
+        """
+        Labels and annotations applied to the generated ExternalArtifacts.
+        """
+        return pulumi.get(self, "common_metadata")
+
+    @common_metadata.setter
+    def common_metadata(self, value: pulumi.Input[Optional['ArtifactGeneratorSpecCommonMetadataArgs']]):
+        pulumi.set(self, "common_metadata", value)
+
+    @_builtins.property
+    @pulumi.getter(name="pathPattern")
+    def path_pattern(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+        """
+        return pulumi.get(self, "path_pattern")
+
+    @path_pattern.setter
+    def path_pattern(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "path_pattern", value)
+
+
+class ArtifactGeneratorSpecArtifactsArgsDict(TypedDict):
+    """
+    An ExternalArtifact the generator produces.
+    """
+    copy: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsCopyArgsDict']]]
+    """
+    Copy operations, in order; later ones overwrite earlier files.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the generated ExternalArtifact.
+    """
+    origin_revision: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+    """
+    revision: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+    """
+
+@pulumi.input_type
+class ArtifactGeneratorSpecArtifactsArgs:
+    def __init__(__self__, *,
+                 copy: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsCopyArgs']]],
+                 name: pulumi.Input[_builtins.str],
+                 origin_revision: pulumi.Input[Optional[_builtins.str]] = None,
+                 revision: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        An ExternalArtifact the generator produces.
+
+        :param pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsCopyArgs']]] copy: Copy operations, in order; later ones overwrite earlier files.
+        :param pulumi.Input[_builtins.str] name: Name of the generated ExternalArtifact.
+        :param pulumi.Input[_builtins.str] origin_revision: `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+        :param pulumi.Input[_builtins.str] revision: `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+        """
+        pulumi.set(__self__, "copy", copy)
+        pulumi.set(__self__, "name", name)
+        if origin_revision is not None:
+            pulumi.set(__self__, "origin_revision", origin_revision)
+        if revision is not None:
+            pulumi.set(__self__, "revision", revision)
+
+    @_builtins.property
+    @pulumi.getter
+    def copy(self) -> pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsCopyArgs']]]:
+        """
+        Copy operations, in order; later ones overwrite earlier files.
+        """
+        return pulumi.get(self, "copy")
+
+    @copy.setter
+    def copy(self, value: pulumi.Input[Sequence[pulumi.Input['ArtifactGeneratorSpecArtifactsCopyArgs']]]):
+        pulumi.set(self, "copy", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the generated ExternalArtifact.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="originRevision")
+    def origin_revision(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+        """
+        return pulumi.get(self, "origin_revision")
+
+    @origin_revision.setter
+    def origin_revision(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "origin_revision", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def revision(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+        """
+        return pulumi.get(self, "revision")
+
+    @revision.setter
+    def revision(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "revision", value)
+
+
+class ArtifactGeneratorSpecArtifactsCopyArgsDict(TypedDict):
+    """
+    One copy operation from a source into the artifact.
+    """
+    from_: pulumi.Input[_builtins.str]
+    """
+    `@<alias>/<glob or path>`: the files to copy.
+    """
+    to: pulumi.Input[_builtins.str]
+    """
+    `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+    """
+    exclude: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+    """
+    strategy: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+    """
+
+@pulumi.input_type
+class ArtifactGeneratorSpecArtifactsCopyArgs:
+    def __init__(__self__, *,
+                 from_: pulumi.Input[_builtins.str],
+                 to: pulumi.Input[_builtins.str],
+                 exclude: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 strategy: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        One copy operation from a source into the artifact.
+
+        :param pulumi.Input[_builtins.str] from_: `@<alias>/<glob or path>`: the files to copy.
+        :param pulumi.Input[_builtins.str] to: `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclude: Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+        :param pulumi.Input[_builtins.str] strategy: Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+        """
+        pulumi.set(__self__, "from_", from_)
+        pulumi.set(__self__, "to", to)
+        if exclude is not None:
+            pulumi.set(__self__, "exclude", exclude)
+        if strategy is not None:
+            pulumi.set(__self__, "strategy", strategy)
+
+    @_builtins.property
+    @pulumi.getter(name="from")
+    def from_(self) -> pulumi.Input[_builtins.str]:
+        """
+        `@<alias>/<glob or path>`: the files to copy.
+        """
+        return pulumi.get(self, "from_")
+
+    @from_.setter
+    def from_(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "from_", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def to(self) -> pulumi.Input[_builtins.str]:
+        """
+        `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+        """
+        return pulumi.get(self, "to")
+
+    @to.setter
+    def to(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "to", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def exclude(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+        """
+        return pulumi.get(self, "exclude")
+
+    @exclude.setter
+    def exclude(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "exclude", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def strategy(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+        """
+        return pulumi.get(self, "strategy")
+
+    @strategy.setter
+    def strategy(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "strategy", value)
+
+
+class ArtifactGeneratorSpecCommonMetadataArgsDict(TypedDict):
+    """
+    Labels and annotations applied to the generated ExternalArtifacts.
+    """
+    annotations: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Annotations set on every generated ExternalArtifact.
+    """
+    labels: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Labels set on every generated ExternalArtifact.
+    """
+
+@pulumi.input_type
+class ArtifactGeneratorSpecCommonMetadataArgs:
+    def __init__(__self__, *,
+                 annotations: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 labels: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None):
+        """
+        Labels and annotations applied to the generated ExternalArtifacts.
+
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] annotations: Annotations set on every generated ExternalArtifact.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: Labels set on every generated ExternalArtifact.
+        """
+        if annotations is not None:
+            pulumi.set(__self__, "annotations", annotations)
+        if labels is not None:
+            pulumi.set(__self__, "labels", labels)
+
+    @_builtins.property
+    @pulumi.getter
+    def annotations(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Annotations set on every generated ExternalArtifact.
+        """
+        return pulumi.get(self, "annotations")
+
+    @annotations.setter
+    def annotations(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "annotations", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def labels(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Labels set on every generated ExternalArtifact.
+        """
+        return pulumi.get(self, "labels")
+
+    @labels.setter
+    def labels(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "labels", value)
+
+
+class ArtifactGeneratorSpecSourcesArgsDict(TypedDict):
+    """
+    A Flux source whose artifact the generator reads.
+    """
+    alias: pulumi.Input[_builtins.str]
+    """
+    Name of the source in copy operations (`@<alias>/...`); unique per generator.
+    """
+    kind: pulumi.Input[_builtins.str]
+    """
+    Kind of the source object.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the source object.
+    """
+    namespace: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Namespace of the source object; default the generator's.
+    """
+
+@pulumi.input_type
+class ArtifactGeneratorSpecSourcesArgs:
+    def __init__(__self__, *,
+                 alias: pulumi.Input[_builtins.str],
+                 kind: pulumi.Input[_builtins.str],
+                 name: pulumi.Input[_builtins.str],
+                 namespace: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A Flux source whose artifact the generator reads.
+
+        :param pulumi.Input[_builtins.str] alias: Name of the source in copy operations (`@<alias>/...`); unique per generator.
+        :param pulumi.Input[_builtins.str] kind: Kind of the source object.
+        :param pulumi.Input[_builtins.str] name: Name of the source object.
+        :param pulumi.Input[_builtins.str] namespace: Namespace of the source object; default the generator's.
+        """
+        pulumi.set(__self__, "alias", alias)
+        pulumi.set(__self__, "kind", kind)
+        pulumi.set(__self__, "name", name)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def alias(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the source in copy operations (`@<alias>/...`); unique per generator.
+        """
+        return pulumi.get(self, "alias")
+
+    @alias.setter
+    def alias(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "alias", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def kind(self) -> pulumi.Input[_builtins.str]:
+        """
+        Kind of the source object.
+        """
+        return pulumi.get(self, "kind")
+
+    @kind.setter
+    def kind(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "kind", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the source object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Namespace of the source object; default the generator's.
+        """
+        return pulumi.get(self, "namespace")
+
+    @namespace.setter
+    def namespace(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "namespace", value)
 
 
 class BootstrapCustomisationArgsDict(TypedDict):
@@ -6180,6 +6635,805 @@ class HelmRepositorySpecSecretRefArgs:
                  name: pulumi.Input[_builtins.str]):
         """
         Secret with `username` and `password` for basic auth (legacy: TLS keys, use certSecretRef).
+
+        :param pulumi.Input[_builtins.str] name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+
+class ImagePolicySpecArgsDict(TypedDict):
+    """
+    Desired state of an ImagePolicy.
+    """
+    image_repository_ref: pulumi.Input['ImagePolicySpecImageRepositoryRefArgsDict']
+    """
+    The ImageRepository whose tags the policy chooses from.
+    """
+    policy: pulumi.Input['ImagePolicySpecPolicyArgsDict']
+    """
+    How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+    """
+    digest_reflection_policy: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    When to write the digest of the latest tag to status.latestRef.digest.
+    """
+    filter_tags: NotRequired[pulumi.Input[Optional['ImagePolicySpecFilterTagsArgsDict']]]
+    """
+    Filters tags before the policy sees them.
+    """
+    interval: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+    """
+    suspend: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Stop reconciling this ImagePolicy.
+    """
+
+@pulumi.input_type
+class ImagePolicySpecArgs:
+    def __init__(__self__, *,
+                 image_repository_ref: pulumi.Input['ImagePolicySpecImageRepositoryRefArgs'],
+                 policy: pulumi.Input['ImagePolicySpecPolicyArgs'],
+                 digest_reflection_policy: pulumi.Input[Optional[_builtins.str]] = None,
+                 filter_tags: pulumi.Input[Optional['ImagePolicySpecFilterTagsArgs']] = None,
+                 interval: pulumi.Input[Optional[_builtins.str]] = None,
+                 suspend: pulumi.Input[Optional[_builtins.bool]] = None):
+        """
+        Desired state of an ImagePolicy.
+
+        :param pulumi.Input['ImagePolicySpecImageRepositoryRefArgs'] image_repository_ref: The ImageRepository whose tags the policy chooses from.
+        :param pulumi.Input['ImagePolicySpecPolicyArgs'] policy: How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+        :param pulumi.Input[_builtins.str] digest_reflection_policy: When to write the digest of the latest tag to status.latestRef.digest.
+        :param pulumi.Input['ImagePolicySpecFilterTagsArgs'] filter_tags: Filters tags before the policy sees them.
+        :param pulumi.Input[_builtins.str] interval: How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+        :param pulumi.Input[_builtins.bool] suspend: Stop reconciling this ImagePolicy.
+        """
+        pulumi.set(__self__, "image_repository_ref", image_repository_ref)
+        pulumi.set(__self__, "policy", policy)
+        if digest_reflection_policy is not None:
+            pulumi.set(__self__, "digest_reflection_policy", digest_reflection_policy)
+        if filter_tags is not None:
+            pulumi.set(__self__, "filter_tags", filter_tags)
+        if interval is not None:
+            pulumi.set(__self__, "interval", interval)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+
+    @_builtins.property
+    @pulumi.getter(name="imageRepositoryRef")
+    def image_repository_ref(self) -> pulumi.Input['ImagePolicySpecImageRepositoryRefArgs']:
+        """
+        The ImageRepository whose tags the policy chooses from.
+        """
+        return pulumi.get(self, "image_repository_ref")
+
+    @image_repository_ref.setter
+    def image_repository_ref(self, value: pulumi.Input['ImagePolicySpecImageRepositoryRefArgs']):
+        pulumi.set(self, "image_repository_ref", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def policy(self) -> pulumi.Input['ImagePolicySpecPolicyArgs']:
+        """
+        How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+        """
+        return pulumi.get(self, "policy")
+
+    @policy.setter
+    def policy(self, value: pulumi.Input['ImagePolicySpecPolicyArgs']):
+        pulumi.set(self, "policy", value)
+
+    @_builtins.property
+    @pulumi.getter(name="digestReflectionPolicy")
+    def digest_reflection_policy(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        When to write the digest of the latest tag to status.latestRef.digest.
+        """
+        return pulumi.get(self, "digest_reflection_policy")
+
+    @digest_reflection_policy.setter
+    def digest_reflection_policy(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "digest_reflection_policy", value)
+
+    @_builtins.property
+    @pulumi.getter(name="filterTags")
+    def filter_tags(self) -> pulumi.Input[Optional['ImagePolicySpecFilterTagsArgs']]:
+        """
+        Filters tags before the policy sees them.
+        """
+        return pulumi.get(self, "filter_tags")
+
+    @filter_tags.setter
+    def filter_tags(self, value: pulumi.Input[Optional['ImagePolicySpecFilterTagsArgs']]):
+        pulumi.set(self, "filter_tags", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+        """
+        return pulumi.get(self, "interval")
+
+    @interval.setter
+    def interval(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "interval", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Stop reconciling this ImagePolicy.
+        """
+        return pulumi.get(self, "suspend")
+
+    @suspend.setter
+    def suspend(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "suspend", value)
+
+
+class ImagePolicySpecFilterTagsArgsDict(TypedDict):
+    """
+    Filters tags before the policy sees them.
+    """
+    extract: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+    """
+    pattern: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Regular expression tags must match to be considered.
+    """
+
+@pulumi.input_type
+class ImagePolicySpecFilterTagsArgs:
+    def __init__(__self__, *,
+                 extract: pulumi.Input[Optional[_builtins.str]] = None,
+                 pattern: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Filters tags before the policy sees them.
+
+        :param pulumi.Input[_builtins.str] extract: Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+        :param pulumi.Input[_builtins.str] pattern: Regular expression tags must match to be considered.
+        """
+        if extract is not None:
+            pulumi.set(__self__, "extract", extract)
+        if pattern is not None:
+            pulumi.set(__self__, "pattern", pattern)
+
+    @_builtins.property
+    @pulumi.getter
+    def extract(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+        """
+        return pulumi.get(self, "extract")
+
+    @extract.setter
+    def extract(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "extract", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def pattern(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Regular expression tags must match to be considered.
+        """
+        return pulumi.get(self, "pattern")
+
+    @pattern.setter
+    def pattern(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "pattern", value)
+
+
+class ImagePolicySpecImageRepositoryRefArgsDict(TypedDict):
+    """
+    The ImageRepository whose tags the policy chooses from.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the ImageRepository.
+    """
+    namespace: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Namespace of the ImageRepository; the ImagePolicy's when unset.
+    """
+
+@pulumi.input_type
+class ImagePolicySpecImageRepositoryRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str],
+                 namespace: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        The ImageRepository whose tags the policy chooses from.
+
+        :param pulumi.Input[_builtins.str] name: Name of the ImageRepository.
+        :param pulumi.Input[_builtins.str] namespace: Namespace of the ImageRepository; the ImagePolicy's when unset.
+        """
+        pulumi.set(__self__, "name", name)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the ImageRepository.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Namespace of the ImageRepository; the ImagePolicy's when unset.
+        """
+        return pulumi.get(self, "namespace")
+
+    @namespace.setter
+    def namespace(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "namespace", value)
+
+
+class ImagePolicySpecPolicyArgsDict(TypedDict):
+    """
+    How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+    """
+    alphabetical: NotRequired[pulumi.Input[Optional['ImagePolicySpecPolicyAlphabeticalArgsDict']]]
+    """
+    Alphabetical policy.
+    """
+    numerical: NotRequired[pulumi.Input[Optional['ImagePolicySpecPolicyNumericalArgsDict']]]
+    """
+    Numerical policy.
+    """
+    semver: NotRequired[pulumi.Input[Optional['ImagePolicySpecPolicySemverArgsDict']]]
+    """
+    SemVer policy.
+    """
+
+@pulumi.input_type
+class ImagePolicySpecPolicyArgs:
+    def __init__(__self__, *,
+                 alphabetical: pulumi.Input[Optional['ImagePolicySpecPolicyAlphabeticalArgs']] = None,
+                 numerical: pulumi.Input[Optional['ImagePolicySpecPolicyNumericalArgs']] = None,
+                 semver: pulumi.Input[Optional['ImagePolicySpecPolicySemverArgs']] = None):
+        """
+        How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+
+        :param pulumi.Input['ImagePolicySpecPolicyAlphabeticalArgs'] alphabetical: Alphabetical policy.
+        :param pulumi.Input['ImagePolicySpecPolicyNumericalArgs'] numerical: Numerical policy.
+        :param pulumi.Input['ImagePolicySpecPolicySemverArgs'] semver: SemVer policy.
+        """
+        if alphabetical is not None:
+            pulumi.set(__self__, "alphabetical", alphabetical)
+        if numerical is not None:
+            pulumi.set(__self__, "numerical", numerical)
+        if semver is not None:
+            pulumi.set(__self__, "semver", semver)
+
+    @_builtins.property
+    @pulumi.getter
+    def alphabetical(self) -> pulumi.Input[Optional['ImagePolicySpecPolicyAlphabeticalArgs']]:
+        """
+        Alphabetical policy.
+        """
+        return pulumi.get(self, "alphabetical")
+
+    @alphabetical.setter
+    def alphabetical(self, value: pulumi.Input[Optional['ImagePolicySpecPolicyAlphabeticalArgs']]):
+        pulumi.set(self, "alphabetical", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def numerical(self) -> pulumi.Input[Optional['ImagePolicySpecPolicyNumericalArgs']]:
+        """
+        Numerical policy.
+        """
+        return pulumi.get(self, "numerical")
+
+    @numerical.setter
+    def numerical(self, value: pulumi.Input[Optional['ImagePolicySpecPolicyNumericalArgs']]):
+        pulumi.set(self, "numerical", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def semver(self) -> pulumi.Input[Optional['ImagePolicySpecPolicySemverArgs']]:
+        """
+        SemVer policy.
+        """
+        return pulumi.get(self, "semver")
+
+    @semver.setter
+    def semver(self, value: pulumi.Input[Optional['ImagePolicySpecPolicySemverArgs']]):
+        pulumi.set(self, "semver", value)
+
+
+class ImagePolicySpecPolicyAlphabeticalArgsDict(TypedDict):
+    """
+    Alphabetical policy.
+    """
+    order: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Sort order; the last tag in this order is the latest.
+    """
+
+@pulumi.input_type
+class ImagePolicySpecPolicyAlphabeticalArgs:
+    def __init__(__self__, *,
+                 order: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Alphabetical policy.
+
+        :param pulumi.Input[_builtins.str] order: Sort order; the last tag in this order is the latest.
+        """
+        if order is not None:
+            pulumi.set(__self__, "order", order)
+
+    @_builtins.property
+    @pulumi.getter
+    def order(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Sort order; the last tag in this order is the latest.
+        """
+        return pulumi.get(self, "order")
+
+    @order.setter
+    def order(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "order", value)
+
+
+class ImagePolicySpecPolicyNumericalArgsDict(TypedDict):
+    """
+    Numerical policy.
+    """
+    order: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Sort order; the last tag in this order is the latest.
+    """
+
+@pulumi.input_type
+class ImagePolicySpecPolicyNumericalArgs:
+    def __init__(__self__, *,
+                 order: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Numerical policy.
+
+        :param pulumi.Input[_builtins.str] order: Sort order; the last tag in this order is the latest.
+        """
+        if order is not None:
+            pulumi.set(__self__, "order", order)
+
+    @_builtins.property
+    @pulumi.getter
+    def order(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Sort order; the last tag in this order is the latest.
+        """
+        return pulumi.get(self, "order")
+
+    @order.setter
+    def order(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "order", value)
+
+
+class ImagePolicySpecPolicySemverArgsDict(TypedDict):
+    """
+    SemVer policy.
+    """
+    range: pulumi.Input[_builtins.str]
+    """
+    SemVer range (Masterminds syntax) the latest tag must satisfy.
+    """
+
+@pulumi.input_type
+class ImagePolicySpecPolicySemverArgs:
+    def __init__(__self__, *,
+                 range: pulumi.Input[_builtins.str]):
+        """
+        SemVer policy.
+
+        :param pulumi.Input[_builtins.str] range: SemVer range (Masterminds syntax) the latest tag must satisfy.
+        """
+        pulumi.set(__self__, "range", range)
+
+    @_builtins.property
+    @pulumi.getter
+    def range(self) -> pulumi.Input[_builtins.str]:
+        """
+        SemVer range (Masterminds syntax) the latest tag must satisfy.
+        """
+        return pulumi.get(self, "range")
+
+    @range.setter
+    def range(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "range", value)
+
+
+class ImageRepositorySpecArgsDict(TypedDict):
+    """
+    Desired state of an ImageRepository.
+    """
+    image: pulumi.Input[_builtins.str]
+    """
+    Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+    """
+    interval: pulumi.Input[_builtins.str]
+    """
+    How often to scan the repository.
+    """
+    access_from: NotRequired[pulumi.Input[Optional['ImageRepositorySpecAccessFromArgsDict']]]
+    """
+    Which other namespaces' ImagePolicies may reference this ImageRepository.
+    """
+    cert_secret_ref: NotRequired[pulumi.Input[Optional['ImageRepositorySpecCertSecretRefArgsDict']]]
+    """
+    Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+    """
+    exclusion_list: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Regular expressions of tags to leave out of the scan result.
+    """
+    insecure: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Allow a plain-HTTP registry.
+    """
+    provider: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Registry authentication provider.
+    """
+    proxy_secret_ref: NotRequired[pulumi.Input[Optional['ImageRepositorySpecProxySecretRefArgsDict']]]
+    """
+    Secret with the proxy to use for the registry (not supported by this controller yet).
+    """
+    secret_ref: NotRequired[pulumi.Input[Optional['OCIRepositorySpecSecretRefArgsDict']]]
+    """
+    Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+    """
+    service_account_name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    ServiceAccount whose image pull secrets authenticate the scan.
+    """
+    suspend: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Stop scanning this repository.
+    """
+    timeout: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Timeout of the scan; spec.interval when unset.
+    """
+
+@pulumi.input_type
+class ImageRepositorySpecArgs:
+    def __init__(__self__, *,
+                 image: pulumi.Input[_builtins.str],
+                 interval: pulumi.Input[_builtins.str],
+                 access_from: pulumi.Input[Optional['ImageRepositorySpecAccessFromArgs']] = None,
+                 cert_secret_ref: pulumi.Input[Optional['ImageRepositorySpecCertSecretRefArgs']] = None,
+                 exclusion_list: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 insecure: pulumi.Input[Optional[_builtins.bool]] = None,
+                 provider: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy_secret_ref: pulumi.Input[Optional['ImageRepositorySpecProxySecretRefArgs']] = None,
+                 secret_ref: pulumi.Input[Optional['OCIRepositorySpecSecretRefArgs']] = None,
+                 service_account_name: pulumi.Input[Optional[_builtins.str]] = None,
+                 suspend: pulumi.Input[Optional[_builtins.bool]] = None,
+                 timeout: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Desired state of an ImageRepository.
+
+        :param pulumi.Input[_builtins.str] image: Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+        :param pulumi.Input[_builtins.str] interval: How often to scan the repository.
+        :param pulumi.Input['ImageRepositorySpecAccessFromArgs'] access_from: Which other namespaces' ImagePolicies may reference this ImageRepository.
+        :param pulumi.Input['ImageRepositorySpecCertSecretRefArgs'] cert_secret_ref: Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclusion_list: Regular expressions of tags to leave out of the scan result.
+        :param pulumi.Input[_builtins.bool] insecure: Allow a plain-HTTP registry.
+        :param pulumi.Input[_builtins.str] provider: Registry authentication provider.
+        :param pulumi.Input['ImageRepositorySpecProxySecretRefArgs'] proxy_secret_ref: Secret with the proxy to use for the registry (not supported by this controller yet).
+        :param pulumi.Input['OCIRepositorySpecSecretRefArgs'] secret_ref: Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+        :param pulumi.Input[_builtins.str] service_account_name: ServiceAccount whose image pull secrets authenticate the scan.
+        :param pulumi.Input[_builtins.bool] suspend: Stop scanning this repository.
+        :param pulumi.Input[_builtins.str] timeout: Timeout of the scan; spec.interval when unset.
+        """
+        pulumi.set(__self__, "image", image)
+        pulumi.set(__self__, "interval", interval)
+        if access_from is not None:
+            pulumi.set(__self__, "access_from", access_from)
+        if cert_secret_ref is not None:
+            pulumi.set(__self__, "cert_secret_ref", cert_secret_ref)
+        if exclusion_list is not None:
+            pulumi.set(__self__, "exclusion_list", exclusion_list)
+        if insecure is not None:
+            pulumi.set(__self__, "insecure", insecure)
+        if provider is not None:
+            pulumi.set(__self__, "provider", provider)
+        if proxy_secret_ref is not None:
+            pulumi.set(__self__, "proxy_secret_ref", proxy_secret_ref)
+        if secret_ref is not None:
+            pulumi.set(__self__, "secret_ref", secret_ref)
+        if service_account_name is not None:
+            pulumi.set(__self__, "service_account_name", service_account_name)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+        if timeout is not None:
+            pulumi.set(__self__, "timeout", timeout)
+
+    @_builtins.property
+    @pulumi.getter
+    def image(self) -> pulumi.Input[_builtins.str]:
+        """
+        Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+        """
+        return pulumi.get(self, "image")
+
+    @image.setter
+    def image(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "image", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> pulumi.Input[_builtins.str]:
+        """
+        How often to scan the repository.
+        """
+        return pulumi.get(self, "interval")
+
+    @interval.setter
+    def interval(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "interval", value)
+
+    @_builtins.property
+    @pulumi.getter(name="accessFrom")
+    def access_from(self) -> pulumi.Input[Optional['ImageRepositorySpecAccessFromArgs']]:
+        """
+        Which other namespaces' ImagePolicies may reference this ImageRepository.
+        """
+        return pulumi.get(self, "access_from")
+
+    @access_from.setter
+    def access_from(self, value: pulumi.Input[Optional['ImageRepositorySpecAccessFromArgs']]):
+        pulumi.set(self, "access_from", value)
+
+    @_builtins.property
+    @pulumi.getter(name="certSecretRef")
+    def cert_secret_ref(self) -> pulumi.Input[Optional['ImageRepositorySpecCertSecretRefArgs']]:
+        """
+        Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+        """
+        return pulumi.get(self, "cert_secret_ref")
+
+    @cert_secret_ref.setter
+    def cert_secret_ref(self, value: pulumi.Input[Optional['ImageRepositorySpecCertSecretRefArgs']]):
+        pulumi.set(self, "cert_secret_ref", value)
+
+    @_builtins.property
+    @pulumi.getter(name="exclusionList")
+    def exclusion_list(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Regular expressions of tags to leave out of the scan result.
+        """
+        return pulumi.get(self, "exclusion_list")
+
+    @exclusion_list.setter
+    def exclusion_list(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "exclusion_list", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def insecure(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Allow a plain-HTTP registry.
+        """
+        return pulumi.get(self, "insecure")
+
+    @insecure.setter
+    def insecure(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "insecure", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def provider(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Registry authentication provider.
+        """
+        return pulumi.get(self, "provider")
+
+    @provider.setter
+    def provider(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "provider", value)
+
+    @_builtins.property
+    @pulumi.getter(name="proxySecretRef")
+    def proxy_secret_ref(self) -> pulumi.Input[Optional['ImageRepositorySpecProxySecretRefArgs']]:
+        """
+        Secret with the proxy to use for the registry (not supported by this controller yet).
+        """
+        return pulumi.get(self, "proxy_secret_ref")
+
+    @proxy_secret_ref.setter
+    def proxy_secret_ref(self, value: pulumi.Input[Optional['ImageRepositorySpecProxySecretRefArgs']]):
+        pulumi.set(self, "proxy_secret_ref", value)
+
+    @_builtins.property
+    @pulumi.getter(name="secretRef")
+    def secret_ref(self) -> pulumi.Input[Optional['OCIRepositorySpecSecretRefArgs']]:
+        """
+        Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+        """
+        return pulumi.get(self, "secret_ref")
+
+    @secret_ref.setter
+    def secret_ref(self, value: pulumi.Input[Optional['OCIRepositorySpecSecretRefArgs']]):
+        pulumi.set(self, "secret_ref", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serviceAccountName")
+    def service_account_name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        ServiceAccount whose image pull secrets authenticate the scan.
+        """
+        return pulumi.get(self, "service_account_name")
+
+    @service_account_name.setter
+    def service_account_name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "service_account_name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Stop scanning this repository.
+        """
+        return pulumi.get(self, "suspend")
+
+    @suspend.setter
+    def suspend(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "suspend", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def timeout(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Timeout of the scan; spec.interval when unset.
+        """
+        return pulumi.get(self, "timeout")
+
+    @timeout.setter
+    def timeout(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "timeout", value)
+
+
+class ImageRepositorySpecAccessFromArgsDict(TypedDict):
+    """
+    Which other namespaces' ImagePolicies may reference this ImageRepository.
+    """
+    namespace_selectors: pulumi.Input[Sequence[pulumi.Input['ImageRepositorySpecAccessFromNamespaceSelectorsArgsDict']]]
+    """
+    Namespaces whose ImagePolicies may use this repository.
+    """
+
+@pulumi.input_type
+class ImageRepositorySpecAccessFromArgs:
+    def __init__(__self__, *,
+                 namespace_selectors: pulumi.Input[Sequence[pulumi.Input['ImageRepositorySpecAccessFromNamespaceSelectorsArgs']]]):
+        """
+        Which other namespaces' ImagePolicies may reference this ImageRepository.
+
+        :param pulumi.Input[Sequence[pulumi.Input['ImageRepositorySpecAccessFromNamespaceSelectorsArgs']]] namespace_selectors: Namespaces whose ImagePolicies may use this repository.
+        """
+        pulumi.set(__self__, "namespace_selectors", namespace_selectors)
+
+    @_builtins.property
+    @pulumi.getter(name="namespaceSelectors")
+    def namespace_selectors(self) -> pulumi.Input[Sequence[pulumi.Input['ImageRepositorySpecAccessFromNamespaceSelectorsArgs']]]:
+        """
+        Namespaces whose ImagePolicies may use this repository.
+        """
+        return pulumi.get(self, "namespace_selectors")
+
+    @namespace_selectors.setter
+    def namespace_selectors(self, value: pulumi.Input[Sequence[pulumi.Input['ImageRepositorySpecAccessFromNamespaceSelectorsArgs']]]):
+        pulumi.set(self, "namespace_selectors", value)
+
+
+class ImageRepositorySpecAccessFromNamespaceSelectorsArgsDict(TypedDict):
+    """
+    A namespace selector.
+    """
+    match_labels: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Labels a namespace must have; empty matches every namespace.
+    """
+
+@pulumi.input_type
+class ImageRepositorySpecAccessFromNamespaceSelectorsArgs:
+    def __init__(__self__, *,
+                 match_labels: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None):
+        """
+        A namespace selector.
+
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] match_labels: Labels a namespace must have; empty matches every namespace.
+        """
+        if match_labels is not None:
+            pulumi.set(__self__, "match_labels", match_labels)
+
+    @_builtins.property
+    @pulumi.getter(name="matchLabels")
+    def match_labels(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Labels a namespace must have; empty matches every namespace.
+        """
+        return pulumi.get(self, "match_labels")
+
+    @match_labels.setter
+    def match_labels(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "match_labels", value)
+
+
+class ImageRepositorySpecCertSecretRefArgsDict(TypedDict):
+    """
+    Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referenced object.
+    """
+
+@pulumi.input_type
+class ImageRepositorySpecCertSecretRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str]):
+        """
+        Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+
+        :param pulumi.Input[_builtins.str] name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+
+class ImageRepositorySpecProxySecretRefArgsDict(TypedDict):
+    """
+    Secret with the proxy to use for the registry (not supported by this controller yet).
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referenced object.
+    """
+
+@pulumi.input_type
+class ImageRepositorySpecProxySecretRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str]):
+        """
+        Secret with the proxy to use for the registry (not supported by this controller yet).
 
         :param pulumi.Input[_builtins.str] name: Name of the referenced object.
         """

@@ -297,7 +297,7 @@ class NotificationProvider(pulumi.CustomResource):
     @pulumi.getter
     def revision(self) -> pulumi.Output[_builtins.str]:
         """
-        The artifact revision (sources) or the last applied revision (Kustomization, HelmRelease).
+        What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
         """
         return pulumi.get(self, "revision")
 

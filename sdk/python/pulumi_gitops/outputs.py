@@ -19,6 +19,13 @@ __all__ = [
     'AlertSpec',
     'AlertSpecEventSources',
     'AlertSpecProviderRef',
+    'ArtifactGeneratorSpec',
+    'ArtifactGeneratorSpecArtifacts',
+    'ArtifactGeneratorSpecArtifactsCopy',
+    'ArtifactGeneratorSpecCommonMetadata',
+    'ArtifactGeneratorSpecSources',
+    'ArtifactGeneratorStatus',
+    'ArtifactGeneratorStatusInventory',
     'BucketSpec',
     'BucketSpecCertSecretRef',
     'BucketSpecProxySecretRef',
@@ -79,6 +86,23 @@ __all__ = [
     'HelmRepositorySpecSecretRef',
     'HelmRepositoryStatus',
     'HelmRepositoryStatusArtifact',
+    'ImagePolicySpec',
+    'ImagePolicySpecFilterTags',
+    'ImagePolicySpecImageRepositoryRef',
+    'ImagePolicySpecPolicy',
+    'ImagePolicySpecPolicyAlphabetical',
+    'ImagePolicySpecPolicyNumerical',
+    'ImagePolicySpecPolicySemver',
+    'ImagePolicyStatus',
+    'ImagePolicyStatusLatestRef',
+    'ImagePolicyStatusObservedPreviousRef',
+    'ImageRepositorySpec',
+    'ImageRepositorySpecAccessFrom',
+    'ImageRepositorySpecAccessFromNamespaceSelectors',
+    'ImageRepositorySpecCertSecretRef',
+    'ImageRepositorySpecProxySecretRef',
+    'ImageRepositoryStatus',
+    'ImageRepositoryStatusLastScanResult',
     'KustomizationSpec',
     'KustomizationSpecCommonMetadata',
     'KustomizationSpecDecryption',
@@ -369,6 +393,461 @@ class AlertSpecProviderRef(dict):
         Name of the referenced object.
         """
         return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class ArtifactGeneratorSpec(dict):
+    """
+    Desired state of an ArtifactGenerator.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "commonMetadata":
+            suggest = "common_metadata"
+        elif key == "pathPattern":
+            suggest = "path_pattern"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ArtifactGeneratorSpec. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ArtifactGeneratorSpec.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ArtifactGeneratorSpec.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 artifacts: Sequence['outputs.ArtifactGeneratorSpecArtifacts'],
+                 sources: Sequence['outputs.ArtifactGeneratorSpecSources'],
+                 common_metadata: Optional['outputs.ArtifactGeneratorSpecCommonMetadata'] = None,
+                 path_pattern: Optional[_builtins.str] = None):
+        """
+        Desired state of an ArtifactGenerator.
+
+        :param Sequence['ArtifactGeneratorSpecArtifacts'] artifacts: The ExternalArtifacts to generate.
+        :param Sequence['ArtifactGeneratorSpecSources'] sources: The sources the artifacts are built from.
+        :param 'ArtifactGeneratorSpecCommonMetadata' common_metadata: Labels and annotations applied to the generated ExternalArtifacts.
+        :param _builtins.str path_pattern: `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+        """
+        pulumi.set(__self__, "artifacts", artifacts)
+        pulumi.set(__self__, "sources", sources)
+        if common_metadata is not None:
+            pulumi.set(__self__, "common_metadata", common_metadata)
+        if path_pattern is not None:
+            pulumi.set(__self__, "path_pattern", path_pattern)
+
+    @_builtins.property
+    @pulumi.getter
+    def artifacts(self) -> Sequence['outputs.ArtifactGeneratorSpecArtifacts']:
+        """
+        The ExternalArtifacts to generate.
+        """
+        return pulumi.get(self, "artifacts")
+
+    @_builtins.property
+    @pulumi.getter
+    def sources(self) -> Sequence['outputs.ArtifactGeneratorSpecSources']:
+        """
+        The sources the artifacts are built from.
+        """
+        return pulumi.get(self, "sources")
+
+    @_builtins.property
+    @pulumi.getter(name="commonMetadata")
+    def common_metadata(self) -> Optional['outputs.ArtifactGeneratorSpecCommonMetadata']:
+        """
+        Labels and annotations applied to the generated ExternalArtifacts.
+        """
+        return pulumi.get(self, "common_metadata")
+
+    @_builtins.property
+    @pulumi.getter(name="pathPattern")
+    def path_pattern(self) -> Optional[_builtins.str]:
+        """
+        `@<alias>/<pattern>` with `{capture}` placeholders: one artifact set per matched directory.
+        """
+        return pulumi.get(self, "path_pattern")
+
+
+@pulumi.output_type
+class ArtifactGeneratorSpecArtifacts(dict):
+    """
+    An ExternalArtifact the generator produces.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "originRevision":
+            suggest = "origin_revision"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ArtifactGeneratorSpecArtifacts. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ArtifactGeneratorSpecArtifacts.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ArtifactGeneratorSpecArtifacts.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 copy: Sequence['outputs.ArtifactGeneratorSpecArtifactsCopy'],
+                 name: _builtins.str,
+                 origin_revision: Optional[_builtins.str] = None,
+                 revision: Optional[_builtins.str] = None):
+        """
+        An ExternalArtifact the generator produces.
+
+        :param Sequence['ArtifactGeneratorSpecArtifactsCopy'] copy: Copy operations, in order; later ones overwrite earlier files.
+        :param _builtins.str name: Name of the generated ExternalArtifact.
+        :param _builtins.str origin_revision: `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+        :param _builtins.str revision: `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+        """
+        pulumi.set(__self__, "copy", copy)
+        pulumi.set(__self__, "name", name)
+        if origin_revision is not None:
+            pulumi.set(__self__, "origin_revision", origin_revision)
+        if revision is not None:
+            pulumi.set(__self__, "revision", revision)
+
+    @_builtins.property
+    @pulumi.getter
+    def copy(self) -> Sequence['outputs.ArtifactGeneratorSpecArtifactsCopy']:
+        """
+        Copy operations, in order; later ones overwrite earlier files.
+        """
+        return pulumi.get(self, "copy")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the generated ExternalArtifact.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter(name="originRevision")
+    def origin_revision(self) -> Optional[_builtins.str]:
+        """
+        `@<alias>`: that source's (origin) revision in the artifact metadata `org.opencontainers.image.revision`.
+        """
+        return pulumi.get(self, "origin_revision")
+
+    @_builtins.property
+    @pulumi.getter
+    def revision(self) -> Optional[_builtins.str]:
+        """
+        `@<alias>`: use that source's revision; default `latest@<digest>` of the content.
+        """
+        return pulumi.get(self, "revision")
+
+
+@pulumi.output_type
+class ArtifactGeneratorSpecArtifactsCopy(dict):
+    """
+    One copy operation from a source into the artifact.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "from":
+            suggest = "from_"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ArtifactGeneratorSpecArtifactsCopy. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ArtifactGeneratorSpecArtifactsCopy.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ArtifactGeneratorSpecArtifactsCopy.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 from_: _builtins.str,
+                 to: _builtins.str,
+                 exclude: Optional[Sequence[_builtins.str]] = None,
+                 strategy: Optional[_builtins.str] = None):
+        """
+        One copy operation from a source into the artifact.
+
+        :param _builtins.str from_: `@<alias>/<glob or path>`: the files to copy.
+        :param _builtins.str to: `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+        :param Sequence[_builtins.str] exclude: Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+        :param _builtins.str strategy: Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+        """
+        pulumi.set(__self__, "from_", from_)
+        pulumi.set(__self__, "to", to)
+        if exclude is not None:
+            pulumi.set(__self__, "exclude", exclude)
+        if strategy is not None:
+            pulumi.set(__self__, "strategy", strategy)
+
+    @_builtins.property
+    @pulumi.getter(name="from")
+    def from_(self) -> _builtins.str:
+        """
+        `@<alias>/<glob or path>`: the files to copy.
+        """
+        return pulumi.get(self, "from_")
+
+    @_builtins.property
+    @pulumi.getter
+    def to(self) -> _builtins.str:
+        """
+        `@artifact/<path>`: where in the artifact (a trailing slash means a directory).
+        """
+        return pulumi.get(self, "to")
+
+    @_builtins.property
+    @pulumi.getter
+    def exclude(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Globs of matched files to leave out (relative to the source root or to the non-glob prefix of `from`; a pattern without `/` matches the file name at any depth).
+        """
+        return pulumi.get(self, "exclude")
+
+    @_builtins.property
+    @pulumi.getter
+    def strategy(self) -> Optional[_builtins.str]:
+        """
+        Overwrite (default), Merge (YAML, Helm values semantics) or Extract (.tar.gz/.tgz archives).
+        """
+        return pulumi.get(self, "strategy")
+
+
+@pulumi.output_type
+class ArtifactGeneratorSpecCommonMetadata(dict):
+    """
+    Labels and annotations applied to the generated ExternalArtifacts.
+    """
+    def __init__(__self__, *,
+                 annotations: Optional[Mapping[str, _builtins.str]] = None,
+                 labels: Optional[Mapping[str, _builtins.str]] = None):
+        """
+        Labels and annotations applied to the generated ExternalArtifacts.
+
+        :param Mapping[str, _builtins.str] annotations: Annotations set on every generated ExternalArtifact.
+        :param Mapping[str, _builtins.str] labels: Labels set on every generated ExternalArtifact.
+        """
+        if annotations is not None:
+            pulumi.set(__self__, "annotations", annotations)
+        if labels is not None:
+            pulumi.set(__self__, "labels", labels)
+
+    @_builtins.property
+    @pulumi.getter
+    def annotations(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Annotations set on every generated ExternalArtifact.
+        """
+        return pulumi.get(self, "annotations")
+
+    @_builtins.property
+    @pulumi.getter
+    def labels(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Labels set on every generated ExternalArtifact.
+        """
+        return pulumi.get(self, "labels")
+
+
+@pulumi.output_type
+class ArtifactGeneratorSpecSources(dict):
+    """
+    A Flux source whose artifact the generator reads.
+    """
+    def __init__(__self__, *,
+                 alias: _builtins.str,
+                 kind: _builtins.str,
+                 name: _builtins.str,
+                 namespace: Optional[_builtins.str] = None):
+        """
+        A Flux source whose artifact the generator reads.
+
+        :param _builtins.str alias: Name of the source in copy operations (`@<alias>/...`); unique per generator.
+        :param _builtins.str kind: Kind of the source object.
+        :param _builtins.str name: Name of the source object.
+        :param _builtins.str namespace: Namespace of the source object; default the generator's.
+        """
+        pulumi.set(__self__, "alias", alias)
+        pulumi.set(__self__, "kind", kind)
+        pulumi.set(__self__, "name", name)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def alias(self) -> _builtins.str:
+        """
+        Name of the source in copy operations (`@<alias>/...`); unique per generator.
+        """
+        return pulumi.get(self, "alias")
+
+    @_builtins.property
+    @pulumi.getter
+    def kind(self) -> _builtins.str:
+        """
+        Kind of the source object.
+        """
+        return pulumi.get(self, "kind")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the source object.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> Optional[_builtins.str]:
+        """
+        Namespace of the source object; default the generator's.
+        """
+        return pulumi.get(self, "namespace")
+
+
+@pulumi.output_type
+class ArtifactGeneratorStatus(dict):
+    """
+    Observed state of an ArtifactGenerator.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "lastHandledReconcileAt":
+            suggest = "last_handled_reconcile_at"
+        elif key == "observedSourcesDigest":
+            suggest = "observed_sources_digest"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ArtifactGeneratorStatus. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ArtifactGeneratorStatus.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ArtifactGeneratorStatus.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 conditions: Optional[Sequence['outputs.GitRepositoryStatusConditions']] = None,
+                 inventory: Optional[Sequence['outputs.ArtifactGeneratorStatusInventory']] = None,
+                 last_handled_reconcile_at: Optional[_builtins.str] = None,
+                 observed_sources_digest: Optional[_builtins.str] = None):
+        """
+        Observed state of an ArtifactGenerator.
+
+        :param Sequence['GitRepositoryStatusConditions'] conditions: Current state of the object.
+        :param Sequence['ArtifactGeneratorStatusInventory'] inventory: The ExternalArtifacts generated.
+        :param _builtins.str last_handled_reconcile_at: Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        :param _builtins.str observed_sources_digest: Hash of the sources' artifacts (revision, digest, URL) last built from.
+        """
+        if conditions is not None:
+            pulumi.set(__self__, "conditions", conditions)
+        if inventory is not None:
+            pulumi.set(__self__, "inventory", inventory)
+        if last_handled_reconcile_at is not None:
+            pulumi.set(__self__, "last_handled_reconcile_at", last_handled_reconcile_at)
+        if observed_sources_digest is not None:
+            pulumi.set(__self__, "observed_sources_digest", observed_sources_digest)
+
+    @_builtins.property
+    @pulumi.getter
+    def conditions(self) -> Optional[Sequence['outputs.GitRepositoryStatusConditions']]:
+        """
+        Current state of the object.
+        """
+        return pulumi.get(self, "conditions")
+
+    @_builtins.property
+    @pulumi.getter
+    def inventory(self) -> Optional[Sequence['outputs.ArtifactGeneratorStatusInventory']]:
+        """
+        The ExternalArtifacts generated.
+        """
+        return pulumi.get(self, "inventory")
+
+    @_builtins.property
+    @pulumi.getter(name="lastHandledReconcileAt")
+    def last_handled_reconcile_at(self) -> Optional[_builtins.str]:
+        """
+        Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        """
+        return pulumi.get(self, "last_handled_reconcile_at")
+
+    @_builtins.property
+    @pulumi.getter(name="observedSourcesDigest")
+    def observed_sources_digest(self) -> Optional[_builtins.str]:
+        """
+        Hash of the sources' artifacts (revision, digest, URL) last built from.
+        """
+        return pulumi.get(self, "observed_sources_digest")
+
+
+@pulumi.output_type
+class ArtifactGeneratorStatusInventory(dict):
+    """
+    A generated ExternalArtifact and its artifact digest.
+    """
+    def __init__(__self__, *,
+                 digest: _builtins.str,
+                 filename: _builtins.str,
+                 name: _builtins.str,
+                 namespace: _builtins.str):
+        """
+        A generated ExternalArtifact and its artifact digest.
+
+        :param _builtins.str digest: Digest of its artifact.
+        :param _builtins.str filename: File name of its artifact in storage.
+        :param _builtins.str name: Name of the ExternalArtifact.
+        :param _builtins.str namespace: Namespace of the ExternalArtifact.
+        """
+        pulumi.set(__self__, "digest", digest)
+        pulumi.set(__self__, "filename", filename)
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def digest(self) -> _builtins.str:
+        """
+        Digest of its artifact.
+        """
+        return pulumi.get(self, "digest")
+
+    @_builtins.property
+    @pulumi.getter
+    def filename(self) -> _builtins.str:
+        """
+        File name of its artifact in storage.
+        """
+        return pulumi.get(self, "filename")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the ExternalArtifact.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> _builtins.str:
+        """
+        Namespace of the ExternalArtifact.
+        """
+        return pulumi.get(self, "namespace")
 
 
 @pulumi.output_type
@@ -5605,6 +6084,983 @@ class HelmRepositoryStatusArtifact(dict):
         Size of the file in bytes.
         """
         return pulumi.get(self, "size")
+
+
+@pulumi.output_type
+class ImagePolicySpec(dict):
+    """
+    Desired state of an ImagePolicy.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "imageRepositoryRef":
+            suggest = "image_repository_ref"
+        elif key == "digestReflectionPolicy":
+            suggest = "digest_reflection_policy"
+        elif key == "filterTags":
+            suggest = "filter_tags"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImagePolicySpec. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImagePolicySpec.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImagePolicySpec.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 image_repository_ref: 'outputs.ImagePolicySpecImageRepositoryRef',
+                 policy: 'outputs.ImagePolicySpecPolicy',
+                 digest_reflection_policy: Optional[_builtins.str] = None,
+                 filter_tags: Optional['outputs.ImagePolicySpecFilterTags'] = None,
+                 interval: Optional[_builtins.str] = None,
+                 suspend: Optional[_builtins.bool] = None):
+        """
+        Desired state of an ImagePolicy.
+
+        :param 'ImagePolicySpecImageRepositoryRef' image_repository_ref: The ImageRepository whose tags the policy chooses from.
+        :param 'ImagePolicySpecPolicy' policy: How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+        :param _builtins.str digest_reflection_policy: When to write the digest of the latest tag to status.latestRef.digest.
+        :param 'ImagePolicySpecFilterTags' filter_tags: Filters tags before the policy sees them.
+        :param _builtins.str interval: How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+        :param _builtins.bool suspend: Stop reconciling this ImagePolicy.
+        """
+        pulumi.set(__self__, "image_repository_ref", image_repository_ref)
+        pulumi.set(__self__, "policy", policy)
+        if digest_reflection_policy is not None:
+            pulumi.set(__self__, "digest_reflection_policy", digest_reflection_policy)
+        if filter_tags is not None:
+            pulumi.set(__self__, "filter_tags", filter_tags)
+        if interval is not None:
+            pulumi.set(__self__, "interval", interval)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+
+    @_builtins.property
+    @pulumi.getter(name="imageRepositoryRef")
+    def image_repository_ref(self) -> 'outputs.ImagePolicySpecImageRepositoryRef':
+        """
+        The ImageRepository whose tags the policy chooses from.
+        """
+        return pulumi.get(self, "image_repository_ref")
+
+    @_builtins.property
+    @pulumi.getter
+    def policy(self) -> 'outputs.ImagePolicySpecPolicy':
+        """
+        How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+        """
+        return pulumi.get(self, "policy")
+
+    @_builtins.property
+    @pulumi.getter(name="digestReflectionPolicy")
+    def digest_reflection_policy(self) -> Optional[_builtins.str]:
+        """
+        When to write the digest of the latest tag to status.latestRef.digest.
+        """
+        return pulumi.get(self, "digest_reflection_policy")
+
+    @_builtins.property
+    @pulumi.getter(name="filterTags")
+    def filter_tags(self) -> Optional['outputs.ImagePolicySpecFilterTags']:
+        """
+        Filters tags before the policy sees them.
+        """
+        return pulumi.get(self, "filter_tags")
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> Optional[_builtins.str]:
+        """
+        How often to refresh the digest; only (and then required) with digestReflectionPolicy Always.
+        """
+        return pulumi.get(self, "interval")
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> Optional[_builtins.bool]:
+        """
+        Stop reconciling this ImagePolicy.
+        """
+        return pulumi.get(self, "suspend")
+
+
+@pulumi.output_type
+class ImagePolicySpecFilterTags(dict):
+    """
+    Filters tags before the policy sees them.
+    """
+    def __init__(__self__, *,
+                 extract: Optional[_builtins.str] = None,
+                 pattern: Optional[_builtins.str] = None):
+        """
+        Filters tags before the policy sees them.
+
+        :param _builtins.str extract: Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+        :param _builtins.str pattern: Regular expression tags must match to be considered.
+        """
+        if extract is not None:
+            pulumi.set(__self__, "extract", extract)
+        if pattern is not None:
+            pulumi.set(__self__, "pattern", pattern)
+
+    @_builtins.property
+    @pulumi.getter
+    def extract(self) -> Optional[_builtins.str]:
+        """
+        Replacement (`$name`, `$1`) whose result the policy compares instead of the tag.
+        """
+        return pulumi.get(self, "extract")
+
+    @_builtins.property
+    @pulumi.getter
+    def pattern(self) -> Optional[_builtins.str]:
+        """
+        Regular expression tags must match to be considered.
+        """
+        return pulumi.get(self, "pattern")
+
+
+@pulumi.output_type
+class ImagePolicySpecImageRepositoryRef(dict):
+    """
+    The ImageRepository whose tags the policy chooses from.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 namespace: Optional[_builtins.str] = None):
+        """
+        The ImageRepository whose tags the policy chooses from.
+
+        :param _builtins.str name: Name of the ImageRepository.
+        :param _builtins.str namespace: Namespace of the ImageRepository; the ImagePolicy's when unset.
+        """
+        pulumi.set(__self__, "name", name)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the ImageRepository.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> Optional[_builtins.str]:
+        """
+        Namespace of the ImageRepository; the ImagePolicy's when unset.
+        """
+        return pulumi.get(self, "namespace")
+
+
+@pulumi.output_type
+class ImagePolicySpecPolicy(dict):
+    """
+    How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+    """
+    def __init__(__self__, *,
+                 alphabetical: Optional['outputs.ImagePolicySpecPolicyAlphabetical'] = None,
+                 numerical: Optional['outputs.ImagePolicySpecPolicyNumerical'] = None,
+                 semver: Optional['outputs.ImagePolicySpecPolicySemver'] = None):
+        """
+        How to choose the latest tag: exactly one of semver, alphabetical, numerical.
+
+        :param 'ImagePolicySpecPolicyAlphabetical' alphabetical: Alphabetical policy.
+        :param 'ImagePolicySpecPolicyNumerical' numerical: Numerical policy.
+        :param 'ImagePolicySpecPolicySemver' semver: SemVer policy.
+        """
+        if alphabetical is not None:
+            pulumi.set(__self__, "alphabetical", alphabetical)
+        if numerical is not None:
+            pulumi.set(__self__, "numerical", numerical)
+        if semver is not None:
+            pulumi.set(__self__, "semver", semver)
+
+    @_builtins.property
+    @pulumi.getter
+    def alphabetical(self) -> Optional['outputs.ImagePolicySpecPolicyAlphabetical']:
+        """
+        Alphabetical policy.
+        """
+        return pulumi.get(self, "alphabetical")
+
+    @_builtins.property
+    @pulumi.getter
+    def numerical(self) -> Optional['outputs.ImagePolicySpecPolicyNumerical']:
+        """
+        Numerical policy.
+        """
+        return pulumi.get(self, "numerical")
+
+    @_builtins.property
+    @pulumi.getter
+    def semver(self) -> Optional['outputs.ImagePolicySpecPolicySemver']:
+        """
+        SemVer policy.
+        """
+        return pulumi.get(self, "semver")
+
+
+@pulumi.output_type
+class ImagePolicySpecPolicyAlphabetical(dict):
+    """
+    Alphabetical policy.
+    """
+    def __init__(__self__, *,
+                 order: Optional[_builtins.str] = None):
+        """
+        Alphabetical policy.
+
+        :param _builtins.str order: Sort order; the last tag in this order is the latest.
+        """
+        if order is not None:
+            pulumi.set(__self__, "order", order)
+
+    @_builtins.property
+    @pulumi.getter
+    def order(self) -> Optional[_builtins.str]:
+        """
+        Sort order; the last tag in this order is the latest.
+        """
+        return pulumi.get(self, "order")
+
+
+@pulumi.output_type
+class ImagePolicySpecPolicyNumerical(dict):
+    """
+    Numerical policy.
+    """
+    def __init__(__self__, *,
+                 order: Optional[_builtins.str] = None):
+        """
+        Numerical policy.
+
+        :param _builtins.str order: Sort order; the last tag in this order is the latest.
+        """
+        if order is not None:
+            pulumi.set(__self__, "order", order)
+
+    @_builtins.property
+    @pulumi.getter
+    def order(self) -> Optional[_builtins.str]:
+        """
+        Sort order; the last tag in this order is the latest.
+        """
+        return pulumi.get(self, "order")
+
+
+@pulumi.output_type
+class ImagePolicySpecPolicySemver(dict):
+    """
+    SemVer policy.
+    """
+    def __init__(__self__, *,
+                 range: _builtins.str):
+        """
+        SemVer policy.
+
+        :param _builtins.str range: SemVer range (Masterminds syntax) the latest tag must satisfy.
+        """
+        pulumi.set(__self__, "range", range)
+
+    @_builtins.property
+    @pulumi.getter
+    def range(self) -> _builtins.str:
+        """
+        SemVer range (Masterminds syntax) the latest tag must satisfy.
+        """
+        return pulumi.get(self, "range")
+
+
+@pulumi.output_type
+class ImagePolicyStatus(dict):
+    """
+    Observed state of an ImagePolicy.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "lastHandledReconcileAt":
+            suggest = "last_handled_reconcile_at"
+        elif key == "latestRef":
+            suggest = "latest_ref"
+        elif key == "observedGeneration":
+            suggest = "observed_generation"
+        elif key == "observedPreviousRef":
+            suggest = "observed_previous_ref"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImagePolicyStatus. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImagePolicyStatus.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImagePolicyStatus.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 conditions: Optional[Sequence['outputs.GitRepositoryStatusConditions']] = None,
+                 last_handled_reconcile_at: Optional[_builtins.str] = None,
+                 latest_ref: Optional['outputs.ImagePolicyStatusLatestRef'] = None,
+                 observed_generation: Optional[_builtins.int] = None,
+                 observed_previous_ref: Optional['outputs.ImagePolicyStatusObservedPreviousRef'] = None):
+        """
+        Observed state of an ImagePolicy.
+
+        :param Sequence['GitRepositoryStatusConditions'] conditions: Current state of the object.
+        :param _builtins.str last_handled_reconcile_at: Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        :param 'ImagePolicyStatusLatestRef' latest_ref: The latest image the policy selected.
+        :param _builtins.int observed_generation: Last metadata.generation the controller acted on.
+        :param 'ImagePolicyStatusObservedPreviousRef' observed_previous_ref: The image selected before latestRef.
+        """
+        if conditions is not None:
+            pulumi.set(__self__, "conditions", conditions)
+        if last_handled_reconcile_at is not None:
+            pulumi.set(__self__, "last_handled_reconcile_at", last_handled_reconcile_at)
+        if latest_ref is not None:
+            pulumi.set(__self__, "latest_ref", latest_ref)
+        if observed_generation is not None:
+            pulumi.set(__self__, "observed_generation", observed_generation)
+        if observed_previous_ref is not None:
+            pulumi.set(__self__, "observed_previous_ref", observed_previous_ref)
+
+    @_builtins.property
+    @pulumi.getter
+    def conditions(self) -> Optional[Sequence['outputs.GitRepositoryStatusConditions']]:
+        """
+        Current state of the object.
+        """
+        return pulumi.get(self, "conditions")
+
+    @_builtins.property
+    @pulumi.getter(name="lastHandledReconcileAt")
+    def last_handled_reconcile_at(self) -> Optional[_builtins.str]:
+        """
+        Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        """
+        return pulumi.get(self, "last_handled_reconcile_at")
+
+    @_builtins.property
+    @pulumi.getter(name="latestRef")
+    def latest_ref(self) -> Optional['outputs.ImagePolicyStatusLatestRef']:
+        """
+        The latest image the policy selected.
+        """
+        return pulumi.get(self, "latest_ref")
+
+    @_builtins.property
+    @pulumi.getter(name="observedGeneration")
+    def observed_generation(self) -> Optional[_builtins.int]:
+        """
+        Last metadata.generation the controller acted on.
+        """
+        return pulumi.get(self, "observed_generation")
+
+    @_builtins.property
+    @pulumi.getter(name="observedPreviousRef")
+    def observed_previous_ref(self) -> Optional['outputs.ImagePolicyStatusObservedPreviousRef']:
+        """
+        The image selected before latestRef.
+        """
+        return pulumi.get(self, "observed_previous_ref")
+
+
+@pulumi.output_type
+class ImagePolicyStatusLatestRef(dict):
+    """
+    The latest image the policy selected.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 tag: _builtins.str,
+                 digest: Optional[_builtins.str] = None):
+        """
+        The latest image the policy selected.
+
+        :param _builtins.str name: Image name, as spec.image of the ImageRepository.
+        :param _builtins.str tag: The selected tag.
+        :param _builtins.str digest: Manifest digest of the tag, per digestReflectionPolicy.
+        """
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "tag", tag)
+        if digest is not None:
+            pulumi.set(__self__, "digest", digest)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Image name, as spec.image of the ImageRepository.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def tag(self) -> _builtins.str:
+        """
+        The selected tag.
+        """
+        return pulumi.get(self, "tag")
+
+    @_builtins.property
+    @pulumi.getter
+    def digest(self) -> Optional[_builtins.str]:
+        """
+        Manifest digest of the tag, per digestReflectionPolicy.
+        """
+        return pulumi.get(self, "digest")
+
+
+@pulumi.output_type
+class ImagePolicyStatusObservedPreviousRef(dict):
+    """
+    The image selected before latestRef.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 tag: _builtins.str,
+                 digest: Optional[_builtins.str] = None):
+        """
+        The image selected before latestRef.
+
+        :param _builtins.str name: Image name, as spec.image of the ImageRepository.
+        :param _builtins.str tag: The selected tag.
+        :param _builtins.str digest: Manifest digest of the tag, per digestReflectionPolicy.
+        """
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "tag", tag)
+        if digest is not None:
+            pulumi.set(__self__, "digest", digest)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Image name, as spec.image of the ImageRepository.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def tag(self) -> _builtins.str:
+        """
+        The selected tag.
+        """
+        return pulumi.get(self, "tag")
+
+    @_builtins.property
+    @pulumi.getter
+    def digest(self) -> Optional[_builtins.str]:
+        """
+        Manifest digest of the tag, per digestReflectionPolicy.
+        """
+        return pulumi.get(self, "digest")
+
+
+@pulumi.output_type
+class ImageRepositorySpec(dict):
+    """
+    Desired state of an ImageRepository.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "accessFrom":
+            suggest = "access_from"
+        elif key == "certSecretRef":
+            suggest = "cert_secret_ref"
+        elif key == "exclusionList":
+            suggest = "exclusion_list"
+        elif key == "proxySecretRef":
+            suggest = "proxy_secret_ref"
+        elif key == "secretRef":
+            suggest = "secret_ref"
+        elif key == "serviceAccountName":
+            suggest = "service_account_name"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageRepositorySpec. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageRepositorySpec.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageRepositorySpec.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 image: _builtins.str,
+                 interval: _builtins.str,
+                 access_from: Optional['outputs.ImageRepositorySpecAccessFrom'] = None,
+                 cert_secret_ref: Optional['outputs.ImageRepositorySpecCertSecretRef'] = None,
+                 exclusion_list: Optional[Sequence[_builtins.str]] = None,
+                 insecure: Optional[_builtins.bool] = None,
+                 provider: Optional[_builtins.str] = None,
+                 proxy_secret_ref: Optional['outputs.ImageRepositorySpecProxySecretRef'] = None,
+                 secret_ref: Optional['outputs.OCIRepositorySpecSecretRef'] = None,
+                 service_account_name: Optional[_builtins.str] = None,
+                 suspend: Optional[_builtins.bool] = None,
+                 timeout: Optional[_builtins.str] = None):
+        """
+        Desired state of an ImageRepository.
+
+        :param _builtins.str image: Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+        :param _builtins.str interval: How often to scan the repository.
+        :param 'ImageRepositorySpecAccessFrom' access_from: Which other namespaces' ImagePolicies may reference this ImageRepository.
+        :param 'ImageRepositorySpecCertSecretRef' cert_secret_ref: Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+        :param Sequence[_builtins.str] exclusion_list: Regular expressions of tags to leave out of the scan result.
+        :param _builtins.bool insecure: Allow a plain-HTTP registry.
+        :param _builtins.str provider: Registry authentication provider.
+        :param 'ImageRepositorySpecProxySecretRef' proxy_secret_ref: Secret with the proxy to use for the registry (not supported by this controller yet).
+        :param 'OCIRepositorySpecSecretRef' secret_ref: Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+        :param _builtins.str service_account_name: ServiceAccount whose image pull secrets authenticate the scan.
+        :param _builtins.bool suspend: Stop scanning this repository.
+        :param _builtins.str timeout: Timeout of the scan; spec.interval when unset.
+        """
+        pulumi.set(__self__, "image", image)
+        pulumi.set(__self__, "interval", interval)
+        if access_from is not None:
+            pulumi.set(__self__, "access_from", access_from)
+        if cert_secret_ref is not None:
+            pulumi.set(__self__, "cert_secret_ref", cert_secret_ref)
+        if exclusion_list is not None:
+            pulumi.set(__self__, "exclusion_list", exclusion_list)
+        if insecure is not None:
+            pulumi.set(__self__, "insecure", insecure)
+        if provider is not None:
+            pulumi.set(__self__, "provider", provider)
+        if proxy_secret_ref is not None:
+            pulumi.set(__self__, "proxy_secret_ref", proxy_secret_ref)
+        if secret_ref is not None:
+            pulumi.set(__self__, "secret_ref", secret_ref)
+        if service_account_name is not None:
+            pulumi.set(__self__, "service_account_name", service_account_name)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+        if timeout is not None:
+            pulumi.set(__self__, "timeout", timeout)
+
+    @_builtins.property
+    @pulumi.getter
+    def image(self) -> _builtins.str:
+        """
+        Image repository to scan, without scheme or tag, e.g. `ghcr.io/org/app`.
+        """
+        return pulumi.get(self, "image")
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> _builtins.str:
+        """
+        How often to scan the repository.
+        """
+        return pulumi.get(self, "interval")
+
+    @_builtins.property
+    @pulumi.getter(name="accessFrom")
+    def access_from(self) -> Optional['outputs.ImageRepositorySpecAccessFrom']:
+        """
+        Which other namespaces' ImagePolicies may reference this ImageRepository.
+        """
+        return pulumi.get(self, "access_from")
+
+    @_builtins.property
+    @pulumi.getter(name="certSecretRef")
+    def cert_secret_ref(self) -> Optional['outputs.ImageRepositorySpecCertSecretRef']:
+        """
+        Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+        """
+        return pulumi.get(self, "cert_secret_ref")
+
+    @_builtins.property
+    @pulumi.getter(name="exclusionList")
+    def exclusion_list(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Regular expressions of tags to leave out of the scan result.
+        """
+        return pulumi.get(self, "exclusion_list")
+
+    @_builtins.property
+    @pulumi.getter
+    def insecure(self) -> Optional[_builtins.bool]:
+        """
+        Allow a plain-HTTP registry.
+        """
+        return pulumi.get(self, "insecure")
+
+    @_builtins.property
+    @pulumi.getter
+    def provider(self) -> Optional[_builtins.str]:
+        """
+        Registry authentication provider.
+        """
+        return pulumi.get(self, "provider")
+
+    @_builtins.property
+    @pulumi.getter(name="proxySecretRef")
+    def proxy_secret_ref(self) -> Optional['outputs.ImageRepositorySpecProxySecretRef']:
+        """
+        Secret with the proxy to use for the registry (not supported by this controller yet).
+        """
+        return pulumi.get(self, "proxy_secret_ref")
+
+    @_builtins.property
+    @pulumi.getter(name="secretRef")
+    def secret_ref(self) -> Optional['outputs.OCIRepositorySpecSecretRef']:
+        """
+        Secret of type kubernetes.io/dockerconfigjson with registry credentials.
+        """
+        return pulumi.get(self, "secret_ref")
+
+    @_builtins.property
+    @pulumi.getter(name="serviceAccountName")
+    def service_account_name(self) -> Optional[_builtins.str]:
+        """
+        ServiceAccount whose image pull secrets authenticate the scan.
+        """
+        return pulumi.get(self, "service_account_name")
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> Optional[_builtins.bool]:
+        """
+        Stop scanning this repository.
+        """
+        return pulumi.get(self, "suspend")
+
+    @_builtins.property
+    @pulumi.getter
+    def timeout(self) -> Optional[_builtins.str]:
+        """
+        Timeout of the scan; spec.interval when unset.
+        """
+        return pulumi.get(self, "timeout")
+
+
+@pulumi.output_type
+class ImageRepositorySpecAccessFrom(dict):
+    """
+    Which other namespaces' ImagePolicies may reference this ImageRepository.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "namespaceSelectors":
+            suggest = "namespace_selectors"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageRepositorySpecAccessFrom. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageRepositorySpecAccessFrom.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageRepositorySpecAccessFrom.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 namespace_selectors: Sequence['outputs.ImageRepositorySpecAccessFromNamespaceSelectors']):
+        """
+        Which other namespaces' ImagePolicies may reference this ImageRepository.
+
+        :param Sequence['ImageRepositorySpecAccessFromNamespaceSelectors'] namespace_selectors: Namespaces whose ImagePolicies may use this repository.
+        """
+        pulumi.set(__self__, "namespace_selectors", namespace_selectors)
+
+    @_builtins.property
+    @pulumi.getter(name="namespaceSelectors")
+    def namespace_selectors(self) -> Sequence['outputs.ImageRepositorySpecAccessFromNamespaceSelectors']:
+        """
+        Namespaces whose ImagePolicies may use this repository.
+        """
+        return pulumi.get(self, "namespace_selectors")
+
+
+@pulumi.output_type
+class ImageRepositorySpecAccessFromNamespaceSelectors(dict):
+    """
+    A namespace selector.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "matchLabels":
+            suggest = "match_labels"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageRepositorySpecAccessFromNamespaceSelectors. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageRepositorySpecAccessFromNamespaceSelectors.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageRepositorySpecAccessFromNamespaceSelectors.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 match_labels: Optional[Mapping[str, _builtins.str]] = None):
+        """
+        A namespace selector.
+
+        :param Mapping[str, _builtins.str] match_labels: Labels a namespace must have; empty matches every namespace.
+        """
+        if match_labels is not None:
+            pulumi.set(__self__, "match_labels", match_labels)
+
+    @_builtins.property
+    @pulumi.getter(name="matchLabels")
+    def match_labels(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Labels a namespace must have; empty matches every namespace.
+        """
+        return pulumi.get(self, "match_labels")
+
+
+@pulumi.output_type
+class ImageRepositorySpecCertSecretRef(dict):
+    """
+    Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str):
+        """
+        Secret with `ca.crt` and/or `tls.crt` + `tls.key` for TLS to the registry.
+
+        :param _builtins.str name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class ImageRepositorySpecProxySecretRef(dict):
+    """
+    Secret with the proxy to use for the registry (not supported by this controller yet).
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str):
+        """
+        Secret with the proxy to use for the registry (not supported by this controller yet).
+
+        :param _builtins.str name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class ImageRepositoryStatus(dict):
+    """
+    Observed state of an ImageRepository.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "canonicalImageName":
+            suggest = "canonical_image_name"
+        elif key == "lastHandledReconcileAt":
+            suggest = "last_handled_reconcile_at"
+        elif key == "lastScanResult":
+            suggest = "last_scan_result"
+        elif key == "observedExclusionList":
+            suggest = "observed_exclusion_list"
+        elif key == "observedGeneration":
+            suggest = "observed_generation"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageRepositoryStatus. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageRepositoryStatus.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageRepositoryStatus.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 canonical_image_name: Optional[_builtins.str] = None,
+                 conditions: Optional[Sequence['outputs.GitRepositoryStatusConditions']] = None,
+                 last_handled_reconcile_at: Optional[_builtins.str] = None,
+                 last_scan_result: Optional['outputs.ImageRepositoryStatusLastScanResult'] = None,
+                 observed_exclusion_list: Optional[Sequence[_builtins.str]] = None,
+                 observed_generation: Optional[_builtins.int] = None):
+        """
+        Observed state of an ImageRepository.
+
+        :param _builtins.str canonical_image_name: spec.image with the implied parts made explicit.
+        :param Sequence['GitRepositoryStatusConditions'] conditions: Current state of the object.
+        :param _builtins.str last_handled_reconcile_at: Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        :param 'ImageRepositoryStatusLastScanResult' last_scan_result: Result of the last scan.
+        :param Sequence[_builtins.str] observed_exclusion_list: The exclusion list of the last scan result.
+        :param _builtins.int observed_generation: Last metadata.generation the controller acted on.
+        """
+        if canonical_image_name is not None:
+            pulumi.set(__self__, "canonical_image_name", canonical_image_name)
+        if conditions is not None:
+            pulumi.set(__self__, "conditions", conditions)
+        if last_handled_reconcile_at is not None:
+            pulumi.set(__self__, "last_handled_reconcile_at", last_handled_reconcile_at)
+        if last_scan_result is not None:
+            pulumi.set(__self__, "last_scan_result", last_scan_result)
+        if observed_exclusion_list is not None:
+            pulumi.set(__self__, "observed_exclusion_list", observed_exclusion_list)
+        if observed_generation is not None:
+            pulumi.set(__self__, "observed_generation", observed_generation)
+
+    @_builtins.property
+    @pulumi.getter(name="canonicalImageName")
+    def canonical_image_name(self) -> Optional[_builtins.str]:
+        """
+        spec.image with the implied parts made explicit.
+        """
+        return pulumi.get(self, "canonical_image_name")
+
+    @_builtins.property
+    @pulumi.getter
+    def conditions(self) -> Optional[Sequence['outputs.GitRepositoryStatusConditions']]:
+        """
+        Current state of the object.
+        """
+        return pulumi.get(self, "conditions")
+
+    @_builtins.property
+    @pulumi.getter(name="lastHandledReconcileAt")
+    def last_handled_reconcile_at(self) -> Optional[_builtins.str]:
+        """
+        Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        """
+        return pulumi.get(self, "last_handled_reconcile_at")
+
+    @_builtins.property
+    @pulumi.getter(name="lastScanResult")
+    def last_scan_result(self) -> Optional['outputs.ImageRepositoryStatusLastScanResult']:
+        """
+        Result of the last scan.
+        """
+        return pulumi.get(self, "last_scan_result")
+
+    @_builtins.property
+    @pulumi.getter(name="observedExclusionList")
+    def observed_exclusion_list(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        The exclusion list of the last scan result.
+        """
+        return pulumi.get(self, "observed_exclusion_list")
+
+    @_builtins.property
+    @pulumi.getter(name="observedGeneration")
+    def observed_generation(self) -> Optional[_builtins.int]:
+        """
+        Last metadata.generation the controller acted on.
+        """
+        return pulumi.get(self, "observed_generation")
+
+
+@pulumi.output_type
+class ImageRepositoryStatusLastScanResult(dict):
+    """
+    Result of the last scan.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "tagCount":
+            suggest = "tag_count"
+        elif key == "latestTags":
+            suggest = "latest_tags"
+        elif key == "scanTime":
+            suggest = "scan_time"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageRepositoryStatusLastScanResult. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageRepositoryStatusLastScanResult.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageRepositoryStatusLastScanResult.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 tag_count: _builtins.int,
+                 latest_tags: Optional[Sequence[_builtins.str]] = None,
+                 revision: Optional[_builtins.str] = None,
+                 scan_time: Optional[_builtins.str] = None):
+        """
+        Result of the last scan.
+
+        :param _builtins.int tag_count: Number of tags found, after the exclusion list.
+        :param Sequence[_builtins.str] latest_tags: The first 10 tags in descending alphabetical order.
+        :param _builtins.str revision: Stable hash of the scanned tags.
+        :param _builtins.str scan_time: When the scan happened.
+        """
+        pulumi.set(__self__, "tag_count", tag_count)
+        if latest_tags is not None:
+            pulumi.set(__self__, "latest_tags", latest_tags)
+        if revision is not None:
+            pulumi.set(__self__, "revision", revision)
+        if scan_time is not None:
+            pulumi.set(__self__, "scan_time", scan_time)
+
+    @_builtins.property
+    @pulumi.getter(name="tagCount")
+    def tag_count(self) -> _builtins.int:
+        """
+        Number of tags found, after the exclusion list.
+        """
+        return pulumi.get(self, "tag_count")
+
+    @_builtins.property
+    @pulumi.getter(name="latestTags")
+    def latest_tags(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        The first 10 tags in descending alphabetical order.
+        """
+        return pulumi.get(self, "latest_tags")
+
+    @_builtins.property
+    @pulumi.getter
+    def revision(self) -> Optional[_builtins.str]:
+        """
+        Stable hash of the scanned tags.
+        """
+        return pulumi.get(self, "revision")
+
+    @_builtins.property
+    @pulumi.getter(name="scanTime")
+    def scan_time(self) -> Optional[_builtins.str]:
+        """
+        When the scan happened.
+        """
+        return pulumi.get(self, "scan_time")
 
 
 @pulumi.output_type

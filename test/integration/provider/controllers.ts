@@ -14,6 +14,7 @@ import { repoRoot } from "./pulumi-harness";
 import { Cluster } from "../../../provider/cluster/client";
 import { applyStaged } from "../../../provider/cluster/install-apply";
 import { renderInstall } from "../../../provider/manifests/install";
+import { allCrds } from "../../../controllers/api/registry";
 
 export interface RunningControllers {
   names: string[];
@@ -42,11 +43,16 @@ export function hasControllers(...names: string[]): boolean {
   return names.every((n) => k.includes(n));
 }
 
-/** The CRDs the controllers watch, applied as the install does (they start only once those exist). */
-export async function ensureCrds(kubeconfig?: string): Promise<void> {
+/**
+ * The CRDs the controllers watch, applied as the install does (they start only once those exist);
+ * with `all`, also the opt-in controllers' CRDs, which the install does not render yet.
+ */
+export async function ensureCrds(kubeconfig?: string, all = false): Promise<void> {
   const kubeconfigPath = kubeconfig ?? (await getCluster()).kubeconfigPath;
   const cluster = new Cluster({ kubeconfig: kubeconfigPath });
-  const crds = renderInstall({}).objects.filter((o) => o.kind === "CustomResourceDefinition");
+  const installed = renderInstall({}).objects.filter((o) => o.kind === "CustomResourceDefinition");
+  const extra = all ? allCrds().filter((c) => !installed.some((o) => o.metadata.name === c.metadata.name)) : [];
+  const crds = [...installed, ...(extra as unknown as typeof installed)];
   await applyStaged(cluster, crds, Date.now() + 30_000);
   cluster.close();
 }
@@ -55,20 +61,23 @@ export async function ensureCrds(kubeconfig?: string): Promise<void> {
  * Starts `gitops controllers run` with every controller that exists, after making sure their
  * CRDs exist; stopped by the returned handle or at teardown. A bootstrap's destroy deletes the
  * CRDs, so tests start the controllers per test. `kubeconfig` (a path) runs them against another
- * cluster than the test run's.
+ * cluster than the test run's. `only` names the controllers (default: those the install provides);
+ * opt-in ones (source-watcher, image-reflector) get their CRDs applied too.
  */
-export function startControllers(kubeconfig?: string): Promise<RunningControllers> {
+export function startControllers(kubeconfig?: string, opts: { only?: string[] } = {}): Promise<RunningControllers> {
   return (async () => {
-    await ensureCrds(kubeconfig);
-    const kubeconfigPath = kubeconfig ?? (await getCluster()).kubeconfigPath;
     // The controllers the install provides (the opt-in ones watch CRDs the install does not apply).
-    const names = defaultControllers();
+    const names = opts.only ?? defaultControllers();
+    const optIn = names.some((n) => !defaultControllers().includes(n));
+    await ensureCrds(kubeconfig, optIn);
+    const kubeconfigPath = kubeconfig ?? (await getCluster()).kubeconfigPath;
     const storage = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-provider-storage-"));
     let log = "";
     const child: ChildProcess = spawn(
       process.execPath,
       [path.join(repoRoot, "dist", "cli", "main.js"), "controllers", "run", "--kubeconfig", kubeconfigPath, "--only", names.join(","),
         "--storage-path", storage, "--storage-addr", "127.0.0.1:0", "--storage-adv-addr", "127.0.0.1:0",
+        ...(names.includes("image-reflector") ? ["--image-storage-path", path.join(storage, "image-tags")] : []),
         // Objects labelled for another suite's in-process controllers are theirs alone.
         "--watch-label-selector", `!${INSTANCE_LABEL}`],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUNTIME_NAMESPACE: "flux-system" } },
