@@ -1,5 +1,6 @@
 // What the HelmRelease reconciler is given at startup (read once, never during reconcile).
 import { EventRecorder } from "../runtime/events";
+import type { KubeClient } from "../runtime/kube";
 import { ChartFetcher } from "./chart-fetcher";
 import type { RemoteClusters } from "./remote-cluster";
 
@@ -8,6 +9,8 @@ export interface HelmDeps {
   helm: string;
   /** Path of the real kustomize binary: the post-renderer (post-render.ts) runs it. */
   kustomize?: string;
+  /** A client for the controller's cluster as helm runs there: impersonating `asUser` when set (release-storage.ts reads with it). */
+  storageClient?: (asUser?: string) => KubeClient;
   /** A kubeconfig file for the cluster helm installs into (the controller's identity). */
   kubeconfigPath: string;
   /** HELM_CACHE_HOME/HELM_CONFIG_HOME/HELM_DATA_HOME and chart temp files go under here. */

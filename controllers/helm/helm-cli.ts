@@ -7,8 +7,10 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { parse } from "yaml";
 import type { KubeClient } from "../runtime/kube";
+import { KubeApiError, KubeTransportError } from "../runtime/kube-errors";
 import { readTar } from "../runtime/tar-reader";
 import type { HelmDeps } from "./deps";
+import { latestStoredRelease } from "./release-storage";
 
 /** Helm said no; `message` is helm's own error text without the `Error: ` prefix. */
 export class HelmError extends Error {
@@ -98,6 +100,19 @@ export function upgradeInstall(h: HelmRun, a: UpgradeArgs): Promise<string> {
  * storage-namespace.ts): helm reports the storage namespace, Flux's snapshots the release's.
  */
 export async function releaseStatus(h: HelmRun, release: string, namespace: string, releaseNamespace = namespace): Promise<StoredRelease | undefined> {
+  // The storage Secrets read directly, as the identity helm runs as (release-storage.ts); a
+  // cluster that does not answer falls back to helm itself, whose message users know.
+  const client = h.remote?.client ?? h.deps.storageClient?.(h.asUser);
+  if (client) {
+    try {
+      const r = await latestStoredRelease(client, release, namespace, h.signal);
+      if (r) r.namespace = releaseNamespace;
+      return r;
+    } catch (e) {
+      if (e instanceof KubeApiError) throw new HelmError(`query: failed to query with labels: ${e.status?.message ?? e.message}`, { cause: e });
+      if (!(e instanceof KubeTransportError)) throw e;
+    }
+  }
   try {
     const r = JSON.parse(await run(h, ["status", release, "--namespace", namespace, "--output", "json"])) as StoredRelease;
     r.namespace = releaseNamespace;

@@ -119,7 +119,7 @@ export class RemoteClusters {
 }
 
 /** A copy of `kc` whose current user impersonates `user`. */
-function impersonating(kc: k8s.KubeConfig, user: string): k8s.KubeConfig {
+export function impersonating(kc: k8s.KubeConfig, user: string): k8s.KubeConfig {
   const current = kc.getCurrentUser();
   const out = new k8s.KubeConfig();
   out.loadFromOptions({

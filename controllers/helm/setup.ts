@@ -19,7 +19,7 @@ import { ChartFetcher } from "./chart-fetcher";
 import { ChartSourceObject, chartSourceRefOf, chartSourceResources } from "./chart-source";
 import type { HelmDeps } from "./deps";
 import { reconcileHelmRelease } from "./helm-release-reconciler";
-import { RemoteClusters } from "./remote-cluster";
+import { RemoteClusters, impersonating } from "./remote-cluster";
 
 export const helmReleases: KindRef = { group: HelmReleaseNames.group, version: HelmReleaseNames.version, plural: HelmReleaseNames.plural, kind: HelmReleaseNames.kind };
 
@@ -50,6 +50,20 @@ export interface HelmController {
 
 const byKey = (o: { metadata?: { namespace?: string; name?: string } }): ObjectKey => ({ namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "" });
 
+/** Clients helm's release storage is read with, one per impersonated user (and one without). */
+function storageClients(kc: KubeConfig): (asUser?: string) => KubeClient {
+  const clients = new Map<string, KubeClient>();
+  return (asUser) => {
+    let c = clients.get(asUser ?? "");
+    if (!c) {
+      c = KubeClient.fromKubeConfig(asUser ? impersonating(kc, asUser) : kc, { qps: 50, burst: 100, userAgent: "helm-controller" });
+      clients.set(asUser ?? "", c);
+      if (clients.size > 256) clients.delete(clients.keys().next().value as string);
+    }
+    return c;
+  };
+}
+
 export function startHelmController(o: HelmControllerOptions): HelmController {
   const owned = !o.workDir;
   const workDir = o.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "helm-controller-"));
@@ -61,6 +75,7 @@ export function startHelmController(o: HelmControllerOptions): HelmController {
     kubeconfigPath,
     workDir,
     remotes: new RemoteClusters(workDir),
+    storageClient: storageClients(o.kubeConfig),
     fetcher: new ChartFetcher(path.join(workDir, "charts"), process.env.SOURCE_CONTROLLER_LOCALHOST || undefined),
     events: new EventRecorder(o.client, { reportingController: "helm-controller", reportingInstance: os.hostname(), logger: o.logger }),
     noCrossNamespaceRefs: o.noCrossNamespaceRefs ?? false,
