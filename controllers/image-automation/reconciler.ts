@@ -305,7 +305,8 @@ async function run(obj: ImageUpdateAutomation, ctx: Ctx, deps: AutomationDeps): 
       const message = commitMessage(obj, changes);
       const author = spec.git.commit.author;
       let commit: string | undefined;
-      try { commit = await ws.commit({ authorName: author.name ?? "", authorEmail: author.email, message, signing }); } catch (e) {
+      // git refuses an empty author name (go-git, Flux's, does not): the email stands in.
+      try { commit = await ws.commit({ authorName: author.name || author.email, authorEmail: author.email, message, signing }); } catch (e) {
         if (e instanceof SigningError) throw new Failure(AutomationReason.GitOperationFailed, `failed to update source: failed to sign commit: ${e.message}`);
         if (e instanceof GitError) throw new Failure(AutomationReason.GitOperationFailed, `failed to update source: failed to commit: ${e.message}`);
         throw e;

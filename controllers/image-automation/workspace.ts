@@ -70,10 +70,10 @@ export class Workspace {
     if (opts.refspec) refspecs.push(opts.refspec);
     const po = Object.entries(opts.options ?? {}).flatMap(([k, v]) => ["-o", v === "" ? k : `${k}=${v}`]);
     try {
-      await this.git(["push", "-q", "--porcelain", "--atomic", ...po, "origin", ...refspecs]);
+      await this.git(["push", "-q", "--atomic", ...po, "origin", ...refspecs]);
     } catch (e) {
       const msg = (e as Error).message;
-      if (/\[rejected\]|non-fast-forward|fetch first|\(stale info\)/.test(msg)) throw new PushRejected(msg, "other", { cause: e });
+      if (/\[rejected\]|non-fast-forward|fetch first|\(stale info\)|failed to update ref|cannot lock ref/.test(msg)) throw new PushRejected(msg, "other", { cause: e });
       throw e;
     }
   }
