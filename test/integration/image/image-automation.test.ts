@@ -285,6 +285,42 @@ exit 0
     expect(remoteFile(g, "deploy.yaml")).to.equal(deploymentYaml(`${reg.host}/app:1.1.0`, `${ns}:app`));
   });
 
+  it("uses a GitRepository of another namespace, and honours spec.suspend", async () => {
+    const ns = await newNamespace();
+    const srcNs = await newNamespace();
+    const g = await appRepo({ "deploy.yaml": deploymentYaml(`${reg.host}/app:1.0.0`, `${ns}:app`) });
+    await secret(srcNs, "git-auth", CREDS);
+    await gitRepo(srcNs, "shared", { url: g.http!.url(), secretRef: { name: "git-auth" } });
+    await policy(ns, "^1.x");
+    await create(imageUpdateAutomations, "image.toolkit.fluxcd.io/v1", ns, "paused", {
+      interval: "10m", suspend: true, sourceRef: { kind: "GitRepository", name: "shared", namespace: srcNs },
+      git: { commit: { author: { email: "bot@example.invalid" } } },
+    }, { annotations: { "reconcile.fluxcd.io/requestedAt": "one" } });
+    await eventually(async () => (await client.get<ImageUpdateAutomation>(imageUpdateAutomations, { namespace: ns, name: "paused" }))?.status?.lastHandledReconcileAt === "one",
+      { timeoutMs: 30000, what: "the suspended automation to handle the request" });
+    expect(remoteHead(g)).to.equal(g.initialCommit);
+    await client.patch(imageUpdateAutomations, { namespace: ns, name: "paused" }, { spec: { suspend: false } });
+    const a = await waitAutomation(ns, "paused", { status: "True" }, (o) => !!o.status?.lastPushCommit);
+    expect(a.status!.lastPushCommit).to.equal(remoteHead(g));
+    expect(remoteFile(g, "deploy.yaml")).to.equal(deploymentYaml(`${reg.host}/app:1.1.0`, `${ns}:app`));
+  });
+
+  it("--no-cross-namespace-refs: a GitRepository of another namespace is AccessDenied (Stalled)", async () => {
+    const { kc } = await getCluster();
+    const other = `iua-nx-${randomSuffix(8)}`;
+    const m = testManager(kc, "gitops-test-image-automation-nx", other);
+    for (const d of imageAutomationControllers({ noCrossNamespaceRefs: true })) m.add(d);
+    await m.start();
+    try {
+      const ns = await newNamespace();
+      await client.create(imageUpdateAutomations, {
+        apiVersion: "image.toolkit.fluxcd.io/v1", kind: "ImageUpdateAutomation", metadata: { name: "x", namespace: ns, labels: { [INSTANCE_LABEL]: other } },
+        spec: { interval: "10m", sourceRef: { kind: "GitRepository", name: "repo", namespace: "elsewhere" }, git: { commit: { author: { email: "b@x.invalid" } } } },
+      } as never);
+      await waitAutomation(ns, "x", { status: "False", reason: "AccessDenied", stalled: true, message: /^can't access 'GitRepository\/elsewhere\/repo', cross-namespace references have been blocked$/ });
+    } finally { await m.stop(); }
+  });
+
   describe("bad input: Ready=False with the real error", () => {
     it("an unparseable messageTemplate", async () => {
       const ns = await newNamespace();
