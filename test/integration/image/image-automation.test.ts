@@ -285,16 +285,20 @@ exit 0
     expect(remoteFile(g, "deploy.yaml")).to.equal(deploymentYaml(`${reg.host}/app:1.1.0`, `${ns}:app`));
   });
 
-  it("uses a GitRepository of another namespace, and honours spec.suspend", async () => {
+  it("uses a GitRepository of another namespace, honours spec.suspend, and signs with an SSH key", async () => {
     const ns = await newNamespace();
     const srcNs = await newNamespace();
     const g = await appRepo({ "deploy.yaml": deploymentYaml(`${reg.host}/app:1.0.0`, `${ns}:app`) });
     await secret(srcNs, "git-auth", CREDS);
     await gitRepo(srcNs, "shared", { url: g.http!.url(), secretRef: { name: "git-auth" } });
     await policy(ns, "^1.x");
+    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-iua-sshsign-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(keyDir, "id")]);
+    await secret(ns, "ssh-signing", { identity: fs.readFileSync(path.join(keyDir, "id"), "utf8") });
+    fs.rmSync(keyDir, { recursive: true, force: true });
     await create(imageUpdateAutomations, "image.toolkit.fluxcd.io/v1", ns, "paused", {
       interval: "10m", suspend: true, sourceRef: { kind: "GitRepository", name: "shared", namespace: srcNs },
-      git: { commit: { author: { email: "bot@example.invalid" } } },
+      git: { commit: { author: { email: "bot@example.invalid" }, signingKey: { type: "ssh", secretRef: { name: "ssh-signing" } } } },
     }, { annotations: { "reconcile.fluxcd.io/requestedAt": "one" } });
     await eventually(async () => (await client.get<ImageUpdateAutomation>(imageUpdateAutomations, { namespace: ns, name: "paused" }))?.status?.lastHandledReconcileAt === "one",
       { timeoutMs: 30000, what: "the suspended automation to handle the request" });
@@ -303,6 +307,8 @@ exit 0
     const a = await waitAutomation(ns, "paused", { status: "True" }, (o) => !!o.status?.lastPushCommit);
     expect(a.status!.lastPushCommit).to.equal(remoteHead(g));
     expect(remoteFile(g, "deploy.yaml")).to.equal(deploymentYaml(`${reg.host}/app:1.1.0`, `${ns}:app`));
+    const raw = execFileSync("git", ["--git-dir", g.barePath, "cat-file", "commit", a.status!.lastPushCommit!], { encoding: "utf8" });
+    expect(raw).to.match(/^gpgsig -----BEGIN SSH SIGNATURE-----/m);
   });
 
   it("--no-cross-namespace-refs: a GitRepository of another namespace is AccessDenied (Stalled)", async () => {
