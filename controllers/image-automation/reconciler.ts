@@ -206,7 +206,7 @@ async function reconcileAutomation(obj: ImageUpdateAutomation, ctx: Ctx, deps: A
   if (pushed) {
     const short = pushed.commit.slice(0, 7);
     const summary = `pushed commit '${short}' to branch '${pushed.branch}'${pushed.refspec ? ` and refspecs '${pushed.refspec}'` : ""}${pushed.message ? `\n${pushed.message}` : ""}`;
-    void ctx.events.normal(obj, Reason.Succeeded, summary, { revision: `${pushed.branch}@sha1:${pushed.commit}` });
+    void ctx.events.normal(obj, Reason.Succeeded, summary);
   } else if (!wasReady) {
     void ctx.events.normal(obj, Reason.Succeeded, READY);
   } else {
