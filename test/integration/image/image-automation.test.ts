@@ -282,6 +282,10 @@ exit 0
     // Both changes are there: the other commit is the parent of the automation's.
     expect(remoteLog(g, "%s", "main~1")).to.equal("someone else\n");
     expect(remoteFile(g, "OTHER.md")).to.equal("other change\n");
+    // Within the same run: the rejection never surfaced as a failure (no Warning event).
+    const evs = await client.list<{ metadata: object; type?: string; message?: string; involvedObject?: { name?: string; kind?: string } }>(
+      { group: "", version: "v1", plural: "events", kind: "Event" }, { namespace: ns });
+    expect(evs.items.filter((e) => e.involvedObject?.kind === "ImageUpdateAutomation" && e.type === "Warning").map((e) => e.message)).to.deep.equal([]);
     expect(remoteFile(g, "deploy.yaml")).to.equal(deploymentYaml(`${reg.host}/app:1.1.0`, `${ns}:app`));
   });
 
