@@ -14,10 +14,11 @@ import { startKustomizeController } from "../controllers/kustomize/setup";
 import { startHelmController } from "../controllers/helm/setup";
 import { startSourceWatcher } from "../controllers/source-watcher/setup";
 import { defaultImageReflectorFlags, startImageReflectorController } from "../controllers/image-reflector/setup";
+import { imageAutomationControllers } from "../controllers/image-automation/setup";
 import { UsageError } from "./errors";
 import { requireTools, tool } from "./tools";
 
-export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm", "source-watcher", "image-reflector"] as const;
+export const KNOWN_CONTROLLERS = ["source", "kustomize", "notification", "helm", "source-watcher", "image-reflector", "image-automation"] as const;
 /** Without --only: Flux's default components; source-watcher and the image controllers are opt-in, as in Flux (components_extra). */
 export const DEFAULT_CONTROLLERS = ["source", "kustomize", "notification", "helm"] as const;
 
@@ -129,7 +130,7 @@ export function parseControllersArgs(argv: string[]) {
   return { flags, source, kustomize, notification, imageReflector, kubeconfig, inCluster, only, eventsAddr, eventsUrl };
 }
 
-export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification,source-watcher,image-reflector] [flags]
+export const CONTROLLERS_RUN_USAGE = `usage: gitops controllers run [--kubeconfig K] [--only source,kustomize,helm,notification,source-watcher,image-reflector,image-automation] [flags]
 
 Runs the controllers against a cluster: the kubeconfig's, or the in-cluster ServiceAccount's in a pod.
 flags (Flux's names): --concurrent --kube-api-qps --kube-api-burst --log-level --log-encoding
@@ -139,14 +140,15 @@ source, source-watcher: --storage-path --storage-addr --storage-adv-addr --artif
   (source-watcher is opt-in; with source in the same process it shares its storage and artifact server)
 kustomize, helm: --no-cross-namespace-refs --default-service-account --concurrent-ssa --feature-gates
 notification: --receiver-addr --rate-limit-interval (--events-addr is its listen address)
-image-reflector (only with --only): --image-storage-path (where scanned tags are kept)`;
+image-reflector (only with --only): --image-storage-path (where scanned tags are kept)
+image-automation (only with --only): --no-cross-namespace-refs; needs git (and gpg for OpenPGP commit signing)`;
 
 export async function controllersRun(argv: string[]): Promise<number> {
   if (argv[0] !== "run") throw new UsageError("usage: gitops controllers run --kubeconfig K [--only source,kustomize] [flags]");
   // Before the checks: --help works anywhere, in a container image without a cluster too.
   if (argv.includes("--help") || argv.includes("-h")) { console.log(CONTROLLERS_RUN_USAGE); return 0; }
   const args = parseControllersArgs(argv.slice(1));
-  requireTools(...args.only.filter((c) => c !== "image-reflector").map((c) => `controllers/${c}`));
+  requireTools(...args.only.filter((c) => c !== "image-reflector" && c !== "image-automation").map((c) => `controllers/${c}`));
   const kc = new k8s.KubeConfig();
   if (args.kubeconfig) {
     if (!fs.existsSync(args.kubeconfig)) throw new Error(`kubeconfig ${args.kubeconfig} does not exist`);
@@ -210,6 +212,9 @@ export async function controllersRun(argv: string[]): Promise<number> {
     const ir = startImageReflectorController(args.imageReflector);
     manager.log.info({ storage: args.imageReflector.storagePath }, "image tag store");
     for (const d of ir.definitions) manager.add(d);
+  }
+  if (args.only.includes("image-automation")) {
+    for (const d of imageAutomationControllers({ noCrossNamespaceRefs: args.kustomize.noCrossNamespaceRefs })) manager.add(d);
   }
   let eventsUrl = args.eventsUrl;
   if (args.only.includes("notification")) {

@@ -20,3 +20,4 @@ export * from "./source-extensions/v1beta1/artifact-generator";
 export * from "./image/v1/group-version";
 export * from "./image/v1/image-repository";
 export * from "./image/v1/image-policy";
+export * from "./image/v1/image-update-automation";

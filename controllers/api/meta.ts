@@ -68,6 +68,8 @@ export const FieldManager = {
   Helm: "helm-controller",
   /** image-reflector-controller: status patches. */
   ImageReflector: "image-reflector-controller",
+  /** image-automation-controller: status patches. */
+  ImageAutomation: "image-automation-controller",
 } as const;
 
 // ---------------------------------------------------------------------------------------------

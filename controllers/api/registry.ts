@@ -5,6 +5,7 @@
 import { customResourceDefinition, type CustomResourceDefinition, type KindVersion } from "./crd";
 import { imagePolicyKind } from "./image/v1/image-policy";
 import { imageRepositoryKind } from "./image/v1/image-repository";
+import { imageUpdateAutomationKind } from "./image/v1/image-update-automation";
 import { helmReleaseKind } from "./helm/v2/helm-release";
 import { kustomizationKind } from "./kustomize/v1/kustomization";
 import { receiverKind } from "./notification/v1/receiver";
@@ -33,6 +34,7 @@ export const allKinds: readonly KindVersion[] = [
   artifactGeneratorKind,
   imageRepositoryKind,
   imagePolicyKind,
+  imageUpdateAutomationKind,
 ];
 
 /** One CRD per group and kind, with all its versions, in `allKinds` order. */
