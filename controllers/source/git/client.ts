@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as semver from "semver";
 import { GitAuth, gitEnv } from "./auth";
+import { timerMs } from "../../runtime/clock";
 
 export interface GitRef { branch?: string; tag?: string; semver?: string; name?: string; commit?: string }
 
@@ -58,7 +59,7 @@ export async function git(args: string[], opts: GitOptions): Promise<string> {
   try {
     return await new Promise<string>((resolve, reject) => {
       const timeout = opts.deadline === undefined ? opts.timeoutSeconds * 1000 : Math.max(1, opts.deadline - Date.now());
-      execFile("git", args, { cwd: opts.cwd, env: env.env, timeout, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
+      execFile("git", args, { cwd: opts.cwd, env: env.env, timeout: timerMs(timeout), maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string };
