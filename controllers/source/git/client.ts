@@ -54,6 +54,11 @@ function explain(stderr: string, kind: GitError["kind"]): string {
   return text;
 }
 
+/** `text` with the password of every URL's userinfo masked (`https://user:***@host/`): messages go to Events, logs and alerts. */
+export function redactUserinfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^/@:\s'"]*):[^/@\s'"]*@/gi, "$1:***@");
+}
+
 export async function git(args: string[], opts: GitOptions): Promise<string> {
   const env = gitEnv(opts.auth, opts.timeoutSeconds);
   try {
@@ -63,9 +68,11 @@ export async function git(args: string[], opts: GitOptions): Promise<string> {
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string };
-          if (e.killed || e.signal === "SIGKILL") return reject(new GitError(`git ${args[0]} timed out after ${opts.timeoutSeconds}s`, "network", { cause: err }));
+          // The cause is logged: its message is the command line, with the URL as written in spec.url.
+          const cause = new Error(redactUserinfo(err.message));
+          if (e.killed || e.signal === "SIGKILL") return reject(new GitError(`git ${args[0]} timed out after ${opts.timeoutSeconds}s`, "network", { cause }));
           const kind = classify(stderr);
-          reject(new GitError(explain(stderr, kind), kind, { cause: err }));
+          reject(new GitError(explain(stderr, kind), kind, { cause }));
         });
     });
   } finally {
