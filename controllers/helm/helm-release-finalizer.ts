@@ -18,6 +18,10 @@ import { releaseNameOf } from "./release-action";
 export async function finalizeHelmRelease(hr: HelmRelease, ctx: ReconcileContext<HelmRelease>, deps: HelmDeps): Promise<Result> {
   if (hr.spec.suspend) {
     ctx.log.info("skipping Helm uninstall: the HelmRelease is suspended");
+  } else if (!hr.status?.storageNamespace) {
+    // As Flux: no action ever ran (the storage namespace is recorded before one does), so there
+    // is no release; uninstalling would only fail on a name or namespace Helm refuses, forever.
+    ctx.log.info("skipping Helm uninstall and/or removal of Helm storage as no release was ever installed");
   } else {
     const last = hr.status?.history?.[0];
     const release = last?.name ?? releaseNameOf(hr);

@@ -51,7 +51,18 @@ export function reconcileKustomization(deps: KustomizeDeps) {
 }
 
 async function steps(obj: Kustomization, ctx: ReconcileContext<Kustomization>, deps: KustomizeDeps, progress: ProgressWriter, started: number): Promise<Result> {
-  const retryMs = parseDuration(obj.spec.retryInterval ?? obj.spec.interval);
+  // The schema's pattern lets through durations longer than Go's (an `interval: 99999999999h`);
+  // checked here, before anything throws on them outside the steps that report errors.
+  let retryMs: number;
+  try {
+    for (const f of ["interval", "retryInterval", "timeout"] as const) {
+      const v = obj.spec[f];
+      if (v !== undefined) try { parseDuration(v); } catch (e) { throw new Error(`spec.${f}: ${(e as Error).message}`); }
+    }
+    retryMs = parseDuration(obj.spec.retryInterval ?? obj.spec.interval);
+  } catch (e) {
+    return stall(obj, deps, Reason.ReconciliationFailed, `${TERMINAL}: ${(e as Error).message}`);
+  }
   const depMs = deps.requeueDependencyMs;
   try {
     celStatusReader(obj.spec.healthCheckExprs ?? []);

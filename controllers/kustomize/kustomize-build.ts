@@ -9,6 +9,7 @@ import type { KustomizationSpec } from "../api/kustomize/v1/kustomization";
 import { FileTree } from "../runtime/tar-reader";
 import { kustomizationFor } from "./kustomization-file";
 import { materialize } from "./materialize";
+import { timerMs } from "../runtime/clock";
 
 export class BuildError extends Error {
   override readonly name = "BuildError";
@@ -77,7 +78,7 @@ function refuseRemoteBases(work: string): void {
 
 function run(bin: string, args: string[], opts: BuildOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { timeout: opts.timeoutMs, maxBuffer: 512 * 1024 * 1024, signal: opts.signal, env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+    execFile(bin, args, { timeout: opts.timeoutMs === undefined ? undefined : timerMs(opts.timeoutMs), maxBuffer: 512 * 1024 * 1024, signal: opts.signal, env: { PATH: process.env.PATH, HOME: process.env.HOME } },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { killed?: boolean };

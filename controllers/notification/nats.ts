@@ -7,7 +7,7 @@
 // carries {nkey: <public key>, sig}. JWT (.creds, operator mode) authentication is not supported.
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { sleep, systemClock } from "../runtime/clock";
+import { sleep, systemClock, timerMs } from "../runtime/clock";
 import type { FluxEvent } from "./event";
 import { NotifierConfig, ProviderConfigError, redact } from "./provider-config";
 import { AttemptObserver, NotifierError } from "./transport";
@@ -56,7 +56,7 @@ export function publish(cfg: NotifierConfig, subject: string, payload: Buffer): 
       sock.destroy();
       if (e) reject(e); else resolve();
     };
-    const timer = setTimeout(() => done(new NotifierError(`${where}: timed out after ${cfg.timeoutMs} ms (spec.timeout)`)), cfg.timeoutMs);
+    const timer = setTimeout(() => done(new NotifierError(`${where}: timed out after ${cfg.timeoutMs} ms (spec.timeout)`)), timerMs(cfg.timeoutMs));
     const onData = (chunk: Buffer) => {
       buf += chunk.toString("utf8");
       let i: number;

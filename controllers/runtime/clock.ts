@@ -11,12 +11,29 @@ export interface Clock {
   setTimer(fn: () => void, ms: number): CancelTimer;
 }
 
-/** The process clock. Timers are unref'd so a pending requeue never keeps the process alive. */
+/** Node fires any timer longer than 2^31-1 ms (~24.8 days) after 1 ms, with a TimeoutOverflowWarning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `ms` made safe for a Node timer or a child-process/socket `timeout` option: 0..MAX_TIMER_MS. */
+export function timerMs(ms: number): number {
+  return ms > 0 ? Math.min(ms, MAX_TIMER_MS) : 0;
+}
+
+/**
+ * The process clock. Timers are unref'd so a pending requeue never keeps the process alive.
+ * A delay past Node's limit (an `interval: 720h`) is waited out in steps, not fired at once.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
+    const at = Date.now() + (ms > 0 ? ms : 0);
+    let t: ReturnType<typeof setTimeout>;
+    const arm = () => {
+      const left = at - Date.now();
+      t = setTimeout(left > MAX_TIMER_MS ? arm : fn, timerMs(left));
+      t.unref?.();
+    };
+    arm();
     return () => clearTimeout(t);
   },
 };

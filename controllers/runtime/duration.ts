@@ -1,6 +1,8 @@
 // Go-style durations ("1m30s", "500ms", "10h") as Flux's APIs and flags write them.
 
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Go's time.Duration is int64 nanoseconds; ParseDuration refuses anything longer (~292 years). */
+const GO_MAX_DURATION_MS = 9_223_372_036_854.775;
 
 /** Milliseconds in a Go duration string; throws on anything else. */
 export function parseDuration(s: string): number {
@@ -21,6 +23,7 @@ export function parseDuration(s: string): number {
     matched = re.lastIndex;
   }
   if (!rest || matched !== rest.length) throw new Error(`invalid duration "${s}" (expected e.g. "30s", "5m", "1h30m")`);
+  if (!(total <= GO_MAX_DURATION_MS)) throw new Error(`invalid duration "${s}": longer than Go's maximum duration (about 292 years)`);
   return sign * total;
 }
 

@@ -6,6 +6,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { AwsCredentials, EMPTY_SHA256, sha256Hex, signRequest, uriEncode } from "./sigv4";
 import { HttpError, TlsMaterial, httpDownload, httpRequest } from "../oci/oci-http";
+import { timerMs } from "../../runtime/clock";
 
 export interface S3ClientOptions {
   /** `host[:port]`, or a URL with a scheme (`https://host`), as in spec.endpoint. */
@@ -188,7 +189,7 @@ export class S3Client {
     const headers = { "content-length": "0", ...this.#headers(method, url, hash, body.length ? { "content-length": String(body.length) } : {}) };
     const request = url.protocol === "https:" ? https.request : http.request;
     const res = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-      const req = request(url, { method, headers, timeout: this.opts.timeoutMs ?? 60_000, ...(this.opts.tls ?? {}) }, (r: http.IncomingMessage) => {
+      const req = request(url, { method, headers, timeout: timerMs(this.opts.timeoutMs ?? 60_000), ...(this.opts.tls ?? {}) }, (r: http.IncomingMessage) => {
         const chunks: Buffer[] = [];
         r.on("data", (c: Buffer) => chunks.push(c));
         r.on("end", () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks) }));

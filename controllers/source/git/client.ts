@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as semver from "semver";
 import { GitAuth, gitEnv } from "./auth";
+import { timerMs } from "../../runtime/clock";
 
 export interface GitRef { branch?: string; tag?: string; semver?: string; name?: string; commit?: string }
 
@@ -53,18 +54,25 @@ function explain(stderr: string, kind: GitError["kind"]): string {
   return text;
 }
 
+/** `text` with the password of every URL's userinfo masked (`https://user:***@host/`): messages go to Events, logs and alerts. */
+export function redactUserinfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^/@:\s'"]*):[^/@\s'"]*@/gi, "$1:***@");
+}
+
 export async function git(args: string[], opts: GitOptions): Promise<string> {
   const env = gitEnv(opts.auth, opts.timeoutSeconds);
   try {
     return await new Promise<string>((resolve, reject) => {
       const timeout = opts.deadline === undefined ? opts.timeoutSeconds * 1000 : Math.max(1, opts.deadline - Date.now());
-      execFile("git", args, { cwd: opts.cwd, env: env.env, timeout, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
+      execFile("git", args, { cwd: opts.cwd, env: env.env, timeout: timerMs(timeout), maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string };
-          if (e.killed || e.signal === "SIGKILL") return reject(new GitError(`git ${args[0]} timed out after ${opts.timeoutSeconds}s`, "network", { cause: err }));
+          // The cause is logged: its message is the command line, with the URL as written in spec.url.
+          const cause = new Error(redactUserinfo(err.message));
+          if (e.killed || e.signal === "SIGKILL") return reject(new GitError(`git ${args[0]} timed out after ${opts.timeoutSeconds}s`, "network", { cause }));
           const kind = classify(stderr);
-          reject(new GitError(explain(stderr, kind), kind, { cause: err }));
+          reject(new GitError(explain(stderr, kind), kind, { cause }));
         });
     });
   } finally {

@@ -17,7 +17,7 @@ import { deepEqual } from "../../runtime/json-merge";
 import { ObjectKey } from "../../runtime/keys";
 import { Result } from "../../runtime/result";
 import { authFromSecretData, GitAuth, GitConfigError, proxyFromSecretData } from "./auth";
-import { checkout, GitError, resolveRef, ResolvedRef } from "./client";
+import { checkout, GitError, redactUserinfo, resolveRef, ResolvedRef } from "./client";
 import { verifyCheckout, VerificationError } from "./verify";
 import { filterFiles, selectFiles } from "../ignore";
 import { reconcileObject } from "../../runtime/reconcile-object";
@@ -125,7 +125,7 @@ async function produceArtifact(obj: GitRepository, ctx: ReconcileContext<GitRepo
     // credentials the server refuses fail the git operation, GitOperationFailed.
     const secretProblem = e instanceof GitConfigError;
     return new Failure(CT.FetchFailed, secretProblem ? Reason.AuthenticationFailed : Reason.GitOperationFailed,
-      `failed to checkout and determine revision: ${what} '${spec.url}': ${(e as Error).message}`, false, { cause: e });
+      `failed to checkout and determine revision: ${what} '${redactUserinfo(spec.url)}': ${(e as Error).message}`, false, { cause: e });
   };
   let resolved: ResolvedRef;
   try {

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import * as semver from "semver";
 import { parse, stringify } from "yaml";
 import { tool } from "../../../cli/tools";
+import { timerMs } from "../../runtime/clock";
 
 const exec = promisify(execFile);
 
@@ -94,7 +95,7 @@ export function writeValues(chartDir: string, values: Values): void {
 async function helm(args: string[], home: string, timeoutMs: number): Promise<string> {
   const env = { PATH: process.env.PATH, HOME: home, HELM_CONFIG_HOME: path.join(home, "config"), HELM_CACHE_HOME: path.join(home, "cache"), HELM_DATA_HOME: path.join(home, "data"), LC_ALL: "C" };
   try {
-    return (await exec(tool("helm"), args, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 })).stdout;
+    return (await exec(tool("helm"), args, { env, timeout: timerMs(timeoutMs), maxBuffer: 16 * 1024 * 1024 })).stdout;
   } catch (e) {
     const stderr = String((e as { stderr?: string }).stderr ?? "").split("\n").map((l) => l.replace(/^Error: /, "").trim()).filter(Boolean).join("; ");
     throw new Error(stderr || (e as Error).message, { cause: e });

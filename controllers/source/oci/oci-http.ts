@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
+import { timerMs } from "../../runtime/clock";
 
 export interface TlsMaterial { ca?: string; cert?: string; key?: string }
 
@@ -83,7 +84,7 @@ function once(method: string, url: string, headers: Record<string, string>, opts
     const u = new URL(url);
     const isHttps = u.protocol === "https:";
     const reqOpts: https.RequestOptions = {
-      method, headers: { "user-agent": "gitops-source-controller", ...headers }, timeout: opts.timeoutMs, signal: opts.signal,
+      method, headers: { "user-agent": "gitops-source-controller", ...headers }, timeout: timerMs(opts.timeoutMs), signal: opts.signal,
       ...(isHttps && opts.tls ? { ca: opts.tls.ca || undefined, cert: opts.tls.cert || undefined, key: opts.tls.key || undefined } : {}),
     };
     const req = (isHttps ? https : http).request(u, reqOpts, (res) => {
@@ -93,7 +94,7 @@ function once(method: string, url: string, headers: Record<string, string>, opts
         resolve({ status, headers: res.headers, location: res.headers.location });
         return;
       }
-      const deadline = setTimeout(() => req.destroy(new HttpError(`reading ${url} timed out after ${opts.timeoutMs / 1000}s`, "timeout")), opts.timeoutMs);
+      const deadline = setTimeout(() => req.destroy(new HttpError(`reading ${url} timed out after ${opts.timeoutMs / 1000}s`, "timeout")), timerMs(opts.timeoutMs));
       (async () => {
         for await (const chunk of res) await onChunk(chunk as Buffer, status);
       })().then(() => { clearTimeout(deadline); resolve({ status, headers: res.headers }); },
