@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The test command (npm test): makes sure the real components exist, builds, and runs every
-# unit and integration test against them, in two stages: the main suite (kwok's simulated node),
-# then the real-node suite (test/real-node: pods on a real kubelet + containerd node; needs root
-# and the node's Debian packages, see docs/real-node.md). Ends with "N passed, N failed" over
-# both; exits non-zero on any failure. Extra arguments are passed to mocha instead of the
+# unit and integration test against them, in three stages: the main suite (kwok's simulated node),
+# the fault suite (test/integration/faults: controllers killed, API server/etcd restarted, sources
+# and storage failing; ~8 min, see docs/reliability.md), then the real-node suite (test/real-node:
+# pods on a real kubelet + containerd node; needs root and the node's Debian packages, see
+# docs/real-node.md). Ends with "N passed, N failed" over all; exits non-zero on any failure. Extra arguments are passed to mocha instead of the
 # default specs (one stage; set GITOPS_TEST_REAL_NODE=1 for a real-node spec).
-# GITOPS_TEST_STAGES=main|real-node|all (default all) picks the stages.
+# GITOPS_TEST_STAGES=main|faults|real-node|all (default all) picks the stages; GITOPS_FAULTS_SCALE
+# sizes the fault suite's kill test (test/integration/faults/support.ts).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 stages=${GITOPS_TEST_STAGES:-all}
-need=(essential); [ "$stages" = main ] || need+=(real-node)
+need=(essential); case "$stages" in main|faults) ;; *) need+=(real-node) ;; esac
 bash scripts/setup-tools.sh "${need[@]}"
 source scripts/env.sh
 # (a worktree sharing another checkout's node_modules through a symlink leaves it alone)
@@ -20,7 +22,7 @@ fi
 npx tsc -p tsconfig.json
 # The from-packages test installs a user project from the npm registry; warm npm's cache with its
 # packages here, where a stalled registry fetch costs a retry and not a failed test.
-if [ "$stages" != real-node ] && { [ $# -eq 0 ] || [[ "$*" == *from-packages* ]]; }; then
+if { [ "$stages" = all ] || [ "$stages" = main ]; } && { [ $# -eq 0 ] || [[ "$*" == *from-packages* ]]; }; then
   warm=$(mktemp -d)
   node -e 'const d=require(process.argv[1]); require("fs").writeFileSync(process.argv[2]+"/package.json", JSON.stringify({name:"warm",private:true,dependencies:{...d.dependencies,...d.devDependencies}}))' \
     "$ROOT/test/integration/provider/user-project-deps.json" "$warm"
@@ -45,10 +47,10 @@ stage() {  # stage <name> <mocha args...>: runs it, adds its closing line to the
   passed=$((passed + $(echo "$line" | cut -d' ' -f1))); failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
   [ "$r" -eq 0 ] || rc=1
 }
-if [ "$stages" != real-node ]; then
+if [ "$stages" = all ] || [ "$stages" = main ]; then
   # The full main stage also records which spec fields its passing tests set, for docs/compatibility.md.
   coverage=$(mktemp -d)
-  stage main env GITOPS_FIELD_COVERAGE_DIR="$coverage" "${mocha[@]}" --ignore 'dist/test/real-node/**' 'dist/test/**/*.test.js'
+  stage main env GITOPS_FIELD_COVERAGE_DIR="$coverage" "${mocha[@]}" --ignore 'dist/test/real-node/**' --ignore 'dist/test/integration/faults/**' 'dist/test/**/*.test.js'
   if node dist/controllers/api/compat-table.js --coverage "$coverage" --out docs/compatibility.md; then
     git diff --quiet -- docs/compatibility.md 2>/dev/null || echo "[test] docs/compatibility.md was rewritten from this run: commit it"
   else
@@ -56,7 +58,10 @@ if [ "$stages" != real-node ]; then
   fi
   rm -rf "$coverage"
 fi
-if [ "$stages" != main ]; then
+if [ "$stages" = all ] || [ "$stages" = faults ]; then
+  stage faults "${mocha[@]}" --timeout 600000 'dist/test/integration/faults/**/*.test.js'
+fi
+if [ "$stages" = all ] || [ "$stages" = real-node ]; then
   stage real-node env GITOPS_TEST_REAL_NODE=1 "${mocha[@]}" --timeout 600000 'dist/test/real-node/**/*.test.js'
 fi
 echo
