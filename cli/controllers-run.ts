@@ -158,7 +158,9 @@ export async function controllersRun(argv: string[]): Promise<number> {
   }
   // Flux's names: each controller leads through its own Lease (`source-controller-leader-election`),
   // so the four Deployments do not wait on one another; a combined process has one of its own.
-  const managerName = args.only.length === 1 ? `${args.only[0]}-controller` : `gitops-controllers-${[...args.only].sort().join("-")}`;
+  // A --watch-label-selector (a shard) suffixes the lease name as Flux does (leaseNameFor).
+  const single = args.only[0] === "source-watcher" ? "source-watcher" : `${args.only[0]}-controller`; // Flux's name has no -controller
+  const managerName = args.only.length === 1 ? single : `gitops-controllers-${[...args.only].sort().join("-")}`;
   const manager = new Manager({ name: managerName, kubeConfig: kc, flags: args.flags, runtimeNamespace: process.env.RUNTIME_NAMESPACE ?? "flux-system" });
   const closers: Array<() => Promise<void>> = [];
   // Every recorder's events go to notification-controller: the manager's, and the kustomize and

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the controller images (source-, kustomize-, helm-, notification-controller) without
+# Builds the controller images (source-, kustomize-, helm-, notification-controller, and the opt-in
+# source-watcher and image-reflector-controller: one per entry of provider/manifests/controllers.ts) without
 # Docker, reproducibly: the same inputs (Debian package versions in scripts/images/debian-packages.lock,
 # package-lock.json, the compiled code, the cached tool binaries) give the same image digests.
 #
@@ -51,7 +52,11 @@ SOURCE_URL=${GITOPS_IMAGE_SOURCE:-https://github.com/gitops-toolkit/gitops-toolk
 EPOCH=${SOURCE_DATE_EPOCH:-0}   # every file's mtime; the image config's created time stays zero
 OUT=${GITOPS_IMAGES_OUT:-$ROOT/dist/images}
 WORK=$OUT/work
-CONTROLLERS=(source kustomize helm notification)
+# One image per controller the install knows (controllerDefs): "<image> <--only name> <entrypoint flags>".
+IMAGE_TABLE=$(node -e 'console.log(require("./dist/provider/manifests/controllers.js").imageTable())')
+CONTROLLERS=($(awk '{print $2}' <<<"$IMAGE_TABLE"))
+image_of() { awk -v c="$1" '$2 == c {print $1}' <<<"$IMAGE_TABLE"; }
+image_args_of() { awk -v c="$1" '$2 == c {print $3}' <<<"$IMAGE_TABLE"; }
 
 # ---- Debian packages: a lock of exact versions, downloaded once into the tool cache ----
 LOCK=scripts/images/debian-packages.lock
@@ -166,19 +171,16 @@ REG=127.0.0.1:$PORT
 
 : > "$OUT/images.txt"
 for c in "${CONTROLLERS[@]}"; do
-  name=$c-controller
+  name=$(image_of "$c")
   layers=(-f "$WORK/base.tar.gz" -f "$WORK/node.tar.gz" -f "$WORK/app.tar.gz")
-  # an empty controller layer (notification) is left out
+  # an empty controller layer (notification, source-watcher, image-reflector) is left out
   [ -z "$(find "$WORK/$c" -mindepth 1 -not -type d -print -quit)" ] || layers+=(-f "$WORK/$c.tar.gz")
   "$CRANE" append --oci-empty-base "${layers[@]}" -t "$REG/$name:build" >/dev/null 2>>"$WORK/crane.log"
   # ENTRYPOINT: tini reaps the git/ssh/helm children that a killed command leaves behind; then the
   # addresses Flux's controllers default to in a pod (the Deployments pass only the other flags,
   # and later flags win).
   entry=/usr/bin/tini,--,/usr/local/bin/node,/app/dist/cli/main.js,controllers,run,--only=$c,--metrics-addr=:8080,--health-addr=:9440
-  case $c in
-    source) entry+=,--storage-path=/data,--storage-addr=:9090 ;;
-    notification) entry+=,--events-addr=:9090,--receiver-addr=:9292 ;;
-  esac
+  extra=$(image_args_of "$c"); [ -z "$extra" ] || entry+=,$extra
   digest=$("$CRANE" mutate "$REG/$name:build" -t "$REG/$name:$VERSION" --set-platform linux/amd64 \
     --entrypoint "$entry" --user 65534:65534 --workdir / \
     -e PATH=/usr/local/bin:/usr/bin:/bin -e GITOPS_TOOLS=/usr/local -e HOME=/tmp -e NODE_ENV=production \

@@ -2,7 +2,7 @@
 // (controllers run only while leading), and a graceful shutdown on SIGTERM/SIGINT: stop the
 // watches, drain the queues, release the lease, close the endpoints.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as os from "node:os";
 import { BackoffOptions } from "./backoff";
 import { Clock, systemClock } from "./clock";
@@ -26,7 +26,7 @@ export interface ManagerOptions {
   flags?: Partial<RuntimeFlags>;
   /** The namespace the controller runs in (RUNTIME_NAMESPACE): the lease lives here, and primary watches are limited to it when --watch-all-namespaces=false. */
   runtimeNamespace?: string;
-  /** Lease name; default `<name>-leader-election`. */
+  /** Lease name; default `<name>-leader-election`, suffixed per --watch-label-selector (leaseNameFor). */
   leaseName?: string;
   /** Leader identity; default `<hostname>_<random>`. */
   identity?: string;
@@ -37,6 +37,16 @@ export interface ManagerOptions {
   /** Stop on SIGTERM/SIGINT; default true. */
   handleSignals?: boolean;
   random?: () => number;
+}
+
+/**
+ * Flux's lease name (fluxcd/pkg leaderelection.GenerateID): `<name>-leader-election`, and with a
+ * --watch-label-selector the first 8 hex digits of its SHA-256 appended, so shards running the
+ * same controller with different selectors each lead on their own.
+ */
+export function leaseNameFor(name: string, labelSelector = ""): string {
+  const base = `${name}-leader-election`;
+  return labelSelector ? `${base}-${createHash("sha256").update(labelSelector).digest("hex").slice(0, 8)}` : base;
 }
 
 export type ManagerState = "new" | "running" | "stopping" | "stopped";
@@ -117,7 +127,7 @@ export class Manager {
     const ns = this.#opts.runtimeNamespace ?? process.env.RUNTIME_NAMESPACE;
     if (!ns) throw new Error("leader election needs the runtime namespace (RUNTIME_NAMESPACE)");
     const identity = this.#opts.identity ?? `${os.hostname()}_${randomBytes(4).toString("hex")}`;
-    this.#elector = new LeaderElector(kubeLeaseStore(this.client, ns, this.#opts.leaseName ?? `${this.#opts.name}-leader-election`), {
+    this.#elector = new LeaderElector(kubeLeaseStore(this.client, ns, this.#opts.leaseName ?? leaseNameFor(this.#opts.name, this.flags.watchLabelSelector)), {
       identity, clock: this.#opts.clock, logger: this.log, random: this.#opts.random,
       leaseDurationMs: this.flags.leaderElectionLeaseDurationMs, renewDeadlineMs: this.flags.leaderElectionRenewDeadlineMs,
       retryPeriodMs: this.flags.leaderElectionRetryPeriodMs, releaseOnCancel: this.flags.leaderElectionReleaseOnCancel,

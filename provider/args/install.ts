@@ -19,13 +19,19 @@ export type Component = (typeof Component)[keyof typeof Component];
 export const allComponents: readonly Component[] = Object.values(Component);
 export const defaultComponents: readonly Component[] = allComponents;
 
-/** Flux's optional controllers. Accepted as names so Flux users get a clear answer, not a schema error. */
+/** Flux's optional controllers (`--components-extra`), installed only when asked for. */
 export const ExtraComponent = {
   ImageReflector: "image-reflector-controller",
   ImageAutomation: "image-automation-controller",
   SourceWatcher: "source-watcher",
 } as const;
 export type ExtraComponent = (typeof ExtraComponent)[keyof typeof ExtraComponent];
+/** Any controller an installation can hold. */
+export type AnyComponent = Component | ExtraComponent;
+/** The controllers Flux's sharding guide runs once per shard. */
+export const ShardedComponents: readonly Component[] = [Component.Source, Component.Kustomize, Component.Helm];
+/** The label a shard's objects carry (Flux's sharding guide). */
+export const ShardLabel = "sharding.fluxcd.io/key";
 
 export const LogLevel = { Info: "info", Debug: "debug", Error: "error" } as const;
 export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
@@ -122,7 +128,8 @@ export const installOptionsProps = {
       minItems: 1,
     }),
   ),
-  componentsExtra: T.Optional(T.Array(T.Enum(Object.values(ExtraComponent)), "Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.")),
+  componentsExtra: T.Optional(T.Array(T.Enum(Object.values(ExtraComponent)), "Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.")),
+  shards: T.Optional(T.Array(T.String({ description: "Shard key: a label value (at most 63 characters: letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit).", pattern: "^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", maxLength: 63 }), "Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).")),
   registry: T.Optional(T.String("Container registry prefix of the controller images (`<registry>/<component>:<version>`).")),
   imagePullSecret: T.Optional(T.String({ description: "Name of an image pull Secret set on every controller pod.", pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" })),
   clusterDomain: T.Optional(T.String("Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.")),

@@ -2,7 +2,7 @@
  * Namespace, RBAC, quota and NetworkPolicies of an installation, with Flux's names
  * (`-<namespace>` suffix on cluster-scoped RBAC) so `flux uninstall` and `flux check` find them.
  */
-import { Component } from "../args/install";
+import { Component, ExtraComponent } from "../args/install";
 import { commonLabels, componentLabels } from "./controllers";
 import type { KubeManifest } from "./objects";
 import type { ResolvedInstallOptions } from "./options";
@@ -55,7 +55,9 @@ export function rbac(o: ResolvedInstallOptions): KubeManifest[] {
       kind: "ClusterRole",
       metadata: { name: `crd-controller-${o.namespace}`, labels },
       rules: [
-        ...FluxApiGroups.filter((g) => g !== "source.extensions.fluxcd.io").map((g) => ({ apiGroups: [g], resources: ["*"], verbs: ["*"] })),
+        // source.extensions.fluxcd.io only with source-watcher, which serves it
+        ...FluxApiGroups.filter((g) => g !== "source.extensions.fluxcd.io" || o.components.includes(ExtraComponent.SourceWatcher))
+          .map((g) => ({ apiGroups: [g], resources: ["*"], verbs: ["*"] })),
         { apiGroups: [""], resources: ["namespaces", "secrets", "configmaps", "serviceaccounts"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
         { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },

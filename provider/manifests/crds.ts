@@ -3,23 +3,23 @@
  * every kind), labelled as Flux labels its CRDs.
  */
 import { allCrds } from "../../controllers/api/registry";
-import { Component } from "../args/install";
-import { componentLabels } from "./controllers";
+import type { AnyComponent } from "../args/install";
+import { componentLabels, controllerDefs } from "./controllers";
 import { clone, type KubeManifest } from "./objects";
 import type { ResolvedInstallOptions } from "./options";
 
-/** Which controller serves which API group. */
-export const componentOfGroup: Record<string, Component> = {
-  "source.toolkit.fluxcd.io": Component.Source,
-  "kustomize.toolkit.fluxcd.io": Component.Kustomize,
-  "helm.toolkit.fluxcd.io": Component.Helm,
-  "notification.toolkit.fluxcd.io": Component.Notification,
-};
+/** Which controller serves a kind: per group, except where Flux splits a group (image.toolkit.fluxcd.io). */
+export function componentOfCrd(group: string, kind: string): AnyComponent | undefined {
+  for (const def of Object.values(controllerDefs)) {
+    if (def.crds.some((c) => c.group === group && (!c.kinds || c.kinds.includes(kind)))) return def.name;
+  }
+  return undefined;
+}
 
 export function crds(o: ResolvedInstallOptions): KubeManifest[] {
   const out: KubeManifest[] = [];
   for (const crd of allCrds()) {
-    const component = componentOfGroup[crd.spec.group];
+    const component = componentOfCrd(crd.spec.group, crd.spec.names.kind);
     if (!component || !o.components.includes(component)) continue;
     const copy = clone(crd) as unknown as KubeManifest;
     copy.metadata = {

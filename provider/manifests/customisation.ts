@@ -14,7 +14,9 @@ const podOf = (d: KubeManifest): Pod => (d.spec as { template: Pod }).template;
 export function customisationPatches(base: readonly KubeManifest[], c: Customisation): InstallPatch[] {
   const out: InstallPatch[] = [];
   for (const d of base.filter((o) => o.kind === "Deployment")) {
-    const name = d.metadata.name as Component;
+    const name = d.metadata.name;
+    // A shard's Deployment (`<component>-<shard>`) takes its component's resources and extraArgs.
+    const component = (d.metadata.labels?.["app.kubernetes.io/component"] ?? name) as Component;
     const pod = podOf(d);
     const ops: JsonPatchOperation[] = [];
     const container = pod.spec.containers[0]!;
@@ -39,13 +41,13 @@ export function customisationPatches(base: readonly KubeManifest[], c: Customisa
     if (c.priorityClassName !== undefined) {
       ops.push({ op: "add", path: `${tmpl}/spec/priorityClassName`, value: c.priorityClassName });
     }
-    const res = c.resources?.[name];
+    const res = c.resources?.[component];
     for (const kind of ["requests", "limits"] as const) {
       for (const [k, v] of Object.entries(res?.[kind] ?? {})) {
         ops.push({ op: "add", path: `${tmpl}/spec/containers/0/resources/${kind}/${escapePointer(k)}`, value: v });
       }
     }
-    for (const arg of c.extraArgs?.[name] ?? []) {
+    for (const arg of c.extraArgs?.[component] ?? []) {
       ops.push({ op: "add", path: `${tmpl}/spec/containers/0/args/-`, value: arg });
     }
     const env = container.env as { name: string }[] | undefined;

@@ -4,7 +4,7 @@
  */
 import type { InstallOptions, InstallPatch } from "../args/install";
 import { namespaceObject, networkPolicies, rbac, resourceQuota } from "./cluster-objects";
-import { deployment, serviceAccount, services } from "./controllers";
+import { deployment, serviceAccount, services, shardedComponents } from "./controllers";
 import { crds } from "./crds";
 import { customisationPatches } from "./customisation";
 import { applyInstallPatches } from "./json-patch";
@@ -45,7 +45,10 @@ export function renderBase(o: ResolvedInstallOptions): KubeManifest[] {
   for (const c of o.components) objects.push(serviceAccount(o, c));
   objects.push(...rbac(o));
   for (const c of o.components) objects.push(...services(o, c));
+  // Flux's sharding guide: each shard's source/kustomize/helm instance, with the main ServiceAccounts and RBAC.
+  for (const shard of o.shards) for (const c of shardedComponents(o)) objects.push(...services(o, c, shard));
   for (const c of o.components) objects.push(deployment(o, c));
+  for (const shard of o.shards) for (const c of shardedComponents(o)) objects.push(deployment(o, c, shard));
   if (o.networkPolicy) objects.push(...networkPolicies(o));
   return sortByKind(objects);
 }

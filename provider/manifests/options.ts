@@ -5,13 +5,16 @@
 import {
   Component,
   defaultComponents,
+  ExtraComponent,
   LogLevel,
+  ShardLabel,
+  type AnyComponent,
   type Customisation,
-  type ExtraComponent,
   type InstallOptions,
   type MultiTenancy,
 } from "../args/install";
 import { DefaultControllersVersion, DefaultRegistry } from "../version";
+import { controllerDefs } from "./controllers";
 
 export const DefaultNamespace = "flux-system";
 export const DefaultClusterDomain = "cluster.local";
@@ -19,7 +22,10 @@ export const DefaultClusterDomain = "cluster.local";
 export interface ResolvedInstallOptions {
   version: string;
   namespace: string;
-  components: Component[];
+  /** The default components asked for, then the extra ones (Flux's install order within each). */
+  components: AnyComponent[];
+  /** Shard keys (Flux's sharding guide); empty: no sharding. */
+  shards: string[];
   registry: string;
   imagePullSecret?: string;
   clusterDomain: string;
@@ -38,11 +44,13 @@ export class InvalidInputError extends Error {
   }
 }
 
-const extraReasons: Record<ExtraComponent, string> = {
-  "image-reflector-controller": "it runs with `gitops controllers run --only image-reflector`, but its Deployment and image are not part of the install yet",
-  "image-automation-controller": "ImageUpdateAutomation is not implemented by this toolkit yet",
-  "source-watcher": "it runs with `gitops controllers run --only source-watcher`, but its Deployment and image are not part of the install yet",
+/** Why an extra component without an entry in controllerDefs cannot be installed yet. */
+const notInstallable: Partial<Record<ExtraComponent, string>> = {
+  "image-automation-controller": "ImageUpdateAutomation is not implemented by this toolkit yet, so there is no controller to install",
 };
+
+/** A label value (Kubernetes validation.IsValidLabelValue, non-empty). */
+const labelValue = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** Fills in defaults and rejects what cannot work. `requireSync` adds bootstrap's own rules. */
 export function resolveInstallOptions(opts: InstallOptions = {}, requireSync = false): ResolvedInstallOptions {
@@ -61,9 +69,29 @@ export function resolveInstallOptions(opts: InstallOptions = {}, requireSync = f
       }
     }
   }
+  const extras: AnyComponent[] = [];
+  const extraOrder = Object.values(ExtraComponent) as string[];
   for (const [i, extra] of (opts.componentsExtra ?? []).entries()) {
-    const why = extraReasons[extra];
-    throw new InvalidInputError(`componentsExtra[${i}]`, why ? `${extra}: ${why}; remove it` : `unknown extra component '${extra}'`);
+    if (!extraOrder.includes(extra)) throw new InvalidInputError(`componentsExtra[${i}]`, `unknown extra component '${extra}'; use one of ${extraOrder.join(", ")}`);
+    if (!controllerDefs[extra]) throw new InvalidInputError(`componentsExtra[${i}]`, `${extra}: ${notInstallable[extra] ?? "not installable by this toolkit yet"}; remove it`);
+    if (!extras.includes(extra)) extras.push(extra);
+  }
+  extras.sort((a, b) => extraOrder.indexOf(a) - extraOrder.indexOf(b));
+  const shards = opts.shards ?? [];
+  for (const [i, shard] of shards.entries()) {
+    if (typeof shard !== "string" || shard.length > 63 || !labelValue.test(shard)) {
+      throw new InvalidInputError(`shards[${i}]`, `'${shard}' is not a valid ${ShardLabel} label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)`);
+    }
+    const first = shards.indexOf(shard);
+    if (first !== i) throw new InvalidInputError(`shards[${i}]`, `'${shard}' is listed twice (also shards[${first}]); each shard key names one set of controllers`);
+  }
+  if (shards.length > 0) {
+    if (!components.some((c) => c === Component.Source || c === Component.Kustomize || c === Component.Helm)) {
+      throw new InvalidInputError("shards", "sharding runs extra source-, kustomize- and helm-controllers, but components has none of them");
+    }
+    if (opts.multiTenancy?.watchLabelSelector) {
+      throw new InvalidInputError("multiTenancy.watchLabelSelector", "shards sets --watch-label-selector on the sharded controllers (sharding.fluxcd.io/key); unset one of the two");
+    }
   }
   const logLevel = opts.logLevel ?? LogLevel.Info;
   if (!Object.values(LogLevel).includes(logLevel)) {
@@ -79,14 +107,15 @@ export function resolveInstallOptions(opts: InstallOptions = {}, requireSync = f
   }
   const customisation = opts.customisation ?? {};
   for (const key of [...Object.keys(customisation.resources ?? {}), ...Object.keys(customisation.extraArgs ?? {})]) {
-    if (!order.includes(key)) throw new InvalidInputError("customisation", `'${key}' is not a component name; use one of ${order.join(", ")}`);
+    if (!order.includes(key) && !extraOrder.includes(key)) throw new InvalidInputError("customisation", `'${key}' is not a component name; use one of ${[...order, ...extraOrder].join(", ")}`);
   }
   return {
     version,
     namespace,
     // before customisation's own args, so a user's extraArgs can still override a flag
     customisation: withMultiTenancyArgs(customisation, opts.multiTenancy ?? {}),
-    components,
+    components: [...components, ...extras],
+    shards: [...shards],
     registry: (opts.registry ?? DefaultRegistry).replace(/\/+$/, ""),
     imagePullSecret: opts.imagePullSecret,
     clusterDomain: opts.clusterDomain ?? DefaultClusterDomain,
@@ -99,8 +128,8 @@ export function resolveInstallOptions(opts: InstallOptions = {}, requireSync = f
 
 /** The lockdown flags per controller, in front of the user's extraArgs. */
 function withMultiTenancyArgs(c: Customisation, m: MultiTenancy): Customisation {
-  const add: Partial<Record<Component, string[]>> = {};
-  const push = (names: Component[], flag: string) => { for (const n of names) (add[n] ??= []).push(flag); };
+  const add: Partial<Record<AnyComponent, string[]>> = {};
+  const push = (names: AnyComponent[], flag: string) => { for (const n of names) (add[n] ??= []).push(flag); };
   if (m.noCrossNamespaceRefs) push([Component.Kustomize, Component.Helm, Component.Notification], "--no-cross-namespace-refs=true");
   if (m.noRemoteBases) push([Component.Kustomize], "--no-remote-bases=true");
   if (m.defaultServiceAccount !== undefined) {
@@ -109,7 +138,7 @@ function withMultiTenancyArgs(c: Customisation, m: MultiTenancy): Customisation 
     }
     push([Component.Kustomize, Component.Helm], `--default-service-account=${m.defaultServiceAccount}`);
   }
-  if (m.watchLabelSelector) push(Object.values(Component), `--watch-label-selector=${m.watchLabelSelector}`);
+  if (m.watchLabelSelector) push([...Object.values(Component), ...Object.values(ExtraComponent)], `--watch-label-selector=${m.watchLabelSelector}`);
   if (Object.keys(add).length === 0) return c;
   const extraArgs: Record<string, string[]> = { ...(c.extraArgs ?? {}) };
   for (const [name, flags] of Object.entries(add)) extraArgs[name] = [...flags, ...(extraArgs[name] ?? [])];

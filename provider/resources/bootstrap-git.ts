@@ -43,7 +43,7 @@ export interface BootstrapState extends BootstrapInputs {
 const inputKeys = [
   "url", "syncUrl", "branch", "path", "authorName", "authorEmail", "commitMessageAppendix", "ssh", "http",
   "version", "namespace", "components", "componentsExtra", "registry", "imagePullSecret", "clusterDomain", "networkPolicy",
-  "watchAllNamespaces", "logLevel", "tolerationKeys", "customisation", "interval", "secretName", "disableSecretCreation",
+  "watchAllNamespaces", "logLevel", "tolerationKeys", "customisation", "multiTenancy", "shards", "interval", "secretName", "disableSecretCreation",
   "recurseSubmodules", "sparseCheckout", "registryCredentials", "kubeconfig", "context", "timeout", "deleteGitManifests",
   "keepNamespace", "cascade", "force", "wait", "files",
 ] as const;
@@ -89,7 +89,7 @@ export class BootstrapGitHandler implements ResourceHandler {
     const failures = checkBootstrap({ ...known, url: known.url ?? "https://unknown.invalid/" }).filter((f) => !unknownKeys.has(f.property.split(/[.[]/)[0]!));
     if (failures.length > 0) return { inputs: news, failures };
     const renderKeys = ["url", "syncUrl", "branch", "path", "interval", "secretName", "disableSecretCreation", "recurseSubmodules", "sparseCheckout", "ssh", "http",
-      "version", "namespace", "components", "componentsExtra", "registry", "imagePullSecret", "clusterDomain", "networkPolicy", "watchAllNamespaces", "logLevel", "tolerationKeys", "customisation"];
+      "version", "namespace", "components", "componentsExtra", "registry", "imagePullSecret", "clusterDomain", "networkPolicy", "watchAllNamespaces", "logLevel", "tolerationKeys", "customisation", "multiTenancy", "shards"];
     if (renderKeys.some((k) => unknownKeys.has(k))) return { inputs: { ...news, files: UnknownValue }, failures: [] };
     return { inputs: { ...news, files: planBootstrap(i).files }, failures: [] };
   }

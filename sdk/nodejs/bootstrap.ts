@@ -90,6 +90,7 @@ export class Bootstrap extends pulumi.ComponentResource {
             resourceInputs["registry"] = args?.registry;
             resourceInputs["registryCredentials"] = args?.registryCredentials ? pulumi.secret(args.registryCredentials) : undefined;
             resourceInputs["secretName"] = args?.secretName;
+            resourceInputs["shards"] = args?.shards;
             resourceInputs["sparseCheckout"] = args?.sparseCheckout;
             resourceInputs["ssh"] = args?.ssh ? pulumi.secret(args.ssh) : undefined;
             resourceInputs["syncUrl"] = args?.syncUrl;
@@ -150,7 +151,7 @@ export interface BootstrapArgs {
      */
     components?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
-     * Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+     * Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
      */
     componentsExtra?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
@@ -229,6 +230,10 @@ export interface BootstrapArgs {
      * Name of the credentials Secret the GitRepository uses; the namespace name by default.
      */
     secretName?: pulumi.Input<string | undefined>;
+    /**
+     * Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
+     */
+    shards?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * GitRepository spec.sparseCheckout: only these directories are fetched.
      */

@@ -74,6 +74,7 @@ export class InstallManifests extends pulumi.CustomResource {
             resourceInputs["namespace"] = args?.namespace;
             resourceInputs["networkPolicy"] = args?.networkPolicy;
             resourceInputs["registry"] = args?.registry;
+            resourceInputs["shards"] = args?.shards;
             resourceInputs["timeout"] = args?.timeout;
             resourceInputs["tolerationKeys"] = args?.tolerationKeys;
             resourceInputs["version"] = args?.version;
@@ -103,7 +104,7 @@ export interface InstallManifestsArgs {
      */
     components?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
-     * Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+     * Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
      */
     componentsExtra?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
@@ -150,6 +151,10 @@ export interface InstallManifestsArgs {
      * Container registry prefix of the controller images (`<registry>/<component>:<version>`).
      */
     registry?: pulumi.Input<string | undefined>;
+    /**
+     * Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
+     */
+    shards?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * How long to wait for the controllers to be Available; `5m` by default.
      */

@@ -76,7 +76,7 @@ type bootstrapArgs struct {
 	CommitMessageAppendix *string `pulumi:"commitMessageAppendix"`
 	// Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
 	Components []string `pulumi:"components"`
-	// Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+	// Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
 	ComponentsExtra []string `pulumi:"componentsExtra"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
@@ -116,6 +116,8 @@ type bootstrapArgs struct {
 	RegistryCredentials *string `pulumi:"registryCredentials"`
 	// Name of the credentials Secret the GitRepository uses; the namespace name by default.
 	SecretName *string `pulumi:"secretName"`
+	// Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
+	Shards []string `pulumi:"shards"`
 	// GitRepository spec.sparseCheckout: only these directories are fetched.
 	SparseCheckout []string `pulumi:"sparseCheckout"`
 	// SSH credentials (ssh:// URLs).
@@ -152,7 +154,7 @@ type BootstrapArgs struct {
 	CommitMessageAppendix pulumi.StringPtrInput
 	// Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
 	Components pulumi.StringArrayInput
-	// Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+	// Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
 	ComponentsExtra pulumi.StringArrayInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput
@@ -192,6 +194,8 @@ type BootstrapArgs struct {
 	RegistryCredentials pulumi.StringPtrInput
 	// Name of the credentials Secret the GitRepository uses; the namespace name by default.
 	SecretName pulumi.StringPtrInput
+	// Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
+	Shards pulumi.StringArrayInput
 	// GitRepository spec.sparseCheckout: only these directories are fetched.
 	SparseCheckout pulumi.StringArrayInput
 	// SSH credentials (ssh:// URLs).

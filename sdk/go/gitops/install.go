@@ -47,7 +47,7 @@ type installArgs struct {
 	ClusterDomain *string `pulumi:"clusterDomain"`
 	// Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
 	Components []string `pulumi:"components"`
-	// Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+	// Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
 	ComponentsExtra []string `pulumi:"componentsExtra"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
@@ -71,6 +71,8 @@ type installArgs struct {
 	NetworkPolicy *bool `pulumi:"networkPolicy"`
 	// Container registry prefix of the controller images (`<registry>/<component>:<version>`).
 	Registry *string `pulumi:"registry"`
+	// Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
+	Shards []string `pulumi:"shards"`
 	// How long to wait for the controllers to be Available; `5m` by default.
 	Timeout *string `pulumi:"timeout"`
 	// Flux's toleration_keys: each key becomes a toleration with operator Exists.
@@ -87,7 +89,7 @@ type InstallArgs struct {
 	ClusterDomain pulumi.StringPtrInput
 	// Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
 	Components pulumi.StringArrayInput
-	// Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+	// Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
 	ComponentsExtra pulumi.StringArrayInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput
@@ -111,6 +113,8 @@ type InstallArgs struct {
 	NetworkPolicy pulumi.BoolPtrInput
 	// Container registry prefix of the controller images (`<registry>/<component>:<version>`).
 	Registry pulumi.StringPtrInput
+	// Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
+	Shards pulumi.StringArrayInput
 	// How long to wait for the controllers to be Available; `5m` by default.
 	Timeout pulumi.StringPtrInput
 	// Flux's toleration_keys: each key becomes a toleration with operator Exists.

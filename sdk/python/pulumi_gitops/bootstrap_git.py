@@ -48,6 +48,7 @@ class BootstrapGitArgs:
                  registry: pulumi.Input[Optional[_builtins.str]] = None,
                  registry_credentials: pulumi.Input[Optional[_builtins.str]] = None,
                  secret_name: pulumi.Input[Optional[_builtins.str]] = None,
+                 shards: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  sparse_checkout: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  ssh: pulumi.Input[Optional['BootstrapSshArgs']] = None,
                  sync_url: pulumi.Input[Optional[_builtins.str]] = None,
@@ -67,7 +68,7 @@ class BootstrapGitArgs:
         :param pulumi.Input[_builtins.str] cluster_domain: Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.
         :param pulumi.Input[_builtins.str] commit_message_appendix: Text appended to every commit message after a blank line.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input['BootstrapCustomisationArgs'] customisation: Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
         :param pulumi.Input[_builtins.bool] delete_git_manifests: On destroy, remove the files from git too (default true).
@@ -87,6 +88,7 @@ class BootstrapGitArgs:
         :param pulumi.Input[_builtins.str] registry: Container registry prefix of the controller images (`<registry>/<component>:<version>`).
         :param pulumi.Input[_builtins.str] registry_credentials: `user:password` for the image registry; creates the imagePullSecret as a dockerconfigjson Secret (secret).
         :param pulumi.Input[_builtins.str] secret_name: Name of the credentials Secret the GitRepository uses; the namespace name by default.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] shards: Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] sparse_checkout: GitRepository spec.sparseCheckout: only these directories are fetched.
         :param pulumi.Input['BootstrapSshArgs'] ssh: SSH credentials (ssh:// URLs).
         :param pulumi.Input[_builtins.str] sync_url: URL the cluster's GitRepository uses, when it differs from the one the provider pushes to (e.g. an in-cluster host name).
@@ -151,6 +153,8 @@ class BootstrapGitArgs:
             pulumi.set(__self__, "registry_credentials", registry_credentials)
         if secret_name is not None:
             pulumi.set(__self__, "secret_name", secret_name)
+        if shards is not None:
+            pulumi.set(__self__, "shards", shards)
         if sparse_checkout is not None:
             pulumi.set(__self__, "sparse_checkout", sparse_checkout)
         if ssh is not None:
@@ -268,7 +272,7 @@ class BootstrapGitArgs:
     @pulumi.getter(name="componentsExtra")
     def components_extra(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
         """
-        Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+        Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
         """
         return pulumi.get(self, "components_extra")
 
@@ -505,6 +509,18 @@ class BootstrapGitArgs:
         pulumi.set(self, "secret_name", value)
 
     @_builtins.property
+    @pulumi.getter
+    def shards(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
+        """
+        return pulumi.get(self, "shards")
+
+    @shards.setter
+    def shards(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "shards", value)
+
+    @_builtins.property
     @pulumi.getter(name="sparseCheckout")
     def sparse_checkout(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
         """
@@ -634,6 +650,7 @@ class BootstrapGit(pulumi.CustomResource):
                  registry: pulumi.Input[Optional[_builtins.str]] = None,
                  registry_credentials: pulumi.Input[Optional[_builtins.str]] = None,
                  secret_name: pulumi.Input[Optional[_builtins.str]] = None,
+                 shards: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  sparse_checkout: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  ssh: pulumi.Input[Optional[Union['BootstrapSshArgs', 'BootstrapSshArgsDict']]] = None,
                  sync_url: pulumi.Input[Optional[_builtins.str]] = None,
@@ -656,7 +673,7 @@ class BootstrapGit(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] cluster_domain: Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.
         :param pulumi.Input[_builtins.str] commit_message_appendix: Text appended to every commit message after a blank line.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[Union['BootstrapCustomisationArgs', 'BootstrapCustomisationArgsDict']] customisation: Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
         :param pulumi.Input[_builtins.bool] delete_git_manifests: On destroy, remove the files from git too (default true).
@@ -676,6 +693,7 @@ class BootstrapGit(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] registry: Container registry prefix of the controller images (`<registry>/<component>:<version>`).
         :param pulumi.Input[_builtins.str] registry_credentials: `user:password` for the image registry; creates the imagePullSecret as a dockerconfigjson Secret (secret).
         :param pulumi.Input[_builtins.str] secret_name: Name of the credentials Secret the GitRepository uses; the namespace name by default.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] shards: Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] sparse_checkout: GitRepository spec.sparseCheckout: only these directories are fetched.
         :param pulumi.Input[Union['BootstrapSshArgs', 'BootstrapSshArgsDict']] ssh: SSH credentials (ssh:// URLs).
         :param pulumi.Input[_builtins.str] sync_url: URL the cluster's GitRepository uses, when it differs from the one the provider pushes to (e.g. an in-cluster host name).
@@ -737,6 +755,7 @@ class BootstrapGit(pulumi.CustomResource):
                  registry: pulumi.Input[Optional[_builtins.str]] = None,
                  registry_credentials: pulumi.Input[Optional[_builtins.str]] = None,
                  secret_name: pulumi.Input[Optional[_builtins.str]] = None,
+                 shards: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  sparse_checkout: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  ssh: pulumi.Input[Optional[Union['BootstrapSshArgs', 'BootstrapSshArgsDict']]] = None,
                  sync_url: pulumi.Input[Optional[_builtins.str]] = None,
@@ -782,6 +801,7 @@ class BootstrapGit(pulumi.CustomResource):
             __props__.__dict__["registry"] = registry
             __props__.__dict__["registry_credentials"] = None if registry_credentials is None else pulumi.Output.secret(registry_credentials)
             __props__.__dict__["secret_name"] = secret_name
+            __props__.__dict__["shards"] = shards
             __props__.__dict__["sparse_checkout"] = sparse_checkout
             __props__.__dict__["ssh"] = None if ssh is None else pulumi.Output.secret(ssh)
             __props__.__dict__["sync_url"] = sync_url

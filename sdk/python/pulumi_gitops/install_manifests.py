@@ -34,6 +34,7 @@ class InstallManifestsArgs:
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  network_policy: pulumi.Input[Optional[_builtins.bool]] = None,
                  registry: pulumi.Input[Optional[_builtins.str]] = None,
+                 shards: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  toleration_keys: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  version: pulumi.Input[Optional[_builtins.str]] = None,
@@ -43,7 +44,7 @@ class InstallManifestsArgs:
 
         :param pulumi.Input[_builtins.str] cluster_domain: Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input['BootstrapCustomisationArgs'] customisation: Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
         :param pulumi.Input[_builtins.bool] force: Take over an installation made by another tool (app.kubernetes.io/managed-by).
@@ -55,6 +56,7 @@ class InstallManifestsArgs:
         :param pulumi.Input[_builtins.str] namespace: Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
         :param pulumi.Input[_builtins.bool] network_policy: Install the allow-egress, allow-scraping and allow-webhooks NetworkPolicies (default true).
         :param pulumi.Input[_builtins.str] registry: Container registry prefix of the controller images (`<registry>/<component>:<version>`).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] shards: Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
         :param pulumi.Input[_builtins.str] timeout: How long to wait for the controllers to be Available; `5m` by default.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] toleration_keys: Flux's toleration_keys: each key becomes a toleration with operator Exists.
         :param pulumi.Input[_builtins.str] version: Version of the controllers (image tag); the provider's own version when unset.
@@ -88,6 +90,8 @@ class InstallManifestsArgs:
             pulumi.set(__self__, "network_policy", network_policy)
         if registry is not None:
             pulumi.set(__self__, "registry", registry)
+        if shards is not None:
+            pulumi.set(__self__, "shards", shards)
         if timeout is not None:
             pulumi.set(__self__, "timeout", timeout)
         if toleration_keys is not None:
@@ -125,7 +129,7 @@ class InstallManifestsArgs:
     @pulumi.getter(name="componentsExtra")
     def components_extra(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
         """
-        Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+        Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
         """
         return pulumi.get(self, "components_extra")
 
@@ -267,6 +271,18 @@ class InstallManifestsArgs:
 
     @_builtins.property
     @pulumi.getter
+    def shards(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
+        """
+        return pulumi.get(self, "shards")
+
+    @shards.setter
+    def shards(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "shards", value)
+
+    @_builtins.property
+    @pulumi.getter
     def timeout(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
         How long to wait for the controllers to be Available; `5m` by default.
@@ -334,6 +350,7 @@ class InstallManifests(pulumi.CustomResource):
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  network_policy: pulumi.Input[Optional[_builtins.bool]] = None,
                  registry: pulumi.Input[Optional[_builtins.str]] = None,
+                 shards: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  toleration_keys: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  version: pulumi.Input[Optional[_builtins.str]] = None,
@@ -346,7 +363,7 @@ class InstallManifests(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] cluster_domain: Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers. None is installable by this provider yet (source-watcher and image-reflector-controller run only as `gitops controllers run`); asking for one is an error that says so.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[Union['BootstrapCustomisationArgs', 'BootstrapCustomisationArgsDict']] customisation: Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
         :param pulumi.Input[_builtins.bool] force: Take over an installation made by another tool (app.kubernetes.io/managed-by).
@@ -358,6 +375,7 @@ class InstallManifests(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] namespace: Namespace of the controllers; also names the sync GitRepository and Kustomization. `flux-system` by default.
         :param pulumi.Input[_builtins.bool] network_policy: Install the allow-egress, allow-scraping and allow-webhooks NetworkPolicies (default true).
         :param pulumi.Input[_builtins.str] registry: Container registry prefix of the controller images (`<registry>/<component>:<version>`).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] shards: Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).
         :param pulumi.Input[_builtins.str] timeout: How long to wait for the controllers to be Available; `5m` by default.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] toleration_keys: Flux's toleration_keys: each key becomes a toleration with operator Exists.
         :param pulumi.Input[_builtins.str] version: Version of the controllers (image tag); the provider's own version when unset.
@@ -401,6 +419,7 @@ class InstallManifests(pulumi.CustomResource):
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  network_policy: pulumi.Input[Optional[_builtins.bool]] = None,
                  registry: pulumi.Input[Optional[_builtins.str]] = None,
+                 shards: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  toleration_keys: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  version: pulumi.Input[Optional[_builtins.str]] = None,
@@ -428,6 +447,7 @@ class InstallManifests(pulumi.CustomResource):
             __props__.__dict__["namespace"] = namespace
             __props__.__dict__["network_policy"] = network_policy
             __props__.__dict__["registry"] = registry
+            __props__.__dict__["shards"] = shards
             __props__.__dict__["timeout"] = timeout
             __props__.__dict__["toleration_keys"] = toleration_keys
             __props__.__dict__["version"] = version

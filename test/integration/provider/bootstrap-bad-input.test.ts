@@ -105,8 +105,8 @@ describe("Bootstrap with bad input", function () {
       components: ["source-controller"],
     }));
     expect(await failure(stack.preview())).to.include("bootstrap needs kustomize-controller");
-    const extra = await inlineStack("bad-extra", program({ url: "https://example.invalid/repo.git", componentsExtra: ["image-reflector-controller"] }));
-    expect(await failure(extra.preview())).to.include("componentsExtra[0]").and.include("its Deployment and image are not part of the install yet");
+    const extra = await inlineStack("bad-extra", program({ url: "https://example.invalid/repo.git", componentsExtra: ["image-automation-controller"] }));
+    expect(await failure(extra.preview())).to.include("componentsExtra[0]").and.include("ImageUpdateAutomation is not implemented by this toolkit yet");
   });
 
   describe("with the controllers running", () => {

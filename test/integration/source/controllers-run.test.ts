@@ -9,6 +9,7 @@ import { eventually, getCluster, newNamespace, randomSuffix } from "../../suppor
 import { installCrds, INSTANCE_LABEL } from "../../support/controllers";
 import { startGitServers, GitServers } from "../../support/git-server";
 import { KubeClient } from "../../../controllers/runtime/kube";
+import { leaseNameFor } from "../../../controllers/runtime/manager";
 import { GitRepository } from "../../../controllers/api/source/v1/git-repository";
 import { createGitRepository, gitRepos, waitFor } from "./support";
 
@@ -52,7 +53,7 @@ describe("gitops controllers run: the source controller as a local process", fun
     expect(metrics).to.contain("workqueue_depth");
 
     const lease = await client.get<{ spec?: { holderIdentity?: string } } & { metadata: object }>(
-      { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease" }, { namespace: ns, name: "source-controller-leader-election" });
+      { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease" }, { namespace: ns, name: leaseNameFor("source-controller", `${INSTANCE_LABEL}=${instance}`) });
     expect(lease?.spec?.holderIdentity, "leader election Lease held").to.be.a("string").and.not.empty;
     expect(stdout).to.match(/"msg":"controllers started"/);
 
@@ -61,7 +62,7 @@ describe("gitops controllers run: the source controller as a local process", fun
     expect(await exit).to.equal(0);
     proc = undefined;
     const released = await client.get<{ spec?: { holderIdentity?: string } } & { metadata: object }>(
-      { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease" }, { namespace: ns, name: "source-controller-leader-election" });
+      { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease" }, { namespace: ns, name: leaseNameFor("source-controller", `${INSTANCE_LABEL}=${instance}`) });
     expect(released?.spec?.holderIdentity ?? "", "lease released on shutdown").to.equal("");
   });
 
