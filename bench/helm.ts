@@ -36,10 +36,9 @@ const helmChartsRes = { group: "source.toolkit.fluxcd.io", version: "v1", plural
 const helmReposRes = { group: "source.toolkit.fluxcd.io", version: "v1", plural: "helmrepositories", kind: "HelmRepository" };
 const PEER_VERSION = "v1.6.4";
 
-/** The upstream helm-controller binary: $GITOPS_PEER_HELM_CONTROLLER, or built into the tools cache. */
+/** The upstream helm-controller binary, built by `bash scripts/setup-tools.sh bench`. */
 function peerBinary(): string | undefined {
-  const candidates = [process.env.GITOPS_PEER_HELM_CONTROLLER, path.join(os.homedir(), ".cache", "gitops-tools", "bin", "helm-controller")];
-  return candidates.find((c): c is string => !!c && fs.existsSync(c));
+  try { return tool("helm-controller"); } catch { return undefined; }
 }
 
 function chartFiles(dir: string): void {
@@ -123,7 +122,7 @@ async function main(): Promise<void> {
       if (side === "peer") {
         const bin = peerBinary();
         if (!bin) {
-          results.peer_error = `the upstream helm-controller ${PEER_VERSION} binary was not found (build it from github.com/fluxcd/helm-controller@${PEER_VERSION} into ~/.cache/gitops-tools/bin/helm-controller, or set GITOPS_PEER_HELM_CONTROLLER); reporting ours and the floor only`;
+          results.peer_error = `the upstream helm-controller ${PEER_VERSION} binary was not found (build it with: bash scripts/setup-tools.sh bench); reporting ours and the floor only`;
           log(String(results.peer_error));
           continue;
         }

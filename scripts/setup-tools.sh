@@ -36,6 +36,8 @@ PULUMI_HOST_V=v3.68.0
 PK_V=4.25.0; PK_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
 FLUX_V=2.9.5
 KC_V=v1.9.5
+# upstream helm-controller: the peer of bench/helm.ts (v1.5.x is refused by the proxy; v1.6.4 builds)
+HC_V=v1.6.4
 SOPS_V=v3.13.3; AGE_V=v1.3.2
 # go-containerregistry's crane: assembles, pushes and inspects the controller images (npm run images)
 CRANE_V=v0.22.1
@@ -271,6 +273,19 @@ b_kustomize_controller() {
   cd "$TOOLS/src" && rm -rf "$w"
 }
 tool_kustomize_controller() { have kustomize-controller "$KC_V" || step kustomize-controller b_kustomize_controller; }
+
+# ---- upstream helm-controller (the peer of the HelmRelease benchmark; not needed by npm test) ----
+b_helm_controller() {
+  local w="$TOOLS/src/helm-controller-$HC_V"; rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  local d; d=$(go mod download -json "github.com/fluxcd/helm-controller@$HC_V" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  cp -r "$d" src && chmod -R u+w src && cd src
+  go mod edit -dropreplace=github.com/fluxcd/helm-controller/api
+  go get "github.com/fluxcd/helm-controller/api@$HC_V"
+  go build -trimpath -ldflags "-s -w" -o "$w/hc.new" .
+  install_bin helm-controller "$HC_V" "$w/hc.new"
+  cd "$TOOLS/src" && rm -rf "$w"
+}
+tool_helm_controller() { have helm-controller "$HC_V" || step helm-controller b_helm_controller; }
 
 # ---- S3-compatible server for Bucket tests: gofakes3 on a bolt file ----
 # Upstream's cmd/gofakes3 accepts any request (no signature check, no TLS), so a throwaway

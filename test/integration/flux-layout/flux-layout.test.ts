@@ -8,7 +8,8 @@
 // What the layout exercises: the root flux-system Kustomization applying itself and the others,
 // dependsOn chains with wait, an ArtifactGenerator feeding the apps Kustomization an
 // ExternalArtifact, HelmReleases from a Helm repository (chart.spec → HelmChart) and from an OCI
-// registry (chartRef → OCIRepository) with the RetryOnFailure strategy, and a kustomize overlay
+// registry (chartRef → OCIRepository) and from the repository itself (an unpackaged chart turned
+// into an ExternalArtifact, chartRef → ExternalArtifact), RetryOnFailure, and a kustomize overlay
 // patching a HelmRelease's values.
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -118,6 +119,10 @@ spec:
       copy:
         - from: "@repo/apps/**"
           to: "@artifact/"
+    - name: hello-chart
+      copy:
+        - from: "@repo/charts/hello/**"
+          to: "@artifact/hello/"
 ---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -251,10 +256,38 @@ spec:
   values:
     replicaCount: 1
 `,
+    "apps/base/hello/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: hello
+resources:
+  - namespace.yaml
+  - release.yaml
+`,
+    "apps/base/hello/namespace.yaml": `apiVersion: v1
+kind: Namespace
+metadata:
+  name: hello
+`,
+    "apps/base/hello/release.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: hello
+spec:
+  interval: 30m
+  chartRef:
+    kind: ExternalArtifact
+    name: hello-chart
+    namespace: flux-system
+  install:
+    strategy:
+      name: RetryOnFailure
+      retryInterval: 1m
+`,
     "apps/staging/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
   - ../base/podinfo
+  - ../base/hello
 patches:
   - path: podinfo-values.yaml
     target:
@@ -280,7 +313,8 @@ async function startSide(cluster: ExtraCluster, kustomize: "ours" | "upstream"):
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), `gitops-layout-${kustomize}-`));
   const source = await startSourceController({ storagePath: storageDir, storageAddr: "127.0.0.1:0", artifactRetentionRecords: 2 });
   const sw = await startSourceWatcher({ storage: source.storage, storagePath: storageDir, storageAddr: "127.0.0.1:0", artifactRetentionRecords: 2, requeueDependencyMs: 1000 });
-  const hc = startHelmController({ kubeConfig: cluster.kc, client: manager.client, helmPath: tool("helm"), kustomizePath: tool("kustomize"), requeueDependencyMs: 1000 });
+  const hc = startHelmController({ kubeConfig: cluster.kc, client: manager.client, helmPath: tool("helm"), kustomizePath: tool("kustomize"), requeueDependencyMs: 1000,
+    featureGates: { ExternalArtifact: true } });
   const defs = [...source.definitions, ...sw.definitions, ...hc.definitions];
   let child: ChildProcess | undefined;
   let closeKz = async () => {};
@@ -375,7 +409,14 @@ describe("a Flux reference layout (clusters/, infrastructure/, apps/) on our con
     const git = await startGitServers({ http: {} });
     onTeardown(() => git.close());
     const gitUrl = git.urls.http!;
-    const commit = await git.fixture.commitFiles(fluxLayout(gitUrl, helmRepo.url, registry.host), "flux layout");
+    // a chart kept unpackaged in the repository, released through an ExternalArtifact
+    const helloDir = await helmCreate(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-layout-hello-")), "hello", "0.1.0");
+    const helloFiles: Record<string, string> = {};
+    for (const f of fs.readdirSync(helloDir, { recursive: true, encoding: "utf8" })) {
+      const abs = path.join(helloDir, f);
+      if (fs.statSync(abs).isFile()) helloFiles[`charts/hello/${f}`] = fs.readFileSync(abs, "utf8");
+    }
+    const commit = await git.fixture.commitFiles({ ...fluxLayout(gitUrl, helmRepo.url, registry.host), ...helloFiles }, "flux layout");
 
     const [ours, upstream] = await Promise.all([startExtraCluster("layout-ours"), startExtraCluster("layout-upstream")]);
     await Promise.all([installCrdsOn(ours), installCrdsOn(upstream)]);
@@ -386,7 +427,7 @@ describe("a Flux reference layout (clusters/, infrastructure/, apps/) on our con
     const [ksOurs, ksUpstream] = await Promise.all([allReady(ours.client, commit), allReady(upstream.client, commit)]);
     const helmReleases = { group: "helm.toolkit.fluxcd.io", version: "v2", plural: "helmreleases", kind: "HelmRelease" };
     for (const side of [ours, upstream]) {
-      for (const [ns, name] of [["ingress-lite", "ingress-lite"], ["podinfo", "podinfo"]]) {
+      for (const [ns, name] of [["ingress-lite", "ingress-lite"], ["podinfo", "podinfo"], ["hello", "hello"]]) {
         const hr = await side.client.get<Live & { status?: { conditions?: Array<{ type: string; status: string }> } }>(helmReleases, { namespace: ns, name });
         expect(hr?.status?.conditions?.find((c) => c.type === "Ready")?.status, `HelmRelease ${ns}/${name}`).to.equal("True");
       }
