@@ -14,6 +14,7 @@ import type { HelmRelease } from "../api/helm/v2/helm-release";
 import { KubeClient } from "../runtime/kube";
 import { KubeObject } from "../runtime/keys";
 import { apiMessage } from "../runtime/ssa/errors";
+import { impersonating } from "../runtime/impersonation";
 
 const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
 
@@ -118,13 +119,3 @@ export class RemoteClusters {
   }
 }
 
-/** A copy of `kc` whose current user impersonates `user`. */
-export function impersonating(kc: k8s.KubeConfig, user: string): k8s.KubeConfig {
-  const current = kc.getCurrentUser();
-  const out = new k8s.KubeConfig();
-  out.loadFromOptions({
-    clusters: kc.clusters, contexts: kc.contexts, currentContext: kc.currentContext,
-    users: kc.users.map((u) => (u.name === current?.name ? { ...u, impersonateUser: user } : u)),
-  });
-  return out;
-}

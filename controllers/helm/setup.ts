@@ -19,7 +19,8 @@ import { ChartFetcher } from "./chart-fetcher";
 import { ChartSourceObject, chartSourceRefOf, chartSourceResources } from "./chart-source";
 import type { HelmDeps } from "./deps";
 import { reconcileHelmRelease } from "./helm-release-reconciler";
-import { RemoteClusters, impersonating } from "./remote-cluster";
+import { RemoteClusters } from "./remote-cluster";
+import { impersonating } from "../runtime/impersonation";
 
 export const helmReleases: KindRef = { group: HelmReleaseNames.group, version: HelmReleaseNames.version, plural: HelmReleaseNames.plural, kind: HelmReleaseNames.kind };
 

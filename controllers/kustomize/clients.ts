@@ -9,6 +9,7 @@ import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { KubeClient } from "../runtime/kube";
 import { KubeObject } from "../runtime/keys";
 import { RestMapper, apiMessage } from "../runtime/ssa";
+import { impersonating } from "../runtime/impersonation";
 
 const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
 
@@ -101,15 +102,3 @@ export class ClientFactory {
   }
 }
 
-/** A copy of `kc` whose current user impersonates `user`. */
-function impersonating(kc: k8s.KubeConfig, user: string): k8s.KubeConfig {
-  const current = kc.getCurrentUser();
-  const out = new k8s.KubeConfig();
-  out.loadFromOptions({
-    clusters: kc.clusters,
-    contexts: kc.contexts,
-    currentContext: kc.currentContext,
-    users: kc.users.map((u) => (u.name === current?.name ? { ...u, impersonateUser: user } : u)),
-  });
-  return out;
-}
