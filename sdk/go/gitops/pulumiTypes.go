@@ -15790,7 +15790,7 @@ type ImageUpdateAutomationSpecGitPush struct {
 	Branch *string `pulumi:"branch"`
 	// Push options (`git push -o key=value`).
 	Options map[string]string `pulumi:"options"`
-	// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+	// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
 	Refspec *string `pulumi:"refspec"`
 }
 
@@ -15811,7 +15811,7 @@ type ImageUpdateAutomationSpecGitPushArgs struct {
 	Branch pulumi.StringPtrInput `pulumi:"branch"`
 	// Push options (`git push -o key=value`).
 	Options pulumi.StringMapInput `pulumi:"options"`
-	// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+	// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
 	Refspec pulumi.StringPtrInput `pulumi:"refspec"`
 }
 
@@ -15903,7 +15903,7 @@ func (o ImageUpdateAutomationSpecGitPushOutput) Options() pulumi.StringMapOutput
 	return o.ApplyT(func(v ImageUpdateAutomationSpecGitPush) map[string]string { return v.Options }).(pulumi.StringMapOutput)
 }
 
-// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
 func (o ImageUpdateAutomationSpecGitPushOutput) Refspec() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v ImageUpdateAutomationSpecGitPush) *string { return v.Refspec }).(pulumi.StringPtrOutput)
 }
@@ -15952,7 +15952,7 @@ func (o ImageUpdateAutomationSpecGitPushPtrOutput) Options() pulumi.StringMapOut
 	}).(pulumi.StringMapOutput)
 }
 
-// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
 func (o ImageUpdateAutomationSpecGitPushPtrOutput) Refspec() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitPush) *string {
 		if v == nil {

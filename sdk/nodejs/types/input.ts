@@ -1838,7 +1838,7 @@ export interface ImageUpdateAutomationSpecGitPushArgs {
      */
     options?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
     /**
-     * Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+     * Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
      */
     refspec?: pulumi.Input<string | undefined>;
 }

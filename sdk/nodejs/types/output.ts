@@ -2278,7 +2278,7 @@ export interface ImageUpdateAutomationSpecGitPush {
      */
     options?: {[key: string]: string};
     /**
-     * Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+     * Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
      */
     refspec?: string;
 }

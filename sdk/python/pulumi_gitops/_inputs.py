@@ -7960,7 +7960,7 @@ class ImageUpdateAutomationSpecGitPushArgsDict(TypedDict):
     """
     refspec: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+    Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
     """
 
 @pulumi.input_type
@@ -7974,7 +7974,7 @@ class ImageUpdateAutomationSpecGitPushArgs:
 
         :param pulumi.Input[_builtins.str] branch: Branch to push to, created from the checkout branch when missing.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] options: Push options (`git push -o key=value`).
-        :param pulumi.Input[_builtins.str] refspec: Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+        :param pulumi.Input[_builtins.str] refspec: Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
         """
         if branch is not None:
             pulumi.set(__self__, "branch", branch)
@@ -8011,7 +8011,7 @@ class ImageUpdateAutomationSpecGitPushArgs:
     @pulumi.getter
     def refspec(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+        Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
         """
         return pulumi.get(self, "refspec")
 

@@ -7452,7 +7452,7 @@ class ImageUpdateAutomationSpecGitPush(dict):
 
         :param _builtins.str branch: Branch to push to, created from the checkout branch when missing.
         :param Mapping[str, _builtins.str] options: Push options (`git push -o key=value`).
-        :param _builtins.str refspec: Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+        :param _builtins.str refspec: Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
         """
         if branch is not None:
             pulumi.set(__self__, "branch", branch)
@@ -7481,7 +7481,7 @@ class ImageUpdateAutomationSpecGitPush(dict):
     @pulumi.getter
     def refspec(self) -> Optional[_builtins.str]:
         """
-        Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`.
+        Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
         """
         return pulumi.get(self, "refspec")
 
