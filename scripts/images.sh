@@ -42,7 +42,10 @@ source scripts/env.sh
 TOOLS=$GITOPS_TOOLS
 CRANE=$TOOLS/bin/crane
 NODE_BIN=$(readlink -f "$TOOLS/bin/node")
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ -L node_modules ]; then
+  # a worktree sharing another checkout's packages: npm ci would wipe and refill that checkout's tree
+  log "node_modules is a symlink (to $(readlink node_modules)): using it as it is, no npm ci"
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 npx tsc -p tsconfig.json
