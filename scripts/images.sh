@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the controller images (source-, kustomize-, helm-, notification-controller, and the opt-in
-# source-watcher and image-reflector-controller: one per entry of provider/manifests/controllers.ts) without
+# source-watcher, image-reflector- and image-automation-controller: one per entry of
+# provider/manifests/controllers.ts) without
 # Docker, reproducibly: the same inputs (Debian package versions in scripts/images/debian-packages.lock,
 # package-lock.json, the compiled code, the cached tool binaries) give the same image digests.
 #
@@ -41,7 +42,10 @@ source scripts/env.sh
 TOOLS=$GITOPS_TOOLS
 CRANE=$TOOLS/bin/crane
 NODE_BIN=$(readlink -f "$TOOLS/bin/node")
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ -L node_modules ]; then
+  # a worktree sharing another checkout's packages: npm ci would wipe and refill that checkout's tree
+  log "node_modules is a symlink (to $(readlink node_modules)): using it as it is, no npm ci"
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 npx tsc -p tsconfig.json
@@ -101,8 +105,10 @@ fi
 
 # ---- layer trees ----
 rm -rf "$WORK"; mkdir -p "$WORK"
-unpack() { # <layer> : the layer's Debian packages
-  local d=$WORK/$1; mkdir -p "$d"
+# image-automation clones, commits, signs and pushes with the same git, ssh and gpg as source
+debs_of() { case $1 in image-automation) echo source ;; *) echo "$1" ;; esac; }
+unpack() { # <lock layer> [<tree>] : the lock layer's Debian packages, into <tree> (default: the same name)
+  local d=$WORK/${2:-$1}; mkdir -p "$d"
   while read -r layer name ver arch; do
     if [ "$layer" = "$1" ]; then dpkg-deb -x "$(deb_file "$name" "$ver" "$arch")" "$d"; fi
   done < <(grep -v '^#' "$LOCK")
@@ -138,18 +144,20 @@ node scripts/images/app-tree.js "$ROOT" "$WORK/app/app" >&2
 # GITOPS_TOOLS=/usr/local so cli/tools.ts finds them at /usr/local/bin
 tools_of() { node -e 'const n=require("./cli/tool-needs.json"); console.log(n.commands["controllers/"+process.argv[1]].flatMap((t)=>n.tools[t]).join(" "))' "$1"; }
 for c in "${CONTROLLERS[@]}"; do
-  if grep -q "^$c " "$LOCK"; then unpack "$c"; else mkdir -p "$WORK/$c"; fi
+  if grep -q "^$(debs_of "$c") " "$LOCK"; then unpack "$(debs_of "$c")" "$c"; else mkdir -p "$WORK/$c"; fi
   mkdir -p "$WORK/$c/usr/local/bin"
   for f in $(tools_of "$c"); do
     cp "$TOOLS/$f" "$WORK/$c/usr/local/$f"
     cp "$(dirname "$TOOLS/$f")/.$(basename "$f").version" "$WORK/$c/usr/local/$(dirname "$f")/"
   done
 done
-S=$WORK/source
-mkdir -p "$S/data"
-[ -e "$S/bin/sh" ] || ln -s dash "$S/bin/sh"
-# git's GIT_ASKPASS=/bin/false (controllers/source/git/auth.ts) without all of coreutils
-printf '#!/bin/sh\nexit 1\n' > "$S/bin/false"; chmod 0755 "$S/bin/false"
+mkdir -p "$WORK/source/data"
+for S in "$WORK/source" "$WORK/image-automation"; do
+  [ -d "$S/bin" ] || continue
+  [ -e "$S/bin/sh" ] || ln -s dash "$S/bin/sh"
+  # git's GIT_ASKPASS=/bin/false (controllers/source/git/auth.ts) without all of coreutils
+  printf '#!/bin/sh\nexit 1\n' > "$S/bin/false"; chmod 0755 "$S/bin/false"
+done
 
 # ---- layer tarballs: same tree -> same bytes ----
 LAYERS=(base node app "${CONTROLLERS[@]}")

@@ -128,7 +128,7 @@ export const installOptionsProps = {
       minItems: 1,
     }),
   ),
-  componentsExtra: T.Optional(T.Array(T.Enum(Object.values(ExtraComponent)), "Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.")),
+  componentsExtra: T.Optional(T.Array(T.Enum(Object.values(ExtraComponent)), "Flux's optional controllers: `source-watcher` (ArtifactGenerator), `image-reflector-controller` (ImageRepository, ImagePolicy) and `image-automation-controller` (ImageUpdateAutomation), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them.")),
   shards: T.Optional(T.Array(T.String({ description: "Shard key: a label value (at most 63 characters: letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit).", pattern: "^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", maxLength: 63 }), "Shard keys, as Flux's sharding guide sets them up: for each key an extra source-, kustomize- and helm-controller Deployment `<controller>-<key>` that reconciles only objects labelled `sharding.fluxcd.io/key: <key>` (`--watch-label-selector`); the main controllers then skip every object with that label (`--watch-label-selector=!sharding.fluxcd.io/key`).")),
   registry: T.Optional(T.String("Container registry prefix of the controller images (`<registry>/<component>:<version>`).")),
   imagePullSecret: T.Optional(T.String({ description: "Name of an image pull Secret set on every controller pod.", pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" })),

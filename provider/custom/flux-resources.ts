@@ -17,6 +17,7 @@ import type { AlertSpec } from "../../controllers/api/notification/v1beta3/alert
 import type { ProviderSpec } from "../../controllers/api/notification/v1beta3/provider";
 import type { ImagePolicySpec, ImagePolicyStatus } from "../../controllers/api/image/v1/image-policy";
 import type { ImageRepositorySpec, ImageRepositoryStatus } from "../../controllers/api/image/v1/image-repository";
+import type { ImageUpdateAutomationSpec, ImageUpdateAutomationStatus } from "../../controllers/api/image/v1/image-update-automation";
 import type { ArtifactGeneratorSpec, ArtifactGeneratorStatus } from "../../controllers/api/source-extensions/v1beta1/artifact-generator";
 import { token } from "../version";
 import type { DeepInput } from "./inputs";
@@ -99,7 +100,7 @@ export class Receiver extends FluxResource<ReceiverSpec, ReceiverStatus> {
   constructor(name: string, args: FluxResourceArgs<ReceiverSpec>, opts?: pulumi.CustomResourceOptions) { super("Receiver", name, args, opts); }
 }
 
-/** image.toolkit.fluxcd.io/v1 kinds (image-reflector-controller). */
+/** image.toolkit.fluxcd.io/v1 kinds (image-reflector- and image-automation-controller). */
 /** Scans an image repository for tags: status.lastScanResult, status.canonicalImageName; revision = the scan's revision. */
 export class ImageRepository extends FluxResource<ImageRepositorySpec, ImageRepositoryStatus> {
   constructor(name: string, args: FluxResourceArgs<ImageRepositorySpec>, opts?: pulumi.CustomResourceOptions) { super("ImageRepository", name, args, opts); }
@@ -109,39 +110,6 @@ export class ImagePolicy extends FluxResource<ImagePolicySpec, ImagePolicyStatus
   constructor(name: string, args: FluxResourceArgs<ImagePolicySpec>, opts?: pulumi.CustomResourceOptions) { super("ImagePolicy", name, args, opts); }
 }
 
-/**
- * ImageUpdateAutomation v1 spec and status, as image-automation-controller's API defines them.
- * Written here because controllers/api does not define the kind yet; once it does, the Pulumi
- * schema (provider/resources/kinds.ts) takes its typed spec from there and these types should
- * be replaced by the api's.
- */
-export interface ImageUpdateAutomationSpec {
-  sourceRef: { apiVersion?: string; kind: "GitRepository"; name: string; namespace?: string };
-  git?: {
-    checkout?: { ref: { branch?: string; tag?: string; semver?: string; name?: string; commit?: string } };
-    commit: {
-      author: { name?: string; email: string };
-      signingKey?: { secretRef: { name: string }; type?: string };
-      messageTemplate?: string;
-      messageTemplateValues?: Record<string, string>;
-    };
-    push?: { branch?: string; refspec?: string; options?: Record<string, string> };
-  };
-  interval: string;
-  policySelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
-  update?: { strategy?: "Setters"; path?: string };
-  suspend?: boolean;
-}
-export interface ImageUpdateAutomationStatus {
-  lastAutomationRunTime?: string;
-  lastPushCommit?: string;
-  lastPushTime?: string;
-  observedGeneration?: number;
-  conditions?: { type: string; status: string; reason?: string; message?: string; observedGeneration?: number; lastTransitionTime?: string }[];
-  observedPolicies?: Record<string, { name: string; tag: string; digest?: string }>;
-  observedSourceRevision?: string;
-  lastHandledReconcileAt?: string;
-}
 /** Updates image references in git from ImagePolicies: status.lastPushCommit, lastPushTime; revision = the last pushed commit. */
 export class ImageUpdateAutomation extends FluxResource<ImageUpdateAutomationSpec, ImageUpdateAutomationStatus> {
   constructor(name: string, args: FluxResourceArgs<ImageUpdateAutomationSpec>, opts?: pulumi.CustomResourceOptions) { super("ImageUpdateAutomation", name, args, opts); }

@@ -8,7 +8,7 @@ import type { KubeManifest } from "./objects";
 import type { ResolvedInstallOptions } from "./options";
 
 /**
- * One controller of the install. Adding a controller (e.g. image-automation-controller) is one
+ * One controller of the install. Adding a controller is one
  * entry in `controllerDefs`: the Deployment, ServiceAccount, Services, CRDs, RBAC subjects and
  * its container image (scripts/images.sh reads `imageTable`) all follow from it.
  */
@@ -156,6 +156,28 @@ export const controllerDefs: Partial<Record<AnyComponent, ControllerDef>> = {
     crds: [{ group: "image.toolkit.fluxcd.io", kinds: ["ImageRepository", "ImagePolicy"] }],
     ports: [prom, healthz],
     volumes: "data",
+    services: [],
+    tufRoot: false,
+    readiness: { path: "/readyz", port: "healthz" },
+    terminationGracePeriodSeconds: 10,
+    recreate: false,
+    requestsCpu: "100m",
+    eventsAddr: true,
+    priorityClass: false,
+    fsGroup: true,
+    runAsUser: false,
+    seccomp: true,
+  },
+  // fluxcd/image-automation-controller config/manager + flux2 manifests/bases/image-automation-controller
+  // (no priority class, no Service). Its git clones live in /tmp; the crd-controller ClusterRole covers
+  // what it reads (GitRepositories, ImagePolicies, Secrets) and writes (its status, events).
+  [ExtraComponent.ImageAutomation]: {
+    name: ExtraComponent.ImageAutomation,
+    only: "image-automation",
+    imageArgs: [],
+    crds: [{ group: "image.toolkit.fluxcd.io", kinds: ["ImageUpdateAutomation"] }],
+    ports: [prom, healthz],
+    volumes: "temp",
     services: [],
     tufRoot: false,
     readiness: { path: "/readyz", port: "healthz" },

@@ -44,11 +44,6 @@ export class InvalidInputError extends Error {
   }
 }
 
-/** Why an extra component without an entry in controllerDefs cannot be installed yet. */
-const notInstallable: Partial<Record<ExtraComponent, string>> = {
-  "image-automation-controller": "ImageUpdateAutomation is not implemented by this toolkit yet, so there is no controller to install",
-};
-
 /** A label value (Kubernetes validation.IsValidLabelValue, non-empty). */
 const labelValue = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
@@ -73,7 +68,7 @@ export function resolveInstallOptions(opts: InstallOptions = {}, requireSync = f
   const extraOrder = Object.values(ExtraComponent) as string[];
   for (const [i, extra] of (opts.componentsExtra ?? []).entries()) {
     if (!extraOrder.includes(extra)) throw new InvalidInputError(`componentsExtra[${i}]`, `unknown extra component '${extra}'; use one of ${extraOrder.join(", ")}`);
-    if (!controllerDefs[extra]) throw new InvalidInputError(`componentsExtra[${i}]`, `${extra}: ${notInstallable[extra] ?? "not installable by this toolkit yet"}; remove it`);
+    if (!controllerDefs[extra]) throw new InvalidInputError(`componentsExtra[${i}]`, `${extra}: not installable by this toolkit yet; remove it`);
     if (!extras.includes(extra)) extras.push(extra);
   }
   extras.sort((a, b) => extraOrder.indexOf(a) - extraOrder.indexOf(b));

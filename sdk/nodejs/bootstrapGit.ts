@@ -163,7 +163,7 @@ export interface BootstrapGitArgs {
      */
     components?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
-     * Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
+     * Flux's optional controllers: `source-watcher` (ArtifactGenerator), `image-reflector-controller` (ImageRepository, ImagePolicy) and `image-automation-controller` (ImageUpdateAutomation), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them.
      */
     componentsExtra?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**

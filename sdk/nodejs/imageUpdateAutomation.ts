@@ -7,7 +7,7 @@ import * as outputs from "./types/output";
 import * as utilities from "./utilities";
 
 /**
- * Updates image references in a git repository from ImagePolicies, commits and pushes. (image.toolkit.fluxcd.io/v1 ImageUpdateAutomation). Applied with server-side apply; waits for Ready unless waitForReady is false.
+ * ImageUpdateAutomation is the Schema for the imageupdateautomations API: it commits the latest images selected by ImagePolicies into a Git repository. (image.toolkit.fluxcd.io/v1 ImageUpdateAutomation). Applied with server-side apply; waits for Ready unless waitForReady is false.
  */
 export class ImageUpdateAutomation extends pulumi.CustomResource {
     /**
@@ -61,13 +61,13 @@ export class ImageUpdateAutomation extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly revision: pulumi.Output<string>;
     /**
-     * Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+     * Desired state of an ImageUpdateAutomation.
      */
-    declare public readonly spec: pulumi.Output<{[key: string]: any}>;
+    declare public readonly spec: pulumi.Output<outputs.ImageUpdateAutomationSpec>;
     /**
      * Status reported by the controller.
      */
-    declare public /*out*/ readonly status: pulumi.Output<{[key: string]: any} | undefined>;
+    declare public /*out*/ readonly status: pulumi.Output<outputs.ImageUpdateAutomationStatus | undefined>;
     /**
      * How long to wait for Ready; `2m` by default.
      */
@@ -141,9 +141,9 @@ export interface ImageUpdateAutomationArgs {
      */
     metadata?: pulumi.Input<inputs.GitRepositoryMetadataArgs | undefined>;
     /**
-     * Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+     * Desired state of an ImageUpdateAutomation.
      */
-    spec: pulumi.Input<{[key: string]: any}>;
+    spec: pulumi.Input<inputs.ImageUpdateAutomationSpecArgs>;
     /**
      * How long to wait for Ready; `2m` by default.
      */

@@ -12,7 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Updates image references in a git repository from ImagePolicies, commits and pushes. (image.toolkit.fluxcd.io/v1 ImageUpdateAutomation). Applied with server-side apply; waits for Ready unless waitForReady is false.
+// ImageUpdateAutomation is the Schema for the imageupdateautomations API: it commits the latest images selected by ImagePolicies into a Git repository. (image.toolkit.fluxcd.io/v1 ImageUpdateAutomation). Applied with server-side apply; waits for Ready unless waitForReady is false.
 type ImageUpdateAutomation struct {
 	pulumi.CustomResourceState
 
@@ -28,10 +28,10 @@ type ImageUpdateAutomation struct {
 	Ready pulumi.BoolOutput `pulumi:"ready"`
 	// What the object reached: the artifact revision (sources), the last applied revision (Kustomization, HelmRelease), the scan revision (ImageRepository), `<image>:<tag>[@<digest>]` (ImagePolicy), the last pushed commit (ImageUpdateAutomation), the sources digest (ArtifactGenerator).
 	Revision pulumi.StringOutput `pulumi:"revision"`
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec pulumi.MapOutput `pulumi:"spec"`
+	// Desired state of an ImageUpdateAutomation.
+	Spec ImageUpdateAutomationSpecOutput `pulumi:"spec"`
 	// Status reported by the controller.
-	Status pulumi.MapOutput `pulumi:"status"`
+	Status ImageUpdateAutomationStatusPtrOutput `pulumi:"status"`
 	// How long to wait for Ready; `2m` by default.
 	Timeout pulumi.StringPtrOutput `pulumi:"timeout"`
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -96,8 +96,8 @@ type imageUpdateAutomationArgs struct {
 	Kubeconfig *string `pulumi:"kubeconfig"`
 	// Object metadata.
 	Metadata *GitRepositoryMetadata `pulumi:"metadata"`
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec map[string]interface{} `pulumi:"spec"`
+	// Desired state of an ImageUpdateAutomation.
+	Spec ImageUpdateAutomationSpec `pulumi:"spec"`
 	// How long to wait for Ready; `2m` by default.
 	Timeout *string `pulumi:"timeout"`
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -114,8 +114,8 @@ type ImageUpdateAutomationArgs struct {
 	Kubeconfig pulumi.StringPtrInput
 	// Object metadata.
 	Metadata GitRepositoryMetadataPtrInput
-	// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-	Spec pulumi.MapInput
+	// Desired state of an ImageUpdateAutomation.
+	Spec ImageUpdateAutomationSpecInput
 	// How long to wait for Ready; `2m` by default.
 	Timeout pulumi.StringPtrInput
 	// Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
@@ -239,14 +239,14 @@ func (o ImageUpdateAutomationOutput) Revision() pulumi.StringOutput {
 	return o.ApplyT(func(v *ImageUpdateAutomation) pulumi.StringOutput { return v.Revision }).(pulumi.StringOutput)
 }
 
-// Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
-func (o ImageUpdateAutomationOutput) Spec() pulumi.MapOutput {
-	return o.ApplyT(func(v *ImageUpdateAutomation) pulumi.MapOutput { return v.Spec }).(pulumi.MapOutput)
+// Desired state of an ImageUpdateAutomation.
+func (o ImageUpdateAutomationOutput) Spec() ImageUpdateAutomationSpecOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomation) ImageUpdateAutomationSpecOutput { return v.Spec }).(ImageUpdateAutomationSpecOutput)
 }
 
 // Status reported by the controller.
-func (o ImageUpdateAutomationOutput) Status() pulumi.MapOutput {
-	return o.ApplyT(func(v *ImageUpdateAutomation) pulumi.MapOutput { return v.Status }).(pulumi.MapOutput)
+func (o ImageUpdateAutomationOutput) Status() ImageUpdateAutomationStatusPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomation) ImageUpdateAutomationStatusPtrOutput { return v.Status }).(ImageUpdateAutomationStatusPtrOutput)
 }
 
 // How long to wait for Ready; `2m` by default.

@@ -70,7 +70,7 @@ type installManifestsArgs struct {
 	ClusterDomain *string `pulumi:"clusterDomain"`
 	// Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
 	Components []string `pulumi:"components"`
-	// Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
+	// Flux's optional controllers: `source-watcher` (ArtifactGenerator), `image-reflector-controller` (ImageRepository, ImagePolicy) and `image-automation-controller` (ImageUpdateAutomation), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them.
 	ComponentsExtra []string `pulumi:"componentsExtra"`
 	// Kubeconfig context; the current context by default.
 	Context *string `pulumi:"context"`
@@ -112,7 +112,7 @@ type InstallManifestsArgs struct {
 	ClusterDomain pulumi.StringPtrInput
 	// Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
 	Components pulumi.StringArrayInput
-	// Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
+	// Flux's optional controllers: `source-watcher` (ArtifactGenerator), `image-reflector-controller` (ImageRepository, ImagePolicy) and `image-automation-controller` (ImageUpdateAutomation), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them.
 	ComponentsExtra pulumi.StringArrayInput
 	// Kubeconfig context; the current context by default.
 	Context pulumi.StringPtrInput

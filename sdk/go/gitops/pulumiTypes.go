@@ -14707,6 +14707,2022 @@ func (o ImageRepositoryStatusLastScanResultPtrOutput) TagCount() pulumi.IntPtrOu
 	}).(pulumi.IntPtrOutput)
 }
 
+// Desired state of an ImageUpdateAutomation.
+type ImageUpdateAutomationSpec struct {
+	// Git checkout, commit and push settings.
+	Git *ImageUpdateAutomationSpecGit `pulumi:"git"`
+	// How often to run the automation.
+	Interval string `pulumi:"interval"`
+	// ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+	PolicySelector *ImageUpdateAutomationSpecPolicySelector `pulumi:"policySelector"`
+	// The GitRepository to update.
+	SourceRef ImageUpdateAutomationSpecSourceRef `pulumi:"sourceRef"`
+	// Stop running this automation.
+	Suspend *bool `pulumi:"suspend"`
+	// How to update the files.
+	Update *ImageUpdateAutomationSpecUpdate `pulumi:"update"`
+}
+
+// ImageUpdateAutomationSpecInput is an input type that accepts ImageUpdateAutomationSpecArgs and ImageUpdateAutomationSpecOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecInput` via:
+//
+//	ImageUpdateAutomationSpecArgs{...}
+type ImageUpdateAutomationSpecInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecOutput() ImageUpdateAutomationSpecOutput
+	ToImageUpdateAutomationSpecOutputWithContext(context.Context) ImageUpdateAutomationSpecOutput
+}
+
+// Desired state of an ImageUpdateAutomation.
+type ImageUpdateAutomationSpecArgs struct {
+	// Git checkout, commit and push settings.
+	Git ImageUpdateAutomationSpecGitPtrInput `pulumi:"git"`
+	// How often to run the automation.
+	Interval pulumi.StringInput `pulumi:"interval"`
+	// ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+	PolicySelector ImageUpdateAutomationSpecPolicySelectorPtrInput `pulumi:"policySelector"`
+	// The GitRepository to update.
+	SourceRef ImageUpdateAutomationSpecSourceRefInput `pulumi:"sourceRef"`
+	// Stop running this automation.
+	Suspend pulumi.BoolPtrInput `pulumi:"suspend"`
+	// How to update the files.
+	Update ImageUpdateAutomationSpecUpdatePtrInput `pulumi:"update"`
+}
+
+func (ImageUpdateAutomationSpecArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpec)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecArgs) ToImageUpdateAutomationSpecOutput() ImageUpdateAutomationSpecOutput {
+	return i.ToImageUpdateAutomationSpecOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecArgs) ToImageUpdateAutomationSpecOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecOutput)
+}
+
+// Desired state of an ImageUpdateAutomation.
+type ImageUpdateAutomationSpecOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpec)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecOutput) ToImageUpdateAutomationSpecOutput() ImageUpdateAutomationSpecOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecOutput) ToImageUpdateAutomationSpecOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecOutput {
+	return o
+}
+
+// Git checkout, commit and push settings.
+func (o ImageUpdateAutomationSpecOutput) Git() ImageUpdateAutomationSpecGitPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpec) *ImageUpdateAutomationSpecGit { return v.Git }).(ImageUpdateAutomationSpecGitPtrOutput)
+}
+
+// How often to run the automation.
+func (o ImageUpdateAutomationSpecOutput) Interval() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpec) string { return v.Interval }).(pulumi.StringOutput)
+}
+
+// ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+func (o ImageUpdateAutomationSpecOutput) PolicySelector() ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpec) *ImageUpdateAutomationSpecPolicySelector { return v.PolicySelector }).(ImageUpdateAutomationSpecPolicySelectorPtrOutput)
+}
+
+// The GitRepository to update.
+func (o ImageUpdateAutomationSpecOutput) SourceRef() ImageUpdateAutomationSpecSourceRefOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpec) ImageUpdateAutomationSpecSourceRef { return v.SourceRef }).(ImageUpdateAutomationSpecSourceRefOutput)
+}
+
+// Stop running this automation.
+func (o ImageUpdateAutomationSpecOutput) Suspend() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpec) *bool { return v.Suspend }).(pulumi.BoolPtrOutput)
+}
+
+// How to update the files.
+func (o ImageUpdateAutomationSpecOutput) Update() ImageUpdateAutomationSpecUpdatePtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpec) *ImageUpdateAutomationSpecUpdate { return v.Update }).(ImageUpdateAutomationSpecUpdatePtrOutput)
+}
+
+// Git checkout, commit and push settings.
+type ImageUpdateAutomationSpecGit struct {
+	// What to clone before making changes; the GitRepository's spec.ref when unset.
+	Checkout *ImageUpdateAutomationSpecGitCheckout `pulumi:"checkout"`
+	// How to commit.
+	Commit ImageUpdateAutomationSpecGitCommit `pulumi:"commit"`
+	// Where to push; the checkout branch when unset.
+	Push *ImageUpdateAutomationSpecGitPush `pulumi:"push"`
+}
+
+// ImageUpdateAutomationSpecGitInput is an input type that accepts ImageUpdateAutomationSpecGitArgs and ImageUpdateAutomationSpecGitOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitInput` via:
+//
+//	ImageUpdateAutomationSpecGitArgs{...}
+type ImageUpdateAutomationSpecGitInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitOutput() ImageUpdateAutomationSpecGitOutput
+	ToImageUpdateAutomationSpecGitOutputWithContext(context.Context) ImageUpdateAutomationSpecGitOutput
+}
+
+// Git checkout, commit and push settings.
+type ImageUpdateAutomationSpecGitArgs struct {
+	// What to clone before making changes; the GitRepository's spec.ref when unset.
+	Checkout ImageUpdateAutomationSpecGitCheckoutPtrInput `pulumi:"checkout"`
+	// How to commit.
+	Commit ImageUpdateAutomationSpecGitCommitInput `pulumi:"commit"`
+	// Where to push; the checkout branch when unset.
+	Push ImageUpdateAutomationSpecGitPushPtrInput `pulumi:"push"`
+}
+
+func (ImageUpdateAutomationSpecGitArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGit)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecGitArgs) ToImageUpdateAutomationSpecGitOutput() ImageUpdateAutomationSpecGitOutput {
+	return i.ToImageUpdateAutomationSpecGitOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitArgs) ToImageUpdateAutomationSpecGitOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitOutput)
+}
+
+func (i ImageUpdateAutomationSpecGitArgs) ToImageUpdateAutomationSpecGitPtrOutput() ImageUpdateAutomationSpecGitPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitPtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitArgs) ToImageUpdateAutomationSpecGitPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitOutput).ToImageUpdateAutomationSpecGitPtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecGitPtrInput is an input type that accepts ImageUpdateAutomationSpecGitArgs, ImageUpdateAutomationSpecGitPtr and ImageUpdateAutomationSpecGitPtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitPtrInput` via:
+//
+//	        ImageUpdateAutomationSpecGitArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecGitPtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitPtrOutput() ImageUpdateAutomationSpecGitPtrOutput
+	ToImageUpdateAutomationSpecGitPtrOutputWithContext(context.Context) ImageUpdateAutomationSpecGitPtrOutput
+}
+
+type imageUpdateAutomationSpecGitPtrType ImageUpdateAutomationSpecGitArgs
+
+func ImageUpdateAutomationSpecGitPtr(v *ImageUpdateAutomationSpecGitArgs) ImageUpdateAutomationSpecGitPtrInput {
+	return (*imageUpdateAutomationSpecGitPtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecGitPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGit)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecGitPtrType) ToImageUpdateAutomationSpecGitPtrOutput() ImageUpdateAutomationSpecGitPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitPtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecGitPtrType) ToImageUpdateAutomationSpecGitPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitPtrOutput)
+}
+
+// Git checkout, commit and push settings.
+type ImageUpdateAutomationSpecGitOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGit)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitOutput) ToImageUpdateAutomationSpecGitOutput() ImageUpdateAutomationSpecGitOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitOutput) ToImageUpdateAutomationSpecGitOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitOutput) ToImageUpdateAutomationSpecGitPtrOutput() ImageUpdateAutomationSpecGitPtrOutput {
+	return o.ToImageUpdateAutomationSpecGitPtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecGitOutput) ToImageUpdateAutomationSpecGitPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecGit) *ImageUpdateAutomationSpecGit {
+		return &v
+	}).(ImageUpdateAutomationSpecGitPtrOutput)
+}
+
+// What to clone before making changes; the GitRepository's spec.ref when unset.
+func (o ImageUpdateAutomationSpecGitOutput) Checkout() ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGit) *ImageUpdateAutomationSpecGitCheckout { return v.Checkout }).(ImageUpdateAutomationSpecGitCheckoutPtrOutput)
+}
+
+// How to commit.
+func (o ImageUpdateAutomationSpecGitOutput) Commit() ImageUpdateAutomationSpecGitCommitOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGit) ImageUpdateAutomationSpecGitCommit { return v.Commit }).(ImageUpdateAutomationSpecGitCommitOutput)
+}
+
+// Where to push; the checkout branch when unset.
+func (o ImageUpdateAutomationSpecGitOutput) Push() ImageUpdateAutomationSpecGitPushPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGit) *ImageUpdateAutomationSpecGitPush { return v.Push }).(ImageUpdateAutomationSpecGitPushPtrOutput)
+}
+
+type ImageUpdateAutomationSpecGitPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGit)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitPtrOutput) ToImageUpdateAutomationSpecGitPtrOutput() ImageUpdateAutomationSpecGitPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitPtrOutput) ToImageUpdateAutomationSpecGitPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitPtrOutput) Elem() ImageUpdateAutomationSpecGitOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGit) ImageUpdateAutomationSpecGit {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecGit
+		return ret
+	}).(ImageUpdateAutomationSpecGitOutput)
+}
+
+// What to clone before making changes; the GitRepository's spec.ref when unset.
+func (o ImageUpdateAutomationSpecGitPtrOutput) Checkout() ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGit) *ImageUpdateAutomationSpecGitCheckout {
+		if v == nil {
+			return nil
+		}
+		return v.Checkout
+	}).(ImageUpdateAutomationSpecGitCheckoutPtrOutput)
+}
+
+// How to commit.
+func (o ImageUpdateAutomationSpecGitPtrOutput) Commit() ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGit) *ImageUpdateAutomationSpecGitCommit {
+		if v == nil {
+			return nil
+		}
+		return &v.Commit
+	}).(ImageUpdateAutomationSpecGitCommitPtrOutput)
+}
+
+// Where to push; the checkout branch when unset.
+func (o ImageUpdateAutomationSpecGitPtrOutput) Push() ImageUpdateAutomationSpecGitPushPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGit) *ImageUpdateAutomationSpecGitPush {
+		if v == nil {
+			return nil
+		}
+		return v.Push
+	}).(ImageUpdateAutomationSpecGitPushPtrOutput)
+}
+
+// What to clone before making changes; the GitRepository's spec.ref when unset.
+type ImageUpdateAutomationSpecGitCheckout struct {
+	// Git reference to check out and watch; the `master` branch when unset.
+	Ref GitRepositorySpecRef `pulumi:"ref"`
+}
+
+// ImageUpdateAutomationSpecGitCheckoutInput is an input type that accepts ImageUpdateAutomationSpecGitCheckoutArgs and ImageUpdateAutomationSpecGitCheckoutOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCheckoutInput` via:
+//
+//	ImageUpdateAutomationSpecGitCheckoutArgs{...}
+type ImageUpdateAutomationSpecGitCheckoutInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCheckoutOutput() ImageUpdateAutomationSpecGitCheckoutOutput
+	ToImageUpdateAutomationSpecGitCheckoutOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCheckoutOutput
+}
+
+// What to clone before making changes; the GitRepository's spec.ref when unset.
+type ImageUpdateAutomationSpecGitCheckoutArgs struct {
+	// Git reference to check out and watch; the `master` branch when unset.
+	Ref GitRepositorySpecRefInput `pulumi:"ref"`
+}
+
+func (ImageUpdateAutomationSpecGitCheckoutArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCheckout)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecGitCheckoutArgs) ToImageUpdateAutomationSpecGitCheckoutOutput() ImageUpdateAutomationSpecGitCheckoutOutput {
+	return i.ToImageUpdateAutomationSpecGitCheckoutOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCheckoutArgs) ToImageUpdateAutomationSpecGitCheckoutOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCheckoutOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCheckoutOutput)
+}
+
+func (i ImageUpdateAutomationSpecGitCheckoutArgs) ToImageUpdateAutomationSpecGitCheckoutPtrOutput() ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCheckoutArgs) ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCheckoutOutput).ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecGitCheckoutPtrInput is an input type that accepts ImageUpdateAutomationSpecGitCheckoutArgs, ImageUpdateAutomationSpecGitCheckoutPtr and ImageUpdateAutomationSpecGitCheckoutPtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCheckoutPtrInput` via:
+//
+//	        ImageUpdateAutomationSpecGitCheckoutArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecGitCheckoutPtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCheckoutPtrOutput() ImageUpdateAutomationSpecGitCheckoutPtrOutput
+	ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCheckoutPtrOutput
+}
+
+type imageUpdateAutomationSpecGitCheckoutPtrType ImageUpdateAutomationSpecGitCheckoutArgs
+
+func ImageUpdateAutomationSpecGitCheckoutPtr(v *ImageUpdateAutomationSpecGitCheckoutArgs) ImageUpdateAutomationSpecGitCheckoutPtrInput {
+	return (*imageUpdateAutomationSpecGitCheckoutPtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecGitCheckoutPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCheckout)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecGitCheckoutPtrType) ToImageUpdateAutomationSpecGitCheckoutPtrOutput() ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecGitCheckoutPtrType) ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCheckoutPtrOutput)
+}
+
+// What to clone before making changes; the GitRepository's spec.ref when unset.
+type ImageUpdateAutomationSpecGitCheckoutOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCheckoutOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCheckout)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCheckoutOutput) ToImageUpdateAutomationSpecGitCheckoutOutput() ImageUpdateAutomationSpecGitCheckoutOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCheckoutOutput) ToImageUpdateAutomationSpecGitCheckoutOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCheckoutOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCheckoutOutput) ToImageUpdateAutomationSpecGitCheckoutPtrOutput() ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return o.ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecGitCheckoutOutput) ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecGitCheckout) *ImageUpdateAutomationSpecGitCheckout {
+		return &v
+	}).(ImageUpdateAutomationSpecGitCheckoutPtrOutput)
+}
+
+// Git reference to check out and watch; the `master` branch when unset.
+func (o ImageUpdateAutomationSpecGitCheckoutOutput) Ref() GitRepositorySpecRefOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCheckout) GitRepositorySpecRef { return v.Ref }).(GitRepositorySpecRefOutput)
+}
+
+type ImageUpdateAutomationSpecGitCheckoutPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCheckoutPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCheckout)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCheckoutPtrOutput) ToImageUpdateAutomationSpecGitCheckoutPtrOutput() ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCheckoutPtrOutput) ToImageUpdateAutomationSpecGitCheckoutPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCheckoutPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCheckoutPtrOutput) Elem() ImageUpdateAutomationSpecGitCheckoutOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCheckout) ImageUpdateAutomationSpecGitCheckout {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecGitCheckout
+		return ret
+	}).(ImageUpdateAutomationSpecGitCheckoutOutput)
+}
+
+// Git reference to check out and watch; the `master` branch when unset.
+func (o ImageUpdateAutomationSpecGitCheckoutPtrOutput) Ref() GitRepositorySpecRefPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCheckout) *GitRepositorySpecRef {
+		if v == nil {
+			return nil
+		}
+		return &v.Ref
+	}).(GitRepositorySpecRefPtrOutput)
+}
+
+// How to commit.
+type ImageUpdateAutomationSpecGitCommit struct {
+	// Author of the commits.
+	Author ImageUpdateAutomationSpecGitCommitAuthor `pulumi:"author"`
+	// Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+	MessageTemplate *string `pulumi:"messageTemplate"`
+	// Extra values for the template, as `.Values`.
+	MessageTemplateValues map[string]string `pulumi:"messageTemplateValues"`
+	// Sign commits with this key.
+	SigningKey *ImageUpdateAutomationSpecGitCommitSigningKey `pulumi:"signingKey"`
+}
+
+// ImageUpdateAutomationSpecGitCommitInput is an input type that accepts ImageUpdateAutomationSpecGitCommitArgs and ImageUpdateAutomationSpecGitCommitOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCommitInput` via:
+//
+//	ImageUpdateAutomationSpecGitCommitArgs{...}
+type ImageUpdateAutomationSpecGitCommitInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCommitOutput() ImageUpdateAutomationSpecGitCommitOutput
+	ToImageUpdateAutomationSpecGitCommitOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCommitOutput
+}
+
+// How to commit.
+type ImageUpdateAutomationSpecGitCommitArgs struct {
+	// Author of the commits.
+	Author ImageUpdateAutomationSpecGitCommitAuthorInput `pulumi:"author"`
+	// Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+	MessageTemplate pulumi.StringPtrInput `pulumi:"messageTemplate"`
+	// Extra values for the template, as `.Values`.
+	MessageTemplateValues pulumi.StringMapInput `pulumi:"messageTemplateValues"`
+	// Sign commits with this key.
+	SigningKey ImageUpdateAutomationSpecGitCommitSigningKeyPtrInput `pulumi:"signingKey"`
+}
+
+func (ImageUpdateAutomationSpecGitCommitArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCommit)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecGitCommitArgs) ToImageUpdateAutomationSpecGitCommitOutput() ImageUpdateAutomationSpecGitCommitOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCommitArgs) ToImageUpdateAutomationSpecGitCommitOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitOutput)
+}
+
+func (i ImageUpdateAutomationSpecGitCommitArgs) ToImageUpdateAutomationSpecGitCommitPtrOutput() ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCommitArgs) ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitOutput).ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecGitCommitPtrInput is an input type that accepts ImageUpdateAutomationSpecGitCommitArgs, ImageUpdateAutomationSpecGitCommitPtr and ImageUpdateAutomationSpecGitCommitPtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCommitPtrInput` via:
+//
+//	        ImageUpdateAutomationSpecGitCommitArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecGitCommitPtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCommitPtrOutput() ImageUpdateAutomationSpecGitCommitPtrOutput
+	ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCommitPtrOutput
+}
+
+type imageUpdateAutomationSpecGitCommitPtrType ImageUpdateAutomationSpecGitCommitArgs
+
+func ImageUpdateAutomationSpecGitCommitPtr(v *ImageUpdateAutomationSpecGitCommitArgs) ImageUpdateAutomationSpecGitCommitPtrInput {
+	return (*imageUpdateAutomationSpecGitCommitPtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecGitCommitPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCommit)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecGitCommitPtrType) ToImageUpdateAutomationSpecGitCommitPtrOutput() ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecGitCommitPtrType) ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitPtrOutput)
+}
+
+// How to commit.
+type ImageUpdateAutomationSpecGitCommitOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCommitOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCommit)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCommitOutput) ToImageUpdateAutomationSpecGitCommitOutput() ImageUpdateAutomationSpecGitCommitOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitOutput) ToImageUpdateAutomationSpecGitCommitOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitOutput) ToImageUpdateAutomationSpecGitCommitPtrOutput() ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return o.ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecGitCommitOutput) ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecGitCommit) *ImageUpdateAutomationSpecGitCommit {
+		return &v
+	}).(ImageUpdateAutomationSpecGitCommitPtrOutput)
+}
+
+// Author of the commits.
+func (o ImageUpdateAutomationSpecGitCommitOutput) Author() ImageUpdateAutomationSpecGitCommitAuthorOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommit) ImageUpdateAutomationSpecGitCommitAuthor { return v.Author }).(ImageUpdateAutomationSpecGitCommitAuthorOutput)
+}
+
+// Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+func (o ImageUpdateAutomationSpecGitCommitOutput) MessageTemplate() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommit) *string { return v.MessageTemplate }).(pulumi.StringPtrOutput)
+}
+
+// Extra values for the template, as `.Values`.
+func (o ImageUpdateAutomationSpecGitCommitOutput) MessageTemplateValues() pulumi.StringMapOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommit) map[string]string { return v.MessageTemplateValues }).(pulumi.StringMapOutput)
+}
+
+// Sign commits with this key.
+func (o ImageUpdateAutomationSpecGitCommitOutput) SigningKey() ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommit) *ImageUpdateAutomationSpecGitCommitSigningKey {
+		return v.SigningKey
+	}).(ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput)
+}
+
+type ImageUpdateAutomationSpecGitCommitPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCommitPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCommit)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCommitPtrOutput) ToImageUpdateAutomationSpecGitCommitPtrOutput() ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitPtrOutput) ToImageUpdateAutomationSpecGitCommitPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitPtrOutput) Elem() ImageUpdateAutomationSpecGitCommitOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommit) ImageUpdateAutomationSpecGitCommit {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecGitCommit
+		return ret
+	}).(ImageUpdateAutomationSpecGitCommitOutput)
+}
+
+// Author of the commits.
+func (o ImageUpdateAutomationSpecGitCommitPtrOutput) Author() ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommit) *ImageUpdateAutomationSpecGitCommitAuthor {
+		if v == nil {
+			return nil
+		}
+		return &v.Author
+	}).(ImageUpdateAutomationSpecGitCommitAuthorPtrOutput)
+}
+
+// Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+func (o ImageUpdateAutomationSpecGitCommitPtrOutput) MessageTemplate() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommit) *string {
+		if v == nil {
+			return nil
+		}
+		return v.MessageTemplate
+	}).(pulumi.StringPtrOutput)
+}
+
+// Extra values for the template, as `.Values`.
+func (o ImageUpdateAutomationSpecGitCommitPtrOutput) MessageTemplateValues() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommit) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.MessageTemplateValues
+	}).(pulumi.StringMapOutput)
+}
+
+// Sign commits with this key.
+func (o ImageUpdateAutomationSpecGitCommitPtrOutput) SigningKey() ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommit) *ImageUpdateAutomationSpecGitCommitSigningKey {
+		if v == nil {
+			return nil
+		}
+		return v.SigningKey
+	}).(ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput)
+}
+
+// Author of the commits.
+type ImageUpdateAutomationSpecGitCommitAuthor struct {
+	// Email of the commit author.
+	Email string `pulumi:"email"`
+	// Name of the commit author.
+	Name *string `pulumi:"name"`
+}
+
+// ImageUpdateAutomationSpecGitCommitAuthorInput is an input type that accepts ImageUpdateAutomationSpecGitCommitAuthorArgs and ImageUpdateAutomationSpecGitCommitAuthorOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCommitAuthorInput` via:
+//
+//	ImageUpdateAutomationSpecGitCommitAuthorArgs{...}
+type ImageUpdateAutomationSpecGitCommitAuthorInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCommitAuthorOutput() ImageUpdateAutomationSpecGitCommitAuthorOutput
+	ToImageUpdateAutomationSpecGitCommitAuthorOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCommitAuthorOutput
+}
+
+// Author of the commits.
+type ImageUpdateAutomationSpecGitCommitAuthorArgs struct {
+	// Email of the commit author.
+	Email pulumi.StringInput `pulumi:"email"`
+	// Name of the commit author.
+	Name pulumi.StringPtrInput `pulumi:"name"`
+}
+
+func (ImageUpdateAutomationSpecGitCommitAuthorArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitAuthor)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecGitCommitAuthorArgs) ToImageUpdateAutomationSpecGitCommitAuthorOutput() ImageUpdateAutomationSpecGitCommitAuthorOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitAuthorOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCommitAuthorArgs) ToImageUpdateAutomationSpecGitCommitAuthorOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitAuthorOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitAuthorOutput)
+}
+
+func (i ImageUpdateAutomationSpecGitCommitAuthorArgs) ToImageUpdateAutomationSpecGitCommitAuthorPtrOutput() ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCommitAuthorArgs) ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitAuthorOutput).ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecGitCommitAuthorPtrInput is an input type that accepts ImageUpdateAutomationSpecGitCommitAuthorArgs, ImageUpdateAutomationSpecGitCommitAuthorPtr and ImageUpdateAutomationSpecGitCommitAuthorPtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCommitAuthorPtrInput` via:
+//
+//	        ImageUpdateAutomationSpecGitCommitAuthorArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecGitCommitAuthorPtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCommitAuthorPtrOutput() ImageUpdateAutomationSpecGitCommitAuthorPtrOutput
+	ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCommitAuthorPtrOutput
+}
+
+type imageUpdateAutomationSpecGitCommitAuthorPtrType ImageUpdateAutomationSpecGitCommitAuthorArgs
+
+func ImageUpdateAutomationSpecGitCommitAuthorPtr(v *ImageUpdateAutomationSpecGitCommitAuthorArgs) ImageUpdateAutomationSpecGitCommitAuthorPtrInput {
+	return (*imageUpdateAutomationSpecGitCommitAuthorPtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecGitCommitAuthorPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCommitAuthor)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecGitCommitAuthorPtrType) ToImageUpdateAutomationSpecGitCommitAuthorPtrOutput() ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecGitCommitAuthorPtrType) ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitAuthorPtrOutput)
+}
+
+// Author of the commits.
+type ImageUpdateAutomationSpecGitCommitAuthorOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCommitAuthorOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitAuthor)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCommitAuthorOutput) ToImageUpdateAutomationSpecGitCommitAuthorOutput() ImageUpdateAutomationSpecGitCommitAuthorOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitAuthorOutput) ToImageUpdateAutomationSpecGitCommitAuthorOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitAuthorOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitAuthorOutput) ToImageUpdateAutomationSpecGitCommitAuthorPtrOutput() ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return o.ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecGitCommitAuthorOutput) ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecGitCommitAuthor) *ImageUpdateAutomationSpecGitCommitAuthor {
+		return &v
+	}).(ImageUpdateAutomationSpecGitCommitAuthorPtrOutput)
+}
+
+// Email of the commit author.
+func (o ImageUpdateAutomationSpecGitCommitAuthorOutput) Email() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommitAuthor) string { return v.Email }).(pulumi.StringOutput)
+}
+
+// Name of the commit author.
+func (o ImageUpdateAutomationSpecGitCommitAuthorOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommitAuthor) *string { return v.Name }).(pulumi.StringPtrOutput)
+}
+
+type ImageUpdateAutomationSpecGitCommitAuthorPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCommitAuthorPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCommitAuthor)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCommitAuthorPtrOutput) ToImageUpdateAutomationSpecGitCommitAuthorPtrOutput() ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitAuthorPtrOutput) ToImageUpdateAutomationSpecGitCommitAuthorPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitAuthorPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitAuthorPtrOutput) Elem() ImageUpdateAutomationSpecGitCommitAuthorOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommitAuthor) ImageUpdateAutomationSpecGitCommitAuthor {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecGitCommitAuthor
+		return ret
+	}).(ImageUpdateAutomationSpecGitCommitAuthorOutput)
+}
+
+// Email of the commit author.
+func (o ImageUpdateAutomationSpecGitCommitAuthorPtrOutput) Email() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommitAuthor) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Email
+	}).(pulumi.StringPtrOutput)
+}
+
+// Name of the commit author.
+func (o ImageUpdateAutomationSpecGitCommitAuthorPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommitAuthor) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// Sign commits with this key.
+type ImageUpdateAutomationSpecGitCommitSigningKey struct {
+	// Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+	SecretRef ImageUpdateAutomationSpecGitCommitSigningKeySecretRef `pulumi:"secretRef"`
+	// Key format; gpg when unset.
+	Type *string `pulumi:"type"`
+}
+
+// ImageUpdateAutomationSpecGitCommitSigningKeyInput is an input type that accepts ImageUpdateAutomationSpecGitCommitSigningKeyArgs and ImageUpdateAutomationSpecGitCommitSigningKeyOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCommitSigningKeyInput` via:
+//
+//	ImageUpdateAutomationSpecGitCommitSigningKeyArgs{...}
+type ImageUpdateAutomationSpecGitCommitSigningKeyInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCommitSigningKeyOutput() ImageUpdateAutomationSpecGitCommitSigningKeyOutput
+	ToImageUpdateAutomationSpecGitCommitSigningKeyOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCommitSigningKeyOutput
+}
+
+// Sign commits with this key.
+type ImageUpdateAutomationSpecGitCommitSigningKeyArgs struct {
+	// Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+	SecretRef ImageUpdateAutomationSpecGitCommitSigningKeySecretRefInput `pulumi:"secretRef"`
+	// Key format; gpg when unset.
+	Type pulumi.StringPtrInput `pulumi:"type"`
+}
+
+func (ImageUpdateAutomationSpecGitCommitSigningKeyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitSigningKey)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecGitCommitSigningKeyArgs) ToImageUpdateAutomationSpecGitCommitSigningKeyOutput() ImageUpdateAutomationSpecGitCommitSigningKeyOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitSigningKeyOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCommitSigningKeyArgs) ToImageUpdateAutomationSpecGitCommitSigningKeyOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitSigningKeyOutput)
+}
+
+func (i ImageUpdateAutomationSpecGitCommitSigningKeyArgs) ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCommitSigningKeyArgs) ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitSigningKeyOutput).ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecGitCommitSigningKeyPtrInput is an input type that accepts ImageUpdateAutomationSpecGitCommitSigningKeyArgs, ImageUpdateAutomationSpecGitCommitSigningKeyPtr and ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCommitSigningKeyPtrInput` via:
+//
+//	        ImageUpdateAutomationSpecGitCommitSigningKeyArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecGitCommitSigningKeyPtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput
+	ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput
+}
+
+type imageUpdateAutomationSpecGitCommitSigningKeyPtrType ImageUpdateAutomationSpecGitCommitSigningKeyArgs
+
+func ImageUpdateAutomationSpecGitCommitSigningKeyPtr(v *ImageUpdateAutomationSpecGitCommitSigningKeyArgs) ImageUpdateAutomationSpecGitCommitSigningKeyPtrInput {
+	return (*imageUpdateAutomationSpecGitCommitSigningKeyPtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecGitCommitSigningKeyPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCommitSigningKey)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecGitCommitSigningKeyPtrType) ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecGitCommitSigningKeyPtrType) ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput)
+}
+
+// Sign commits with this key.
+type ImageUpdateAutomationSpecGitCommitSigningKeyOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCommitSigningKeyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitSigningKey)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyOutput) ToImageUpdateAutomationSpecGitCommitSigningKeyOutput() ImageUpdateAutomationSpecGitCommitSigningKeyOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyOutput) ToImageUpdateAutomationSpecGitCommitSigningKeyOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeyOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyOutput) ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return o.ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyOutput) ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecGitCommitSigningKey) *ImageUpdateAutomationSpecGitCommitSigningKey {
+		return &v
+	}).(ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput)
+}
+
+// Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyOutput) SecretRef() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommitSigningKey) ImageUpdateAutomationSpecGitCommitSigningKeySecretRef {
+		return v.SecretRef
+	}).(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput)
+}
+
+// Key format; gpg when unset.
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyOutput) Type() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommitSigningKey) *string { return v.Type }).(pulumi.StringPtrOutput)
+}
+
+type ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCommitSigningKey)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput) ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput) ToImageUpdateAutomationSpecGitCommitSigningKeyPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput) Elem() ImageUpdateAutomationSpecGitCommitSigningKeyOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommitSigningKey) ImageUpdateAutomationSpecGitCommitSigningKey {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecGitCommitSigningKey
+		return ret
+	}).(ImageUpdateAutomationSpecGitCommitSigningKeyOutput)
+}
+
+// Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput) SecretRef() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommitSigningKey) *ImageUpdateAutomationSpecGitCommitSigningKeySecretRef {
+		if v == nil {
+			return nil
+		}
+		return &v.SecretRef
+	}).(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput)
+}
+
+// Key format; gpg when unset.
+func (o ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput) Type() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommitSigningKey) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Type
+	}).(pulumi.StringPtrOutput)
+}
+
+// Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+type ImageUpdateAutomationSpecGitCommitSigningKeySecretRef struct {
+	// Name of the referenced object.
+	Name string `pulumi:"name"`
+}
+
+// ImageUpdateAutomationSpecGitCommitSigningKeySecretRefInput is an input type that accepts ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs and ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCommitSigningKeySecretRefInput` via:
+//
+//	ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs{...}
+type ImageUpdateAutomationSpecGitCommitSigningKeySecretRefInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput
+	ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput
+}
+
+// Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+type ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs struct {
+	// Name of the referenced object.
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitSigningKeySecretRef)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput)
+}
+
+func (i ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput).ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrInput is an input type that accepts ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs, ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtr and ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrInput` via:
+//
+//	        ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput
+	ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(context.Context) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput
+}
+
+type imageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrType ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs
+
+func ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtr(v *ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrInput {
+	return (*imageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCommitSigningKeySecretRef)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrType) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrType) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput)
+}
+
+// Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+type ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitSigningKeySecretRef)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return o.ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecGitCommitSigningKeySecretRef) *ImageUpdateAutomationSpecGitCommitSigningKeySecretRef {
+		return &v
+	}).(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput)
+}
+
+// Name of the referenced object.
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitCommitSigningKeySecretRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitCommitSigningKeySecretRef)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput) ToImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput) Elem() ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommitSigningKeySecretRef) ImageUpdateAutomationSpecGitCommitSigningKeySecretRef {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecGitCommitSigningKeySecretRef
+		return ret
+	}).(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput)
+}
+
+// Name of the referenced object.
+func (o ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitCommitSigningKeySecretRef) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
+}
+
+// Where to push; the checkout branch when unset.
+type ImageUpdateAutomationSpecGitPush struct {
+	// Branch to push to, created from the checkout branch when missing.
+	Branch *string `pulumi:"branch"`
+	// Push options (`git push -o key=value`).
+	Options map[string]string `pulumi:"options"`
+	// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+	Refspec *string `pulumi:"refspec"`
+}
+
+// ImageUpdateAutomationSpecGitPushInput is an input type that accepts ImageUpdateAutomationSpecGitPushArgs and ImageUpdateAutomationSpecGitPushOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitPushInput` via:
+//
+//	ImageUpdateAutomationSpecGitPushArgs{...}
+type ImageUpdateAutomationSpecGitPushInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitPushOutput() ImageUpdateAutomationSpecGitPushOutput
+	ToImageUpdateAutomationSpecGitPushOutputWithContext(context.Context) ImageUpdateAutomationSpecGitPushOutput
+}
+
+// Where to push; the checkout branch when unset.
+type ImageUpdateAutomationSpecGitPushArgs struct {
+	// Branch to push to, created from the checkout branch when missing.
+	Branch pulumi.StringPtrInput `pulumi:"branch"`
+	// Push options (`git push -o key=value`).
+	Options pulumi.StringMapInput `pulumi:"options"`
+	// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+	Refspec pulumi.StringPtrInput `pulumi:"refspec"`
+}
+
+func (ImageUpdateAutomationSpecGitPushArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitPush)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecGitPushArgs) ToImageUpdateAutomationSpecGitPushOutput() ImageUpdateAutomationSpecGitPushOutput {
+	return i.ToImageUpdateAutomationSpecGitPushOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitPushArgs) ToImageUpdateAutomationSpecGitPushOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPushOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitPushOutput)
+}
+
+func (i ImageUpdateAutomationSpecGitPushArgs) ToImageUpdateAutomationSpecGitPushPtrOutput() ImageUpdateAutomationSpecGitPushPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecGitPushArgs) ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPushPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitPushOutput).ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecGitPushPtrInput is an input type that accepts ImageUpdateAutomationSpecGitPushArgs, ImageUpdateAutomationSpecGitPushPtr and ImageUpdateAutomationSpecGitPushPtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecGitPushPtrInput` via:
+//
+//	        ImageUpdateAutomationSpecGitPushArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecGitPushPtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecGitPushPtrOutput() ImageUpdateAutomationSpecGitPushPtrOutput
+	ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(context.Context) ImageUpdateAutomationSpecGitPushPtrOutput
+}
+
+type imageUpdateAutomationSpecGitPushPtrType ImageUpdateAutomationSpecGitPushArgs
+
+func ImageUpdateAutomationSpecGitPushPtr(v *ImageUpdateAutomationSpecGitPushArgs) ImageUpdateAutomationSpecGitPushPtrInput {
+	return (*imageUpdateAutomationSpecGitPushPtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecGitPushPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitPush)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecGitPushPtrType) ToImageUpdateAutomationSpecGitPushPtrOutput() ImageUpdateAutomationSpecGitPushPtrOutput {
+	return i.ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecGitPushPtrType) ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPushPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecGitPushPtrOutput)
+}
+
+// Where to push; the checkout branch when unset.
+type ImageUpdateAutomationSpecGitPushOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitPushOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecGitPush)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitPushOutput) ToImageUpdateAutomationSpecGitPushOutput() ImageUpdateAutomationSpecGitPushOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitPushOutput) ToImageUpdateAutomationSpecGitPushOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPushOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitPushOutput) ToImageUpdateAutomationSpecGitPushPtrOutput() ImageUpdateAutomationSpecGitPushPtrOutput {
+	return o.ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecGitPushOutput) ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPushPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecGitPush) *ImageUpdateAutomationSpecGitPush {
+		return &v
+	}).(ImageUpdateAutomationSpecGitPushPtrOutput)
+}
+
+// Branch to push to, created from the checkout branch when missing.
+func (o ImageUpdateAutomationSpecGitPushOutput) Branch() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitPush) *string { return v.Branch }).(pulumi.StringPtrOutput)
+}
+
+// Push options (`git push -o key=value`).
+func (o ImageUpdateAutomationSpecGitPushOutput) Options() pulumi.StringMapOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitPush) map[string]string { return v.Options }).(pulumi.StringMapOutput)
+}
+
+// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+func (o ImageUpdateAutomationSpecGitPushOutput) Refspec() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecGitPush) *string { return v.Refspec }).(pulumi.StringPtrOutput)
+}
+
+type ImageUpdateAutomationSpecGitPushPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecGitPushPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecGitPush)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecGitPushPtrOutput) ToImageUpdateAutomationSpecGitPushPtrOutput() ImageUpdateAutomationSpecGitPushPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitPushPtrOutput) ToImageUpdateAutomationSpecGitPushPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecGitPushPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecGitPushPtrOutput) Elem() ImageUpdateAutomationSpecGitPushOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitPush) ImageUpdateAutomationSpecGitPush {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecGitPush
+		return ret
+	}).(ImageUpdateAutomationSpecGitPushOutput)
+}
+
+// Branch to push to, created from the checkout branch when missing.
+func (o ImageUpdateAutomationSpecGitPushPtrOutput) Branch() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitPush) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Branch
+	}).(pulumi.StringPtrOutput)
+}
+
+// Push options (`git push -o key=value`).
+func (o ImageUpdateAutomationSpecGitPushPtrOutput) Options() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitPush) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.Options
+	}).(pulumi.StringMapOutput)
+}
+
+// Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+func (o ImageUpdateAutomationSpecGitPushPtrOutput) Refspec() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecGitPush) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Refspec
+	}).(pulumi.StringPtrOutput)
+}
+
+// ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+type ImageUpdateAutomationSpecPolicySelector struct {
+	// Label selector requirements, ANDed.
+	MatchExpressions []ImageUpdateAutomationSpecPolicySelectorMatchExpressions `pulumi:"matchExpressions"`
+	// Labels a policy must have, ANDed.
+	MatchLabels map[string]string `pulumi:"matchLabels"`
+}
+
+// ImageUpdateAutomationSpecPolicySelectorInput is an input type that accepts ImageUpdateAutomationSpecPolicySelectorArgs and ImageUpdateAutomationSpecPolicySelectorOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecPolicySelectorInput` via:
+//
+//	ImageUpdateAutomationSpecPolicySelectorArgs{...}
+type ImageUpdateAutomationSpecPolicySelectorInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecPolicySelectorOutput() ImageUpdateAutomationSpecPolicySelectorOutput
+	ToImageUpdateAutomationSpecPolicySelectorOutputWithContext(context.Context) ImageUpdateAutomationSpecPolicySelectorOutput
+}
+
+// ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+type ImageUpdateAutomationSpecPolicySelectorArgs struct {
+	// Label selector requirements, ANDed.
+	MatchExpressions ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayInput `pulumi:"matchExpressions"`
+	// Labels a policy must have, ANDed.
+	MatchLabels pulumi.StringMapInput `pulumi:"matchLabels"`
+}
+
+func (ImageUpdateAutomationSpecPolicySelectorArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecPolicySelector)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecPolicySelectorArgs) ToImageUpdateAutomationSpecPolicySelectorOutput() ImageUpdateAutomationSpecPolicySelectorOutput {
+	return i.ToImageUpdateAutomationSpecPolicySelectorOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecPolicySelectorArgs) ToImageUpdateAutomationSpecPolicySelectorOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecPolicySelectorOutput)
+}
+
+func (i ImageUpdateAutomationSpecPolicySelectorArgs) ToImageUpdateAutomationSpecPolicySelectorPtrOutput() ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return i.ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecPolicySelectorArgs) ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecPolicySelectorOutput).ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecPolicySelectorPtrInput is an input type that accepts ImageUpdateAutomationSpecPolicySelectorArgs, ImageUpdateAutomationSpecPolicySelectorPtr and ImageUpdateAutomationSpecPolicySelectorPtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecPolicySelectorPtrInput` via:
+//
+//	        ImageUpdateAutomationSpecPolicySelectorArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecPolicySelectorPtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecPolicySelectorPtrOutput() ImageUpdateAutomationSpecPolicySelectorPtrOutput
+	ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(context.Context) ImageUpdateAutomationSpecPolicySelectorPtrOutput
+}
+
+type imageUpdateAutomationSpecPolicySelectorPtrType ImageUpdateAutomationSpecPolicySelectorArgs
+
+func ImageUpdateAutomationSpecPolicySelectorPtr(v *ImageUpdateAutomationSpecPolicySelectorArgs) ImageUpdateAutomationSpecPolicySelectorPtrInput {
+	return (*imageUpdateAutomationSpecPolicySelectorPtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecPolicySelectorPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecPolicySelector)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecPolicySelectorPtrType) ToImageUpdateAutomationSpecPolicySelectorPtrOutput() ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return i.ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecPolicySelectorPtrType) ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecPolicySelectorPtrOutput)
+}
+
+// ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+type ImageUpdateAutomationSpecPolicySelectorOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecPolicySelectorOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecPolicySelector)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorOutput) ToImageUpdateAutomationSpecPolicySelectorOutput() ImageUpdateAutomationSpecPolicySelectorOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorOutput) ToImageUpdateAutomationSpecPolicySelectorOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorOutput) ToImageUpdateAutomationSpecPolicySelectorPtrOutput() ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return o.ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorOutput) ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecPolicySelector) *ImageUpdateAutomationSpecPolicySelector {
+		return &v
+	}).(ImageUpdateAutomationSpecPolicySelectorPtrOutput)
+}
+
+// Label selector requirements, ANDed.
+func (o ImageUpdateAutomationSpecPolicySelectorOutput) MatchExpressions() ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecPolicySelector) []ImageUpdateAutomationSpecPolicySelectorMatchExpressions {
+		return v.MatchExpressions
+	}).(ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput)
+}
+
+// Labels a policy must have, ANDed.
+func (o ImageUpdateAutomationSpecPolicySelectorOutput) MatchLabels() pulumi.StringMapOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecPolicySelector) map[string]string { return v.MatchLabels }).(pulumi.StringMapOutput)
+}
+
+type ImageUpdateAutomationSpecPolicySelectorPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecPolicySelectorPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecPolicySelector)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorPtrOutput) ToImageUpdateAutomationSpecPolicySelectorPtrOutput() ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorPtrOutput) ToImageUpdateAutomationSpecPolicySelectorPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorPtrOutput) Elem() ImageUpdateAutomationSpecPolicySelectorOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecPolicySelector) ImageUpdateAutomationSpecPolicySelector {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecPolicySelector
+		return ret
+	}).(ImageUpdateAutomationSpecPolicySelectorOutput)
+}
+
+// Label selector requirements, ANDed.
+func (o ImageUpdateAutomationSpecPolicySelectorPtrOutput) MatchExpressions() ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecPolicySelector) []ImageUpdateAutomationSpecPolicySelectorMatchExpressions {
+		if v == nil {
+			return nil
+		}
+		return v.MatchExpressions
+	}).(ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput)
+}
+
+// Labels a policy must have, ANDed.
+func (o ImageUpdateAutomationSpecPolicySelectorPtrOutput) MatchLabels() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecPolicySelector) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.MatchLabels
+	}).(pulumi.StringMapOutput)
+}
+
+// A label selector requirement.
+type ImageUpdateAutomationSpecPolicySelectorMatchExpressions struct {
+	// Label key the requirement applies to.
+	Key string `pulumi:"key"`
+	// In, NotIn, Exists or DoesNotExist.
+	Operator string `pulumi:"operator"`
+	// Values for In and NotIn; empty for Exists and DoesNotExist.
+	Values []string `pulumi:"values"`
+}
+
+// ImageUpdateAutomationSpecPolicySelectorMatchExpressionsInput is an input type that accepts ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs and ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecPolicySelectorMatchExpressionsInput` via:
+//
+//	ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs{...}
+type ImageUpdateAutomationSpecPolicySelectorMatchExpressionsInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput() ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput
+	ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutputWithContext(context.Context) ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput
+}
+
+// A label selector requirement.
+type ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs struct {
+	// Label key the requirement applies to.
+	Key pulumi.StringInput `pulumi:"key"`
+	// In, NotIn, Exists or DoesNotExist.
+	Operator pulumi.StringInput `pulumi:"operator"`
+	// Values for In and NotIn; empty for Exists and DoesNotExist.
+	Values pulumi.StringArrayInput `pulumi:"values"`
+}
+
+func (ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecPolicySelectorMatchExpressions)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs) ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput() ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput {
+	return i.ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs) ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput)
+}
+
+// ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayInput is an input type that accepts ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArray and ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayInput` via:
+//
+//	ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArray{ ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs{...} }
+type ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput() ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput
+	ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutputWithContext(context.Context) ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput
+}
+
+type ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArray []ImageUpdateAutomationSpecPolicySelectorMatchExpressionsInput
+
+func (ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ImageUpdateAutomationSpecPolicySelectorMatchExpressions)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArray) ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput() ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput {
+	return i.ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArray) ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput)
+}
+
+// A label selector requirement.
+type ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecPolicySelectorMatchExpressions)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput) ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput() ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput) ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput {
+	return o
+}
+
+// Label key the requirement applies to.
+func (o ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput) Key() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecPolicySelectorMatchExpressions) string { return v.Key }).(pulumi.StringOutput)
+}
+
+// In, NotIn, Exists or DoesNotExist.
+func (o ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput) Operator() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecPolicySelectorMatchExpressions) string { return v.Operator }).(pulumi.StringOutput)
+}
+
+// Values for In and NotIn; empty for Exists and DoesNotExist.
+func (o ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput) Values() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecPolicySelectorMatchExpressions) []string { return v.Values }).(pulumi.StringArrayOutput)
+}
+
+type ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ImageUpdateAutomationSpecPolicySelectorMatchExpressions)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput) ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput() ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput) ToImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput) Index(i pulumi.IntInput) ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ImageUpdateAutomationSpecPolicySelectorMatchExpressions {
+		return vs[0].([]ImageUpdateAutomationSpecPolicySelectorMatchExpressions)[vs[1].(int)]
+	}).(ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput)
+}
+
+// The GitRepository to update.
+type ImageUpdateAutomationSpecSourceRef struct {
+	// API version of the referent.
+	ApiVersion *string `pulumi:"apiVersion"`
+	// Kind of the referent.
+	Kind string `pulumi:"kind"`
+	// Name of the GitRepository.
+	Name string `pulumi:"name"`
+	// Namespace of the GitRepository; the automation's when unset.
+	Namespace *string `pulumi:"namespace"`
+}
+
+// ImageUpdateAutomationSpecSourceRefInput is an input type that accepts ImageUpdateAutomationSpecSourceRefArgs and ImageUpdateAutomationSpecSourceRefOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecSourceRefInput` via:
+//
+//	ImageUpdateAutomationSpecSourceRefArgs{...}
+type ImageUpdateAutomationSpecSourceRefInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecSourceRefOutput() ImageUpdateAutomationSpecSourceRefOutput
+	ToImageUpdateAutomationSpecSourceRefOutputWithContext(context.Context) ImageUpdateAutomationSpecSourceRefOutput
+}
+
+// The GitRepository to update.
+type ImageUpdateAutomationSpecSourceRefArgs struct {
+	// API version of the referent.
+	ApiVersion pulumi.StringPtrInput `pulumi:"apiVersion"`
+	// Kind of the referent.
+	Kind pulumi.StringInput `pulumi:"kind"`
+	// Name of the GitRepository.
+	Name pulumi.StringInput `pulumi:"name"`
+	// Namespace of the GitRepository; the automation's when unset.
+	Namespace pulumi.StringPtrInput `pulumi:"namespace"`
+}
+
+func (ImageUpdateAutomationSpecSourceRefArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecSourceRef)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecSourceRefArgs) ToImageUpdateAutomationSpecSourceRefOutput() ImageUpdateAutomationSpecSourceRefOutput {
+	return i.ToImageUpdateAutomationSpecSourceRefOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecSourceRefArgs) ToImageUpdateAutomationSpecSourceRefOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecSourceRefOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecSourceRefOutput)
+}
+
+// The GitRepository to update.
+type ImageUpdateAutomationSpecSourceRefOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecSourceRefOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecSourceRef)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecSourceRefOutput) ToImageUpdateAutomationSpecSourceRefOutput() ImageUpdateAutomationSpecSourceRefOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecSourceRefOutput) ToImageUpdateAutomationSpecSourceRefOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecSourceRefOutput {
+	return o
+}
+
+// API version of the referent.
+func (o ImageUpdateAutomationSpecSourceRefOutput) ApiVersion() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecSourceRef) *string { return v.ApiVersion }).(pulumi.StringPtrOutput)
+}
+
+// Kind of the referent.
+func (o ImageUpdateAutomationSpecSourceRefOutput) Kind() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecSourceRef) string { return v.Kind }).(pulumi.StringOutput)
+}
+
+// Name of the GitRepository.
+func (o ImageUpdateAutomationSpecSourceRefOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecSourceRef) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Namespace of the GitRepository; the automation's when unset.
+func (o ImageUpdateAutomationSpecSourceRefOutput) Namespace() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecSourceRef) *string { return v.Namespace }).(pulumi.StringPtrOutput)
+}
+
+// How to update the files.
+type ImageUpdateAutomationSpecUpdate struct {
+	// Directory whose YAML files are updated; the repository root when unset.
+	Path *string `pulumi:"path"`
+	// Update strategy.
+	Strategy *string `pulumi:"strategy"`
+}
+
+// ImageUpdateAutomationSpecUpdateInput is an input type that accepts ImageUpdateAutomationSpecUpdateArgs and ImageUpdateAutomationSpecUpdateOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecUpdateInput` via:
+//
+//	ImageUpdateAutomationSpecUpdateArgs{...}
+type ImageUpdateAutomationSpecUpdateInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecUpdateOutput() ImageUpdateAutomationSpecUpdateOutput
+	ToImageUpdateAutomationSpecUpdateOutputWithContext(context.Context) ImageUpdateAutomationSpecUpdateOutput
+}
+
+// How to update the files.
+type ImageUpdateAutomationSpecUpdateArgs struct {
+	// Directory whose YAML files are updated; the repository root when unset.
+	Path pulumi.StringPtrInput `pulumi:"path"`
+	// Update strategy.
+	Strategy pulumi.StringPtrInput `pulumi:"strategy"`
+}
+
+func (ImageUpdateAutomationSpecUpdateArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecUpdate)(nil)).Elem()
+}
+
+func (i ImageUpdateAutomationSpecUpdateArgs) ToImageUpdateAutomationSpecUpdateOutput() ImageUpdateAutomationSpecUpdateOutput {
+	return i.ToImageUpdateAutomationSpecUpdateOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecUpdateArgs) ToImageUpdateAutomationSpecUpdateOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecUpdateOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecUpdateOutput)
+}
+
+func (i ImageUpdateAutomationSpecUpdateArgs) ToImageUpdateAutomationSpecUpdatePtrOutput() ImageUpdateAutomationSpecUpdatePtrOutput {
+	return i.ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(context.Background())
+}
+
+func (i ImageUpdateAutomationSpecUpdateArgs) ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecUpdatePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecUpdateOutput).ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(ctx)
+}
+
+// ImageUpdateAutomationSpecUpdatePtrInput is an input type that accepts ImageUpdateAutomationSpecUpdateArgs, ImageUpdateAutomationSpecUpdatePtr and ImageUpdateAutomationSpecUpdatePtrOutput values.
+// You can construct a concrete instance of `ImageUpdateAutomationSpecUpdatePtrInput` via:
+//
+//	        ImageUpdateAutomationSpecUpdateArgs{...}
+//
+//	or:
+//
+//	        nil
+type ImageUpdateAutomationSpecUpdatePtrInput interface {
+	pulumi.Input
+
+	ToImageUpdateAutomationSpecUpdatePtrOutput() ImageUpdateAutomationSpecUpdatePtrOutput
+	ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(context.Context) ImageUpdateAutomationSpecUpdatePtrOutput
+}
+
+type imageUpdateAutomationSpecUpdatePtrType ImageUpdateAutomationSpecUpdateArgs
+
+func ImageUpdateAutomationSpecUpdatePtr(v *ImageUpdateAutomationSpecUpdateArgs) ImageUpdateAutomationSpecUpdatePtrInput {
+	return (*imageUpdateAutomationSpecUpdatePtrType)(v)
+}
+
+func (*imageUpdateAutomationSpecUpdatePtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecUpdate)(nil)).Elem()
+}
+
+func (i *imageUpdateAutomationSpecUpdatePtrType) ToImageUpdateAutomationSpecUpdatePtrOutput() ImageUpdateAutomationSpecUpdatePtrOutput {
+	return i.ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(context.Background())
+}
+
+func (i *imageUpdateAutomationSpecUpdatePtrType) ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecUpdatePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ImageUpdateAutomationSpecUpdatePtrOutput)
+}
+
+// How to update the files.
+type ImageUpdateAutomationSpecUpdateOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecUpdateOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationSpecUpdate)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecUpdateOutput) ToImageUpdateAutomationSpecUpdateOutput() ImageUpdateAutomationSpecUpdateOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecUpdateOutput) ToImageUpdateAutomationSpecUpdateOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecUpdateOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecUpdateOutput) ToImageUpdateAutomationSpecUpdatePtrOutput() ImageUpdateAutomationSpecUpdatePtrOutput {
+	return o.ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(context.Background())
+}
+
+func (o ImageUpdateAutomationSpecUpdateOutput) ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecUpdatePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ImageUpdateAutomationSpecUpdate) *ImageUpdateAutomationSpecUpdate {
+		return &v
+	}).(ImageUpdateAutomationSpecUpdatePtrOutput)
+}
+
+// Directory whose YAML files are updated; the repository root when unset.
+func (o ImageUpdateAutomationSpecUpdateOutput) Path() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecUpdate) *string { return v.Path }).(pulumi.StringPtrOutput)
+}
+
+// Update strategy.
+func (o ImageUpdateAutomationSpecUpdateOutput) Strategy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationSpecUpdate) *string { return v.Strategy }).(pulumi.StringPtrOutput)
+}
+
+type ImageUpdateAutomationSpecUpdatePtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationSpecUpdatePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationSpecUpdate)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationSpecUpdatePtrOutput) ToImageUpdateAutomationSpecUpdatePtrOutput() ImageUpdateAutomationSpecUpdatePtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecUpdatePtrOutput) ToImageUpdateAutomationSpecUpdatePtrOutputWithContext(ctx context.Context) ImageUpdateAutomationSpecUpdatePtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationSpecUpdatePtrOutput) Elem() ImageUpdateAutomationSpecUpdateOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecUpdate) ImageUpdateAutomationSpecUpdate {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationSpecUpdate
+		return ret
+	}).(ImageUpdateAutomationSpecUpdateOutput)
+}
+
+// Directory whose YAML files are updated; the repository root when unset.
+func (o ImageUpdateAutomationSpecUpdatePtrOutput) Path() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecUpdate) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Path
+	}).(pulumi.StringPtrOutput)
+}
+
+// Update strategy.
+func (o ImageUpdateAutomationSpecUpdatePtrOutput) Strategy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationSpecUpdate) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Strategy
+	}).(pulumi.StringPtrOutput)
+}
+
+// Observed state of an ImageUpdateAutomation.
+type ImageUpdateAutomationStatus struct {
+	// Current state of the object.
+	Conditions []GitRepositoryStatusConditions `pulumi:"conditions"`
+	// When the automation last ran to completion, changes or not.
+	LastAutomationRunTime *string `pulumi:"lastAutomationRunTime"`
+	// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+	LastHandledReconcileAt *string `pulumi:"lastHandledReconcileAt"`
+	// SHA-1 of the last commit the automation pushed.
+	LastPushCommit *string `pulumi:"lastPushCommit"`
+	// When the automation last pushed.
+	LastPushTime *string `pulumi:"lastPushTime"`
+	// Last metadata.generation the controller acted on.
+	ObservedGeneration *int `pulumi:"observedGeneration"`
+	// Latest images of the ImagePolicies considered in the last run, by policy name.
+	ObservedPolicies map[string]ImageUpdateAutomationStatusObservedPolicies `pulumi:"observedPolicies"`
+	// Source revision checked out in the last run.
+	ObservedSourceRevision *string `pulumi:"observedSourceRevision"`
+}
+
+// Observed state of an ImageUpdateAutomation.
+type ImageUpdateAutomationStatusOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationStatusOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationStatus)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationStatusOutput) ToImageUpdateAutomationStatusOutput() ImageUpdateAutomationStatusOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationStatusOutput) ToImageUpdateAutomationStatusOutputWithContext(ctx context.Context) ImageUpdateAutomationStatusOutput {
+	return o
+}
+
+// Current state of the object.
+func (o ImageUpdateAutomationStatusOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatus) []GitRepositoryStatusConditions { return v.Conditions }).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// When the automation last ran to completion, changes or not.
+func (o ImageUpdateAutomationStatusOutput) LastAutomationRunTime() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatus) *string { return v.LastAutomationRunTime }).(pulumi.StringPtrOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ImageUpdateAutomationStatusOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatus) *string { return v.LastHandledReconcileAt }).(pulumi.StringPtrOutput)
+}
+
+// SHA-1 of the last commit the automation pushed.
+func (o ImageUpdateAutomationStatusOutput) LastPushCommit() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatus) *string { return v.LastPushCommit }).(pulumi.StringPtrOutput)
+}
+
+// When the automation last pushed.
+func (o ImageUpdateAutomationStatusOutput) LastPushTime() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatus) *string { return v.LastPushTime }).(pulumi.StringPtrOutput)
+}
+
+// Last metadata.generation the controller acted on.
+func (o ImageUpdateAutomationStatusOutput) ObservedGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatus) *int { return v.ObservedGeneration }).(pulumi.IntPtrOutput)
+}
+
+// Latest images of the ImagePolicies considered in the last run, by policy name.
+func (o ImageUpdateAutomationStatusOutput) ObservedPolicies() ImageUpdateAutomationStatusObservedPoliciesMapOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatus) map[string]ImageUpdateAutomationStatusObservedPolicies {
+		return v.ObservedPolicies
+	}).(ImageUpdateAutomationStatusObservedPoliciesMapOutput)
+}
+
+// Source revision checked out in the last run.
+func (o ImageUpdateAutomationStatusOutput) ObservedSourceRevision() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatus) *string { return v.ObservedSourceRevision }).(pulumi.StringPtrOutput)
+}
+
+type ImageUpdateAutomationStatusPtrOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationStatusPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ImageUpdateAutomationStatus)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationStatusPtrOutput) ToImageUpdateAutomationStatusPtrOutput() ImageUpdateAutomationStatusPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationStatusPtrOutput) ToImageUpdateAutomationStatusPtrOutputWithContext(ctx context.Context) ImageUpdateAutomationStatusPtrOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationStatusPtrOutput) Elem() ImageUpdateAutomationStatusOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) ImageUpdateAutomationStatus {
+		if v != nil {
+			return *v
+		}
+		var ret ImageUpdateAutomationStatus
+		return ret
+	}).(ImageUpdateAutomationStatusOutput)
+}
+
+// Current state of the object.
+func (o ImageUpdateAutomationStatusPtrOutput) Conditions() GitRepositoryStatusConditionsArrayOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) []GitRepositoryStatusConditions {
+		if v == nil {
+			return nil
+		}
+		return v.Conditions
+	}).(GitRepositoryStatusConditionsArrayOutput)
+}
+
+// When the automation last ran to completion, changes or not.
+func (o ImageUpdateAutomationStatusPtrOutput) LastAutomationRunTime() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.LastAutomationRunTime
+	}).(pulumi.StringPtrOutput)
+}
+
+// Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+func (o ImageUpdateAutomationStatusPtrOutput) LastHandledReconcileAt() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.LastHandledReconcileAt
+	}).(pulumi.StringPtrOutput)
+}
+
+// SHA-1 of the last commit the automation pushed.
+func (o ImageUpdateAutomationStatusPtrOutput) LastPushCommit() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.LastPushCommit
+	}).(pulumi.StringPtrOutput)
+}
+
+// When the automation last pushed.
+func (o ImageUpdateAutomationStatusPtrOutput) LastPushTime() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.LastPushTime
+	}).(pulumi.StringPtrOutput)
+}
+
+// Last metadata.generation the controller acted on.
+func (o ImageUpdateAutomationStatusPtrOutput) ObservedGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) *int {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedGeneration
+	}).(pulumi.IntPtrOutput)
+}
+
+// Latest images of the ImagePolicies considered in the last run, by policy name.
+func (o ImageUpdateAutomationStatusPtrOutput) ObservedPolicies() ImageUpdateAutomationStatusObservedPoliciesMapOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) map[string]ImageUpdateAutomationStatusObservedPolicies {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedPolicies
+	}).(ImageUpdateAutomationStatusObservedPoliciesMapOutput)
+}
+
+// Source revision checked out in the last run.
+func (o ImageUpdateAutomationStatusPtrOutput) ObservedSourceRevision() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ImageUpdateAutomationStatus) *string {
+		if v == nil {
+			return nil
+		}
+		return v.ObservedSourceRevision
+	}).(pulumi.StringPtrOutput)
+}
+
+// An image reference.
+type ImageUpdateAutomationStatusObservedPolicies struct {
+	// Manifest digest of the tag, per digestReflectionPolicy.
+	Digest *string `pulumi:"digest"`
+	// Image name, as spec.image of the ImageRepository.
+	Name string `pulumi:"name"`
+	// The selected tag.
+	Tag string `pulumi:"tag"`
+}
+
+// An image reference.
+type ImageUpdateAutomationStatusObservedPoliciesOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationStatusObservedPoliciesOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ImageUpdateAutomationStatusObservedPolicies)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationStatusObservedPoliciesOutput) ToImageUpdateAutomationStatusObservedPoliciesOutput() ImageUpdateAutomationStatusObservedPoliciesOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationStatusObservedPoliciesOutput) ToImageUpdateAutomationStatusObservedPoliciesOutputWithContext(ctx context.Context) ImageUpdateAutomationStatusObservedPoliciesOutput {
+	return o
+}
+
+// Manifest digest of the tag, per digestReflectionPolicy.
+func (o ImageUpdateAutomationStatusObservedPoliciesOutput) Digest() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatusObservedPolicies) *string { return v.Digest }).(pulumi.StringPtrOutput)
+}
+
+// Image name, as spec.image of the ImageRepository.
+func (o ImageUpdateAutomationStatusObservedPoliciesOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatusObservedPolicies) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// The selected tag.
+func (o ImageUpdateAutomationStatusObservedPoliciesOutput) Tag() pulumi.StringOutput {
+	return o.ApplyT(func(v ImageUpdateAutomationStatusObservedPolicies) string { return v.Tag }).(pulumi.StringOutput)
+}
+
+type ImageUpdateAutomationStatusObservedPoliciesMapOutput struct{ *pulumi.OutputState }
+
+func (ImageUpdateAutomationStatusObservedPoliciesMapOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*map[string]ImageUpdateAutomationStatusObservedPolicies)(nil)).Elem()
+}
+
+func (o ImageUpdateAutomationStatusObservedPoliciesMapOutput) ToImageUpdateAutomationStatusObservedPoliciesMapOutput() ImageUpdateAutomationStatusObservedPoliciesMapOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationStatusObservedPoliciesMapOutput) ToImageUpdateAutomationStatusObservedPoliciesMapOutputWithContext(ctx context.Context) ImageUpdateAutomationStatusObservedPoliciesMapOutput {
+	return o
+}
+
+func (o ImageUpdateAutomationStatusObservedPoliciesMapOutput) MapIndex(k pulumi.StringInput) ImageUpdateAutomationStatusObservedPoliciesOutput {
+	return pulumi.All(o, k).ApplyT(func(vs []interface{}) ImageUpdateAutomationStatusObservedPolicies {
+		return vs[0].(map[string]ImageUpdateAutomationStatusObservedPolicies)[vs[1].(string)]
+	}).(ImageUpdateAutomationStatusObservedPoliciesOutput)
+}
+
 // Desired state of a Kustomization.
 type KustomizationSpec struct {
 	// Kustomize build metadata annotations to add.
@@ -21280,6 +23296,28 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecCertSecretRefPtrInput)(nil)).Elem(), ImageRepositorySpecCertSecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecProxySecretRefInput)(nil)).Elem(), ImageRepositorySpecProxySecretRefArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ImageRepositorySpecProxySecretRefPtrInput)(nil)).Elem(), ImageRepositorySpecProxySecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecInput)(nil)).Elem(), ImageUpdateAutomationSpecArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitInput)(nil)).Elem(), ImageUpdateAutomationSpecGitArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitPtrInput)(nil)).Elem(), ImageUpdateAutomationSpecGitArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCheckoutInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCheckoutArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCheckoutPtrInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCheckoutArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCommitArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitPtrInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCommitArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitAuthorInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCommitAuthorArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitAuthorPtrInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCommitAuthorArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitSigningKeyInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCommitSigningKeyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitSigningKeyPtrInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCommitSigningKeyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitSigningKeySecretRefInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrInput)(nil)).Elem(), ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitPushInput)(nil)).Elem(), ImageUpdateAutomationSpecGitPushArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecGitPushPtrInput)(nil)).Elem(), ImageUpdateAutomationSpecGitPushArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecPolicySelectorInput)(nil)).Elem(), ImageUpdateAutomationSpecPolicySelectorArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecPolicySelectorPtrInput)(nil)).Elem(), ImageUpdateAutomationSpecPolicySelectorArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecPolicySelectorMatchExpressionsInput)(nil)).Elem(), ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayInput)(nil)).Elem(), ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecSourceRefInput)(nil)).Elem(), ImageUpdateAutomationSpecSourceRefArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecUpdateInput)(nil)).Elem(), ImageUpdateAutomationSpecUpdateArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ImageUpdateAutomationSpecUpdatePtrInput)(nil)).Elem(), ImageUpdateAutomationSpecUpdateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecInput)(nil)).Elem(), KustomizationSpecArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecCommonMetadataInput)(nil)).Elem(), KustomizationSpecCommonMetadataArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*KustomizationSpecCommonMetadataPtrInput)(nil)).Elem(), KustomizationSpecCommonMetadataArgs{})
@@ -21528,6 +23566,32 @@ func init() {
 	pulumi.RegisterOutputType(ImageRepositoryStatusPtrOutput{})
 	pulumi.RegisterOutputType(ImageRepositoryStatusLastScanResultOutput{})
 	pulumi.RegisterOutputType(ImageRepositoryStatusLastScanResultPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCheckoutOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCheckoutPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCommitOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCommitPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCommitAuthorOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCommitAuthorPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCommitSigningKeyOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCommitSigningKeyPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitCommitSigningKeySecretRefPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitPushOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecGitPushPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecPolicySelectorOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecPolicySelectorPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecPolicySelectorMatchExpressionsOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArrayOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecSourceRefOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecUpdateOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationSpecUpdatePtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationStatusOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationStatusPtrOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationStatusObservedPoliciesOutput{})
+	pulumi.RegisterOutputType(ImageUpdateAutomationStatusObservedPoliciesMapOutput{})
 	pulumi.RegisterOutputType(KustomizationSpecOutput{})
 	pulumi.RegisterOutputType(KustomizationSpecCommonMetadataOutput{})
 	pulumi.RegisterOutputType(KustomizationSpecCommonMetadataPtrOutput{})

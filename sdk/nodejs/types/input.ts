@@ -1708,6 +1708,210 @@ export interface ImageRepositorySpecProxySecretRefArgs {
 }
 
 /**
+ * Desired state of an ImageUpdateAutomation.
+ */
+export interface ImageUpdateAutomationSpecArgs {
+    /**
+     * Git checkout, commit and push settings.
+     */
+    git?: pulumi.Input<inputs.ImageUpdateAutomationSpecGitArgs | undefined>;
+    /**
+     * How often to run the automation.
+     */
+    interval: pulumi.Input<string>;
+    /**
+     * ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+     */
+    policySelector?: pulumi.Input<inputs.ImageUpdateAutomationSpecPolicySelectorArgs | undefined>;
+    /**
+     * The GitRepository to update.
+     */
+    sourceRef: pulumi.Input<inputs.ImageUpdateAutomationSpecSourceRefArgs>;
+    /**
+     * Stop running this automation.
+     */
+    suspend?: pulumi.Input<boolean | undefined>;
+    /**
+     * How to update the files.
+     */
+    update?: pulumi.Input<inputs.ImageUpdateAutomationSpecUpdateArgs | undefined>;
+}
+
+/**
+ * Git checkout, commit and push settings.
+ */
+export interface ImageUpdateAutomationSpecGitArgs {
+    /**
+     * What to clone before making changes; the GitRepository's spec.ref when unset.
+     */
+    checkout?: pulumi.Input<inputs.ImageUpdateAutomationSpecGitCheckoutArgs | undefined>;
+    /**
+     * How to commit.
+     */
+    commit: pulumi.Input<inputs.ImageUpdateAutomationSpecGitCommitArgs>;
+    /**
+     * Where to push; the checkout branch when unset.
+     */
+    push?: pulumi.Input<inputs.ImageUpdateAutomationSpecGitPushArgs | undefined>;
+}
+
+/**
+ * What to clone before making changes; the GitRepository's spec.ref when unset.
+ */
+export interface ImageUpdateAutomationSpecGitCheckoutArgs {
+    /**
+     * Git reference to check out and watch; the `master` branch when unset.
+     */
+    ref: pulumi.Input<inputs.GitRepositorySpecRefArgs>;
+}
+
+/**
+ * How to commit.
+ */
+export interface ImageUpdateAutomationSpecGitCommitArgs {
+    /**
+     * Author of the commits.
+     */
+    author: pulumi.Input<inputs.ImageUpdateAutomationSpecGitCommitAuthorArgs>;
+    /**
+     * Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+     */
+    messageTemplate?: pulumi.Input<string | undefined>;
+    /**
+     * Extra values for the template, as `.Values`.
+     */
+    messageTemplateValues?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Sign commits with this key.
+     */
+    signingKey?: pulumi.Input<inputs.ImageUpdateAutomationSpecGitCommitSigningKeyArgs | undefined>;
+}
+
+/**
+ * Author of the commits.
+ */
+export interface ImageUpdateAutomationSpecGitCommitAuthorArgs {
+    /**
+     * Email of the commit author.
+     */
+    email: pulumi.Input<string>;
+    /**
+     * Name of the commit author.
+     */
+    name?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Sign commits with this key.
+ */
+export interface ImageUpdateAutomationSpecGitCommitSigningKeyArgs {
+    /**
+     * Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+     */
+    secretRef: pulumi.Input<inputs.ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs>;
+    /**
+     * Key format; gpg when unset.
+     */
+    type?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+ */
+export interface ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs {
+    /**
+     * Name of the referenced object.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
+ * Where to push; the checkout branch when unset.
+ */
+export interface ImageUpdateAutomationSpecGitPushArgs {
+    /**
+     * Branch to push to, created from the checkout branch when missing.
+     */
+    branch?: pulumi.Input<string | undefined>;
+    /**
+     * Push options (`git push -o key=value`).
+     */
+    options?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+     */
+    refspec?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+ */
+export interface ImageUpdateAutomationSpecPolicySelectorArgs {
+    /**
+     * Label selector requirements, ANDed.
+     */
+    matchExpressions?: pulumi.Input<pulumi.Input<inputs.ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs>[] | undefined>;
+    /**
+     * Labels a policy must have, ANDed.
+     */
+    matchLabels?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+}
+
+/**
+ * A label selector requirement.
+ */
+export interface ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs {
+    /**
+     * Label key the requirement applies to.
+     */
+    key: pulumi.Input<string>;
+    /**
+     * In, NotIn, Exists or DoesNotExist.
+     */
+    operator: pulumi.Input<string>;
+    /**
+     * Values for In and NotIn; empty for Exists and DoesNotExist.
+     */
+    values?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+}
+
+/**
+ * The GitRepository to update.
+ */
+export interface ImageUpdateAutomationSpecSourceRefArgs {
+    /**
+     * API version of the referent.
+     */
+    apiVersion?: pulumi.Input<string | undefined>;
+    /**
+     * Kind of the referent.
+     */
+    kind: pulumi.Input<string>;
+    /**
+     * Name of the GitRepository.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * Namespace of the GitRepository; the automation's when unset.
+     */
+    namespace?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * How to update the files.
+ */
+export interface ImageUpdateAutomationSpecUpdateArgs {
+    /**
+     * Directory whose YAML files are updated; the repository root when unset.
+     */
+    path?: pulumi.Input<string | undefined>;
+    /**
+     * Update strategy.
+     */
+    strategy?: pulumi.Input<string | undefined>;
+}
+
+/**
  * Desired state of a Kustomization.
  */
 export interface KustomizationSpecArgs {

@@ -2148,6 +2148,266 @@ export interface ImageRepositoryStatusLastScanResult {
 }
 
 /**
+ * Desired state of an ImageUpdateAutomation.
+ */
+export interface ImageUpdateAutomationSpec {
+    /**
+     * Git checkout, commit and push settings.
+     */
+    git?: outputs.ImageUpdateAutomationSpecGit;
+    /**
+     * How often to run the automation.
+     */
+    interval: string;
+    /**
+     * ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+     */
+    policySelector?: outputs.ImageUpdateAutomationSpecPolicySelector;
+    /**
+     * The GitRepository to update.
+     */
+    sourceRef: outputs.ImageUpdateAutomationSpecSourceRef;
+    /**
+     * Stop running this automation.
+     */
+    suspend?: boolean;
+    /**
+     * How to update the files.
+     */
+    update?: outputs.ImageUpdateAutomationSpecUpdate;
+}
+
+/**
+ * Git checkout, commit and push settings.
+ */
+export interface ImageUpdateAutomationSpecGit {
+    /**
+     * What to clone before making changes; the GitRepository's spec.ref when unset.
+     */
+    checkout?: outputs.ImageUpdateAutomationSpecGitCheckout;
+    /**
+     * How to commit.
+     */
+    commit: outputs.ImageUpdateAutomationSpecGitCommit;
+    /**
+     * Where to push; the checkout branch when unset.
+     */
+    push?: outputs.ImageUpdateAutomationSpecGitPush;
+}
+
+/**
+ * What to clone before making changes; the GitRepository's spec.ref when unset.
+ */
+export interface ImageUpdateAutomationSpecGitCheckout {
+    /**
+     * Git reference to check out and watch; the `master` branch when unset.
+     */
+    ref: outputs.GitRepositorySpecRef;
+}
+
+/**
+ * How to commit.
+ */
+export interface ImageUpdateAutomationSpecGitCommit {
+    /**
+     * Author of the commits.
+     */
+    author: outputs.ImageUpdateAutomationSpecGitCommitAuthor;
+    /**
+     * Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+     */
+    messageTemplate?: string;
+    /**
+     * Extra values for the template, as `.Values`.
+     */
+    messageTemplateValues?: {[key: string]: string};
+    /**
+     * Sign commits with this key.
+     */
+    signingKey?: outputs.ImageUpdateAutomationSpecGitCommitSigningKey;
+}
+
+/**
+ * Author of the commits.
+ */
+export interface ImageUpdateAutomationSpecGitCommitAuthor {
+    /**
+     * Email of the commit author.
+     */
+    email: string;
+    /**
+     * Name of the commit author.
+     */
+    name?: string;
+}
+
+/**
+ * Sign commits with this key.
+ */
+export interface ImageUpdateAutomationSpecGitCommitSigningKey {
+    /**
+     * Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+     */
+    secretRef: outputs.ImageUpdateAutomationSpecGitCommitSigningKeySecretRef;
+    /**
+     * Key format; gpg when unset.
+     */
+    type?: string;
+}
+
+/**
+ * Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+ */
+export interface ImageUpdateAutomationSpecGitCommitSigningKeySecretRef {
+    /**
+     * Name of the referenced object.
+     */
+    name: string;
+}
+
+/**
+ * Where to push; the checkout branch when unset.
+ */
+export interface ImageUpdateAutomationSpecGitPush {
+    /**
+     * Branch to push to, created from the checkout branch when missing.
+     */
+    branch?: string;
+    /**
+     * Push options (`git push -o key=value`).
+     */
+    options?: {[key: string]: string};
+    /**
+     * Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+     */
+    refspec?: string;
+}
+
+/**
+ * ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+ */
+export interface ImageUpdateAutomationSpecPolicySelector {
+    /**
+     * Label selector requirements, ANDed.
+     */
+    matchExpressions?: outputs.ImageUpdateAutomationSpecPolicySelectorMatchExpressions[];
+    /**
+     * Labels a policy must have, ANDed.
+     */
+    matchLabels?: {[key: string]: string};
+}
+
+/**
+ * A label selector requirement.
+ */
+export interface ImageUpdateAutomationSpecPolicySelectorMatchExpressions {
+    /**
+     * Label key the requirement applies to.
+     */
+    key: string;
+    /**
+     * In, NotIn, Exists or DoesNotExist.
+     */
+    operator: string;
+    /**
+     * Values for In and NotIn; empty for Exists and DoesNotExist.
+     */
+    values?: string[];
+}
+
+/**
+ * The GitRepository to update.
+ */
+export interface ImageUpdateAutomationSpecSourceRef {
+    /**
+     * API version of the referent.
+     */
+    apiVersion?: string;
+    /**
+     * Kind of the referent.
+     */
+    kind: string;
+    /**
+     * Name of the GitRepository.
+     */
+    name: string;
+    /**
+     * Namespace of the GitRepository; the automation's when unset.
+     */
+    namespace?: string;
+}
+
+/**
+ * How to update the files.
+ */
+export interface ImageUpdateAutomationSpecUpdate {
+    /**
+     * Directory whose YAML files are updated; the repository root when unset.
+     */
+    path?: string;
+    /**
+     * Update strategy.
+     */
+    strategy?: string;
+}
+
+/**
+ * Observed state of an ImageUpdateAutomation.
+ */
+export interface ImageUpdateAutomationStatus {
+    /**
+     * Current state of the object.
+     */
+    conditions?: outputs.GitRepositoryStatusConditions[];
+    /**
+     * When the automation last ran to completion, changes or not.
+     */
+    lastAutomationRunTime?: string;
+    /**
+     * Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+     */
+    lastHandledReconcileAt?: string;
+    /**
+     * SHA-1 of the last commit the automation pushed.
+     */
+    lastPushCommit?: string;
+    /**
+     * When the automation last pushed.
+     */
+    lastPushTime?: string;
+    /**
+     * Last metadata.generation the controller acted on.
+     */
+    observedGeneration?: number;
+    /**
+     * Latest images of the ImagePolicies considered in the last run, by policy name.
+     */
+    observedPolicies?: {[key: string]: outputs.ImageUpdateAutomationStatusObservedPolicies};
+    /**
+     * Source revision checked out in the last run.
+     */
+    observedSourceRevision?: string;
+}
+
+/**
+ * An image reference.
+ */
+export interface ImageUpdateAutomationStatusObservedPolicies {
+    /**
+     * Manifest digest of the tag, per digestReflectionPolicy.
+     */
+    digest?: string;
+    /**
+     * Image name, as spec.image of the ImageRepository.
+     */
+    name: string;
+    /**
+     * The selected tag.
+     */
+    tag: string;
+}
+
+/**
  * Desired state of a Kustomization.
  */
 export interface KustomizationSpec {

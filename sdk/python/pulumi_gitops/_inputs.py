@@ -169,6 +169,30 @@ __all__ = [
     'ImageRepositorySpecCertSecretRefArgsDict',
     'ImageRepositorySpecProxySecretRefArgs',
     'ImageRepositorySpecProxySecretRefArgsDict',
+    'ImageUpdateAutomationSpecArgs',
+    'ImageUpdateAutomationSpecArgsDict',
+    'ImageUpdateAutomationSpecGitArgs',
+    'ImageUpdateAutomationSpecGitArgsDict',
+    'ImageUpdateAutomationSpecGitCheckoutArgs',
+    'ImageUpdateAutomationSpecGitCheckoutArgsDict',
+    'ImageUpdateAutomationSpecGitCommitArgs',
+    'ImageUpdateAutomationSpecGitCommitArgsDict',
+    'ImageUpdateAutomationSpecGitCommitAuthorArgs',
+    'ImageUpdateAutomationSpecGitCommitAuthorArgsDict',
+    'ImageUpdateAutomationSpecGitCommitSigningKeyArgs',
+    'ImageUpdateAutomationSpecGitCommitSigningKeyArgsDict',
+    'ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs',
+    'ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgsDict',
+    'ImageUpdateAutomationSpecGitPushArgs',
+    'ImageUpdateAutomationSpecGitPushArgsDict',
+    'ImageUpdateAutomationSpecPolicySelectorArgs',
+    'ImageUpdateAutomationSpecPolicySelectorArgsDict',
+    'ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs',
+    'ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgsDict',
+    'ImageUpdateAutomationSpecSourceRefArgs',
+    'ImageUpdateAutomationSpecSourceRefArgsDict',
+    'ImageUpdateAutomationSpecUpdateArgs',
+    'ImageUpdateAutomationSpecUpdateArgsDict',
     'KustomizationSpecArgs',
     'KustomizationSpecArgsDict',
     'KustomizationSpecCommonMetadataArgs',
@@ -7450,6 +7474,822 @@ class ImageRepositorySpecProxySecretRefArgs:
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "name", value)
+
+
+class ImageUpdateAutomationSpecArgsDict(TypedDict):
+    """
+    Desired state of an ImageUpdateAutomation.
+    """
+    interval: pulumi.Input[_builtins.str]
+    """
+    How often to run the automation.
+    """
+    source_ref: pulumi.Input['ImageUpdateAutomationSpecSourceRefArgsDict']
+    """
+    The GitRepository to update.
+    """
+    git: NotRequired[pulumi.Input[Optional['ImageUpdateAutomationSpecGitArgsDict']]]
+    """
+    Git checkout, commit and push settings.
+    """
+    policy_selector: NotRequired[pulumi.Input[Optional['ImageUpdateAutomationSpecPolicySelectorArgsDict']]]
+    """
+    ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+    """
+    suspend: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Stop running this automation.
+    """
+    update: NotRequired[pulumi.Input[Optional['ImageUpdateAutomationSpecUpdateArgsDict']]]
+    """
+    How to update the files.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecArgs:
+    def __init__(__self__, *,
+                 interval: pulumi.Input[_builtins.str],
+                 source_ref: pulumi.Input['ImageUpdateAutomationSpecSourceRefArgs'],
+                 git: pulumi.Input[Optional['ImageUpdateAutomationSpecGitArgs']] = None,
+                 policy_selector: pulumi.Input[Optional['ImageUpdateAutomationSpecPolicySelectorArgs']] = None,
+                 suspend: pulumi.Input[Optional[_builtins.bool]] = None,
+                 update: pulumi.Input[Optional['ImageUpdateAutomationSpecUpdateArgs']] = None):
+        """
+        Desired state of an ImageUpdateAutomation.
+
+        :param pulumi.Input[_builtins.str] interval: How often to run the automation.
+        :param pulumi.Input['ImageUpdateAutomationSpecSourceRefArgs'] source_ref: The GitRepository to update.
+        :param pulumi.Input['ImageUpdateAutomationSpecGitArgs'] git: Git checkout, commit and push settings.
+        :param pulumi.Input['ImageUpdateAutomationSpecPolicySelectorArgs'] policy_selector: ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+        :param pulumi.Input[_builtins.bool] suspend: Stop running this automation.
+        :param pulumi.Input['ImageUpdateAutomationSpecUpdateArgs'] update: How to update the files.
+        """
+        pulumi.set(__self__, "interval", interval)
+        pulumi.set(__self__, "source_ref", source_ref)
+        if git is not None:
+            pulumi.set(__self__, "git", git)
+        if policy_selector is not None:
+            pulumi.set(__self__, "policy_selector", policy_selector)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+        if update is not None:
+            pulumi.set(__self__, "update", update)
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> pulumi.Input[_builtins.str]:
+        """
+        How often to run the automation.
+        """
+        return pulumi.get(self, "interval")
+
+    @interval.setter
+    def interval(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "interval", value)
+
+    @_builtins.property
+    @pulumi.getter(name="sourceRef")
+    def source_ref(self) -> pulumi.Input['ImageUpdateAutomationSpecSourceRefArgs']:
+        """
+        The GitRepository to update.
+        """
+        return pulumi.get(self, "source_ref")
+
+    @source_ref.setter
+    def source_ref(self, value: pulumi.Input['ImageUpdateAutomationSpecSourceRefArgs']):
+        pulumi.set(self, "source_ref", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def git(self) -> pulumi.Input[Optional['ImageUpdateAutomationSpecGitArgs']]:
+        """
+        Git checkout, commit and push settings.
+        """
+        return pulumi.get(self, "git")
+
+    @git.setter
+    def git(self, value: pulumi.Input[Optional['ImageUpdateAutomationSpecGitArgs']]):
+        pulumi.set(self, "git", value)
+
+    @_builtins.property
+    @pulumi.getter(name="policySelector")
+    def policy_selector(self) -> pulumi.Input[Optional['ImageUpdateAutomationSpecPolicySelectorArgs']]:
+        """
+        ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+        """
+        return pulumi.get(self, "policy_selector")
+
+    @policy_selector.setter
+    def policy_selector(self, value: pulumi.Input[Optional['ImageUpdateAutomationSpecPolicySelectorArgs']]):
+        pulumi.set(self, "policy_selector", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Stop running this automation.
+        """
+        return pulumi.get(self, "suspend")
+
+    @suspend.setter
+    def suspend(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "suspend", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def update(self) -> pulumi.Input[Optional['ImageUpdateAutomationSpecUpdateArgs']]:
+        """
+        How to update the files.
+        """
+        return pulumi.get(self, "update")
+
+    @update.setter
+    def update(self, value: pulumi.Input[Optional['ImageUpdateAutomationSpecUpdateArgs']]):
+        pulumi.set(self, "update", value)
+
+
+class ImageUpdateAutomationSpecGitArgsDict(TypedDict):
+    """
+    Git checkout, commit and push settings.
+    """
+    commit: pulumi.Input['ImageUpdateAutomationSpecGitCommitArgsDict']
+    """
+    How to commit.
+    """
+    checkout: NotRequired[pulumi.Input[Optional['ImageUpdateAutomationSpecGitCheckoutArgsDict']]]
+    """
+    What to clone before making changes; the GitRepository's spec.ref when unset.
+    """
+    push: NotRequired[pulumi.Input[Optional['ImageUpdateAutomationSpecGitPushArgsDict']]]
+    """
+    Where to push; the checkout branch when unset.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecGitArgs:
+    def __init__(__self__, *,
+                 commit: pulumi.Input['ImageUpdateAutomationSpecGitCommitArgs'],
+                 checkout: pulumi.Input[Optional['ImageUpdateAutomationSpecGitCheckoutArgs']] = None,
+                 push: pulumi.Input[Optional['ImageUpdateAutomationSpecGitPushArgs']] = None):
+        """
+        Git checkout, commit and push settings.
+
+        :param pulumi.Input['ImageUpdateAutomationSpecGitCommitArgs'] commit: How to commit.
+        :param pulumi.Input['ImageUpdateAutomationSpecGitCheckoutArgs'] checkout: What to clone before making changes; the GitRepository's spec.ref when unset.
+        :param pulumi.Input['ImageUpdateAutomationSpecGitPushArgs'] push: Where to push; the checkout branch when unset.
+        """
+        pulumi.set(__self__, "commit", commit)
+        if checkout is not None:
+            pulumi.set(__self__, "checkout", checkout)
+        if push is not None:
+            pulumi.set(__self__, "push", push)
+
+    @_builtins.property
+    @pulumi.getter
+    def commit(self) -> pulumi.Input['ImageUpdateAutomationSpecGitCommitArgs']:
+        """
+        How to commit.
+        """
+        return pulumi.get(self, "commit")
+
+    @commit.setter
+    def commit(self, value: pulumi.Input['ImageUpdateAutomationSpecGitCommitArgs']):
+        pulumi.set(self, "commit", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def checkout(self) -> pulumi.Input[Optional['ImageUpdateAutomationSpecGitCheckoutArgs']]:
+        """
+        What to clone before making changes; the GitRepository's spec.ref when unset.
+        """
+        return pulumi.get(self, "checkout")
+
+    @checkout.setter
+    def checkout(self, value: pulumi.Input[Optional['ImageUpdateAutomationSpecGitCheckoutArgs']]):
+        pulumi.set(self, "checkout", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def push(self) -> pulumi.Input[Optional['ImageUpdateAutomationSpecGitPushArgs']]:
+        """
+        Where to push; the checkout branch when unset.
+        """
+        return pulumi.get(self, "push")
+
+    @push.setter
+    def push(self, value: pulumi.Input[Optional['ImageUpdateAutomationSpecGitPushArgs']]):
+        pulumi.set(self, "push", value)
+
+
+class ImageUpdateAutomationSpecGitCheckoutArgsDict(TypedDict):
+    """
+    What to clone before making changes; the GitRepository's spec.ref when unset.
+    """
+    ref: pulumi.Input['GitRepositorySpecRefArgsDict']
+    """
+    Git reference to check out and watch; the `master` branch when unset.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecGitCheckoutArgs:
+    def __init__(__self__, *,
+                 ref: pulumi.Input['GitRepositorySpecRefArgs']):
+        """
+        What to clone before making changes; the GitRepository's spec.ref when unset.
+
+        :param pulumi.Input['GitRepositorySpecRefArgs'] ref: Git reference to check out and watch; the `master` branch when unset.
+        """
+        pulumi.set(__self__, "ref", ref)
+
+    @_builtins.property
+    @pulumi.getter
+    def ref(self) -> pulumi.Input['GitRepositorySpecRefArgs']:
+        """
+        Git reference to check out and watch; the `master` branch when unset.
+        """
+        return pulumi.get(self, "ref")
+
+    @ref.setter
+    def ref(self, value: pulumi.Input['GitRepositorySpecRefArgs']):
+        pulumi.set(self, "ref", value)
+
+
+class ImageUpdateAutomationSpecGitCommitArgsDict(TypedDict):
+    """
+    How to commit.
+    """
+    author: pulumi.Input['ImageUpdateAutomationSpecGitCommitAuthorArgsDict']
+    """
+    Author of the commits.
+    """
+    message_template: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+    """
+    message_template_values: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Extra values for the template, as `.Values`.
+    """
+    signing_key: NotRequired[pulumi.Input[Optional['ImageUpdateAutomationSpecGitCommitSigningKeyArgsDict']]]
+    """
+    Sign commits with this key.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecGitCommitArgs:
+    def __init__(__self__, *,
+                 author: pulumi.Input['ImageUpdateAutomationSpecGitCommitAuthorArgs'],
+                 message_template: pulumi.Input[Optional[_builtins.str]] = None,
+                 message_template_values: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 signing_key: pulumi.Input[Optional['ImageUpdateAutomationSpecGitCommitSigningKeyArgs']] = None):
+        """
+        How to commit.
+
+        :param pulumi.Input['ImageUpdateAutomationSpecGitCommitAuthorArgs'] author: Author of the commits.
+        :param pulumi.Input[_builtins.str] message_template: Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] message_template_values: Extra values for the template, as `.Values`.
+        :param pulumi.Input['ImageUpdateAutomationSpecGitCommitSigningKeyArgs'] signing_key: Sign commits with this key.
+        """
+        pulumi.set(__self__, "author", author)
+        if message_template is not None:
+            pulumi.set(__self__, "message_template", message_template)
+        if message_template_values is not None:
+            pulumi.set(__self__, "message_template_values", message_template_values)
+        if signing_key is not None:
+            pulumi.set(__self__, "signing_key", signing_key)
+
+    @_builtins.property
+    @pulumi.getter
+    def author(self) -> pulumi.Input['ImageUpdateAutomationSpecGitCommitAuthorArgs']:
+        """
+        Author of the commits.
+        """
+        return pulumi.get(self, "author")
+
+    @author.setter
+    def author(self, value: pulumi.Input['ImageUpdateAutomationSpecGitCommitAuthorArgs']):
+        pulumi.set(self, "author", value)
+
+    @_builtins.property
+    @pulumi.getter(name="messageTemplate")
+    def message_template(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+        """
+        return pulumi.get(self, "message_template")
+
+    @message_template.setter
+    def message_template(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "message_template", value)
+
+    @_builtins.property
+    @pulumi.getter(name="messageTemplateValues")
+    def message_template_values(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Extra values for the template, as `.Values`.
+        """
+        return pulumi.get(self, "message_template_values")
+
+    @message_template_values.setter
+    def message_template_values(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "message_template_values", value)
+
+    @_builtins.property
+    @pulumi.getter(name="signingKey")
+    def signing_key(self) -> pulumi.Input[Optional['ImageUpdateAutomationSpecGitCommitSigningKeyArgs']]:
+        """
+        Sign commits with this key.
+        """
+        return pulumi.get(self, "signing_key")
+
+    @signing_key.setter
+    def signing_key(self, value: pulumi.Input[Optional['ImageUpdateAutomationSpecGitCommitSigningKeyArgs']]):
+        pulumi.set(self, "signing_key", value)
+
+
+class ImageUpdateAutomationSpecGitCommitAuthorArgsDict(TypedDict):
+    """
+    Author of the commits.
+    """
+    email: pulumi.Input[_builtins.str]
+    """
+    Email of the commit author.
+    """
+    name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Name of the commit author.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecGitCommitAuthorArgs:
+    def __init__(__self__, *,
+                 email: pulumi.Input[_builtins.str],
+                 name: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Author of the commits.
+
+        :param pulumi.Input[_builtins.str] email: Email of the commit author.
+        :param pulumi.Input[_builtins.str] name: Name of the commit author.
+        """
+        pulumi.set(__self__, "email", email)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def email(self) -> pulumi.Input[_builtins.str]:
+        """
+        Email of the commit author.
+        """
+        return pulumi.get(self, "email")
+
+    @email.setter
+    def email(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "email", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Name of the commit author.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "name", value)
+
+
+class ImageUpdateAutomationSpecGitCommitSigningKeyArgsDict(TypedDict):
+    """
+    Sign commits with this key.
+    """
+    secret_ref: pulumi.Input['ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgsDict']
+    """
+    Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+    """
+    type: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Key format; gpg when unset.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecGitCommitSigningKeyArgs:
+    def __init__(__self__, *,
+                 secret_ref: pulumi.Input['ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs'],
+                 type: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Sign commits with this key.
+
+        :param pulumi.Input['ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs'] secret_ref: Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+        :param pulumi.Input[_builtins.str] type: Key format; gpg when unset.
+        """
+        pulumi.set(__self__, "secret_ref", secret_ref)
+        if type is not None:
+            pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter(name="secretRef")
+    def secret_ref(self) -> pulumi.Input['ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs']:
+        """
+        Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+        """
+        return pulumi.get(self, "secret_ref")
+
+    @secret_ref.setter
+    def secret_ref(self, value: pulumi.Input['ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs']):
+        pulumi.set(self, "secret_ref", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Key format; gpg when unset.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "type", value)
+
+
+class ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgsDict(TypedDict):
+    """
+    Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the referenced object.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecGitCommitSigningKeySecretRefArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str]):
+        """
+        Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+
+        :param pulumi.Input[_builtins.str] name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+
+class ImageUpdateAutomationSpecGitPushArgsDict(TypedDict):
+    """
+    Where to push; the checkout branch when unset.
+    """
+    branch: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Branch to push to, created from the checkout branch when missing.
+    """
+    options: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Push options (`git push -o key=value`).
+    """
+    refspec: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecGitPushArgs:
+    def __init__(__self__, *,
+                 branch: pulumi.Input[Optional[_builtins.str]] = None,
+                 options: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 refspec: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Where to push; the checkout branch when unset.
+
+        :param pulumi.Input[_builtins.str] branch: Branch to push to, created from the checkout branch when missing.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] options: Push options (`git push -o key=value`).
+        :param pulumi.Input[_builtins.str] refspec: Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+        """
+        if branch is not None:
+            pulumi.set(__self__, "branch", branch)
+        if options is not None:
+            pulumi.set(__self__, "options", options)
+        if refspec is not None:
+            pulumi.set(__self__, "refspec", refspec)
+
+    @_builtins.property
+    @pulumi.getter
+    def branch(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Branch to push to, created from the checkout branch when missing.
+        """
+        return pulumi.get(self, "branch")
+
+    @branch.setter
+    def branch(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "branch", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def options(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Push options (`git push -o key=value`).
+        """
+        return pulumi.get(self, "options")
+
+    @options.setter
+    def options(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "options", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def refspec(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+        """
+        return pulumi.get(self, "refspec")
+
+    @refspec.setter
+    def refspec(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "refspec", value)
+
+
+class ImageUpdateAutomationSpecPolicySelectorArgsDict(TypedDict):
+    """
+    ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+    """
+    match_expressions: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgsDict']]]]]
+    """
+    Label selector requirements, ANDed.
+    """
+    match_labels: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Labels a policy must have, ANDed.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecPolicySelectorArgs:
+    def __init__(__self__, *,
+                 match_expressions: pulumi.Input[Optional[Sequence[pulumi.Input['ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs']]]] = None,
+                 match_labels: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None):
+        """
+        ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+
+        :param pulumi.Input[Sequence[pulumi.Input['ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs']]] match_expressions: Label selector requirements, ANDed.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] match_labels: Labels a policy must have, ANDed.
+        """
+        if match_expressions is not None:
+            pulumi.set(__self__, "match_expressions", match_expressions)
+        if match_labels is not None:
+            pulumi.set(__self__, "match_labels", match_labels)
+
+    @_builtins.property
+    @pulumi.getter(name="matchExpressions")
+    def match_expressions(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs']]]]:
+        """
+        Label selector requirements, ANDed.
+        """
+        return pulumi.get(self, "match_expressions")
+
+    @match_expressions.setter
+    def match_expressions(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs']]]]):
+        pulumi.set(self, "match_expressions", value)
+
+    @_builtins.property
+    @pulumi.getter(name="matchLabels")
+    def match_labels(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Labels a policy must have, ANDed.
+        """
+        return pulumi.get(self, "match_labels")
+
+    @match_labels.setter
+    def match_labels(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "match_labels", value)
+
+
+class ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgsDict(TypedDict):
+    """
+    A label selector requirement.
+    """
+    key: pulumi.Input[_builtins.str]
+    """
+    Label key the requirement applies to.
+    """
+    operator: pulumi.Input[_builtins.str]
+    """
+    In, NotIn, Exists or DoesNotExist.
+    """
+    values: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Values for In and NotIn; empty for Exists and DoesNotExist.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecPolicySelectorMatchExpressionsArgs:
+    def __init__(__self__, *,
+                 key: pulumi.Input[_builtins.str],
+                 operator: pulumi.Input[_builtins.str],
+                 values: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None):
+        """
+        A label selector requirement.
+
+        :param pulumi.Input[_builtins.str] key: Label key the requirement applies to.
+        :param pulumi.Input[_builtins.str] operator: In, NotIn, Exists or DoesNotExist.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] values: Values for In and NotIn; empty for Exists and DoesNotExist.
+        """
+        pulumi.set(__self__, "key", key)
+        pulumi.set(__self__, "operator", operator)
+        if values is not None:
+            pulumi.set(__self__, "values", values)
+
+    @_builtins.property
+    @pulumi.getter
+    def key(self) -> pulumi.Input[_builtins.str]:
+        """
+        Label key the requirement applies to.
+        """
+        return pulumi.get(self, "key")
+
+    @key.setter
+    def key(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "key", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def operator(self) -> pulumi.Input[_builtins.str]:
+        """
+        In, NotIn, Exists or DoesNotExist.
+        """
+        return pulumi.get(self, "operator")
+
+    @operator.setter
+    def operator(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "operator", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def values(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Values for In and NotIn; empty for Exists and DoesNotExist.
+        """
+        return pulumi.get(self, "values")
+
+    @values.setter
+    def values(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "values", value)
+
+
+class ImageUpdateAutomationSpecSourceRefArgsDict(TypedDict):
+    """
+    The GitRepository to update.
+    """
+    kind: pulumi.Input[_builtins.str]
+    """
+    Kind of the referent.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Name of the GitRepository.
+    """
+    api_version: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    API version of the referent.
+    """
+    namespace: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Namespace of the GitRepository; the automation's when unset.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecSourceRefArgs:
+    def __init__(__self__, *,
+                 kind: pulumi.Input[_builtins.str],
+                 name: pulumi.Input[_builtins.str],
+                 api_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 namespace: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        The GitRepository to update.
+
+        :param pulumi.Input[_builtins.str] kind: Kind of the referent.
+        :param pulumi.Input[_builtins.str] name: Name of the GitRepository.
+        :param pulumi.Input[_builtins.str] api_version: API version of the referent.
+        :param pulumi.Input[_builtins.str] namespace: Namespace of the GitRepository; the automation's when unset.
+        """
+        pulumi.set(__self__, "kind", kind)
+        pulumi.set(__self__, "name", name)
+        if api_version is not None:
+            pulumi.set(__self__, "api_version", api_version)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def kind(self) -> pulumi.Input[_builtins.str]:
+        """
+        Kind of the referent.
+        """
+        return pulumi.get(self, "kind")
+
+    @kind.setter
+    def kind(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "kind", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Name of the GitRepository.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="apiVersion")
+    def api_version(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        API version of the referent.
+        """
+        return pulumi.get(self, "api_version")
+
+    @api_version.setter
+    def api_version(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "api_version", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Namespace of the GitRepository; the automation's when unset.
+        """
+        return pulumi.get(self, "namespace")
+
+    @namespace.setter
+    def namespace(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "namespace", value)
+
+
+class ImageUpdateAutomationSpecUpdateArgsDict(TypedDict):
+    """
+    How to update the files.
+    """
+    path: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Directory whose YAML files are updated; the repository root when unset.
+    """
+    strategy: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Update strategy.
+    """
+
+@pulumi.input_type
+class ImageUpdateAutomationSpecUpdateArgs:
+    def __init__(__self__, *,
+                 path: pulumi.Input[Optional[_builtins.str]] = None,
+                 strategy: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        How to update the files.
+
+        :param pulumi.Input[_builtins.str] path: Directory whose YAML files are updated; the repository root when unset.
+        :param pulumi.Input[_builtins.str] strategy: Update strategy.
+        """
+        if path is not None:
+            pulumi.set(__self__, "path", path)
+        if strategy is not None:
+            pulumi.set(__self__, "strategy", strategy)
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Directory whose YAML files are updated; the repository root when unset.
+        """
+        return pulumi.get(self, "path")
+
+    @path.setter
+    def path(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "path", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def strategy(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Update strategy.
+        """
+        return pulumi.get(self, "strategy")
+
+    @strategy.setter
+    def strategy(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "strategy", value)
 
 
 class KustomizationSpecArgsDict(TypedDict):

@@ -21,7 +21,7 @@ __all__ = ['ImageUpdateAutomationArgs', 'ImageUpdateAutomation']
 @pulumi.input_type
 class ImageUpdateAutomationArgs:
     def __init__(__self__, *,
-                 spec: pulumi.Input[Mapping[str, Any]],
+                 spec: pulumi.Input['ImageUpdateAutomationSpecArgs'],
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
@@ -31,7 +31,7 @@ class ImageUpdateAutomationArgs:
         """
         The set of arguments for constructing a ImageUpdateAutomation resource.
 
-        :param pulumi.Input[Mapping[str, Any]] spec: Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+        :param pulumi.Input['ImageUpdateAutomationSpecArgs'] spec: Desired state of an ImageUpdateAutomation.
         :param pulumi.Input[_builtins.bool] adopt: Take over an object that already exists (made by another tool or stack): this resource then owns it (server-side apply with force) and deletes it on destroy. Without it, creating over an existing object is refused. (Pulumi's `import` option cannot serve here: the Node.js provider host cannot read a resource without state.)
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
@@ -55,14 +55,14 @@ class ImageUpdateAutomationArgs:
 
     @_builtins.property
     @pulumi.getter
-    def spec(self) -> pulumi.Input[Mapping[str, Any]]:
+    def spec(self) -> pulumi.Input['ImageUpdateAutomationSpecArgs']:
         """
-        Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+        Desired state of an ImageUpdateAutomation.
         """
         return pulumi.get(self, "spec")
 
     @spec.setter
-    def spec(self, value: pulumi.Input[Mapping[str, Any]]):
+    def spec(self, value: pulumi.Input['ImageUpdateAutomationSpecArgs']):
         pulumi.set(self, "spec", value)
 
     @_builtins.property
@@ -148,12 +148,12 @@ class ImageUpdateAutomation(pulumi.CustomResource):
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']]] = None,
-                 spec: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 spec: pulumi.Input[Optional[Union['ImageUpdateAutomationSpecArgs', 'ImageUpdateAutomationSpecArgsDict']]] = None,
                  timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  wait_for_ready: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
         """
-        Updates image references in a git repository from ImagePolicies, commits and pushes. (image.toolkit.fluxcd.io/v1 ImageUpdateAutomation). Applied with server-side apply; waits for Ready unless waitForReady is false.
+        ImageUpdateAutomation is the Schema for the imageupdateautomations API: it commits the latest images selected by ImagePolicies into a Git repository. (image.toolkit.fluxcd.io/v1 ImageUpdateAutomation). Applied with server-side apply; waits for Ready unless waitForReady is false.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -161,7 +161,7 @@ class ImageUpdateAutomation(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig (contents, or a file path) of the cluster; KUBECONFIG / ~/.kube/config at deploy time when unset.
         :param pulumi.Input[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']] metadata: Object metadata.
-        :param pulumi.Input[Mapping[str, Any]] spec: Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+        :param pulumi.Input[Union['ImageUpdateAutomationSpecArgs', 'ImageUpdateAutomationSpecArgsDict']] spec: Desired state of an ImageUpdateAutomation.
         :param pulumi.Input[_builtins.str] timeout: How long to wait for Ready; `2m` by default.
         :param pulumi.Input[_builtins.bool] wait_for_ready: Wait until the controller reports Ready=True for the applied generation (default true); the error carries the controller's message.
         """
@@ -172,7 +172,7 @@ class ImageUpdateAutomation(pulumi.CustomResource):
                  args: ImageUpdateAutomationArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        Updates image references in a git repository from ImagePolicies, commits and pushes. (image.toolkit.fluxcd.io/v1 ImageUpdateAutomation). Applied with server-side apply; waits for Ready unless waitForReady is false.
+        ImageUpdateAutomation is the Schema for the imageupdateautomations API: it commits the latest images selected by ImagePolicies into a Git repository. (image.toolkit.fluxcd.io/v1 ImageUpdateAutomation). Applied with server-side apply; waits for Ready unless waitForReady is false.
 
         :param str resource_name: The name of the resource.
         :param ImageUpdateAutomationArgs args: The arguments to use to populate this resource's properties.
@@ -193,7 +193,7 @@ class ImageUpdateAutomation(pulumi.CustomResource):
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional[Union['GitRepositoryMetadataArgs', 'GitRepositoryMetadataArgsDict']]] = None,
-                 spec: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 spec: pulumi.Input[Optional[Union['ImageUpdateAutomationSpecArgs', 'ImageUpdateAutomationSpecArgsDict']]] = None,
                  timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  wait_for_ready: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
@@ -303,15 +303,15 @@ class ImageUpdateAutomation(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
-    def spec(self) -> pulumi.Output[Mapping[str, Any]]:
+    def spec(self) -> pulumi.Output['outputs.ImageUpdateAutomationSpec']:
         """
-        Spec of the object (free-form: this kind's schema is not defined in controllers/api yet).
+        Desired state of an ImageUpdateAutomation.
         """
         return pulumi.get(self, "spec")
 
     @_builtins.property
     @pulumi.getter
-    def status(self) -> pulumi.Output[Optional[Mapping[str, Any]]]:
+    def status(self) -> pulumi.Output[Optional['outputs.ImageUpdateAutomationStatus']]:
         """
         Status reported by the controller.
         """

@@ -44,7 +44,7 @@ class InstallArgs:
 
         :param pulumi.Input[_builtins.str] cluster_domain: Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers: `source-watcher` (ArtifactGenerator), `image-reflector-controller` (ImageRepository, ImagePolicy) and `image-automation-controller` (ImageUpdateAutomation), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input['BootstrapCustomisationArgs'] customisation: Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
         :param pulumi.Input[_builtins.bool] force: Take over an installation made by another tool (app.kubernetes.io/managed-by).
@@ -129,7 +129,7 @@ class InstallArgs:
     @pulumi.getter(name="componentsExtra")
     def components_extra(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
         """
-        Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
+        Flux's optional controllers: `source-watcher` (ArtifactGenerator), `image-reflector-controller` (ImageRepository, ImagePolicy) and `image-automation-controller` (ImageUpdateAutomation), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them.
         """
         return pulumi.get(self, "components_extra")
 
@@ -363,7 +363,7 @@ class Install(pulumi.ComponentResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] cluster_domain: Cluster DNS domain, for --events-addr and --storage-adv-addr. `cluster.local` by default.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Controllers to install; source-controller and kustomize-controller are required for bootstrap. All four by default.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers: `source-watcher` (ArtifactGenerator) and `image-reflector-controller` (ImageRepository, ImagePolicy), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them. `image-automation-controller` is not installable yet; asking for it is an error that says so.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components_extra: Flux's optional controllers: `source-watcher` (ArtifactGenerator), `image-reflector-controller` (ImageRepository, ImagePolicy) and `image-automation-controller` (ImageUpdateAutomation), with their Deployment, ServiceAccount, CRDs and Service as Flux installs them.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context by default.
         :param pulumi.Input[Union['BootstrapCustomisationArgs', 'BootstrapCustomisationArgsDict']] customisation: Changes to the install manifests. They are written into kustomization.yaml as patches, so the installation Flux reconciles from git is the one applied.
         :param pulumi.Input[_builtins.bool] force: Take over an installation made by another tool (app.kubernetes.io/managed-by).

@@ -103,6 +103,20 @@ __all__ = [
     'ImageRepositorySpecProxySecretRef',
     'ImageRepositoryStatus',
     'ImageRepositoryStatusLastScanResult',
+    'ImageUpdateAutomationSpec',
+    'ImageUpdateAutomationSpecGit',
+    'ImageUpdateAutomationSpecGitCheckout',
+    'ImageUpdateAutomationSpecGitCommit',
+    'ImageUpdateAutomationSpecGitCommitAuthor',
+    'ImageUpdateAutomationSpecGitCommitSigningKey',
+    'ImageUpdateAutomationSpecGitCommitSigningKeySecretRef',
+    'ImageUpdateAutomationSpecGitPush',
+    'ImageUpdateAutomationSpecPolicySelector',
+    'ImageUpdateAutomationSpecPolicySelectorMatchExpressions',
+    'ImageUpdateAutomationSpecSourceRef',
+    'ImageUpdateAutomationSpecUpdate',
+    'ImageUpdateAutomationStatus',
+    'ImageUpdateAutomationStatusObservedPolicies',
     'KustomizationSpec',
     'KustomizationSpecCommonMetadata',
     'KustomizationSpecDecryption',
@@ -7061,6 +7075,810 @@ class ImageRepositoryStatusLastScanResult(dict):
         When the scan happened.
         """
         return pulumi.get(self, "scan_time")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpec(dict):
+    """
+    Desired state of an ImageUpdateAutomation.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "sourceRef":
+            suggest = "source_ref"
+        elif key == "policySelector":
+            suggest = "policy_selector"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageUpdateAutomationSpec. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageUpdateAutomationSpec.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageUpdateAutomationSpec.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 interval: _builtins.str,
+                 source_ref: 'outputs.ImageUpdateAutomationSpecSourceRef',
+                 git: Optional['outputs.ImageUpdateAutomationSpecGit'] = None,
+                 policy_selector: Optional['outputs.ImageUpdateAutomationSpecPolicySelector'] = None,
+                 suspend: Optional[_builtins.bool] = None,
+                 update: Optional['outputs.ImageUpdateAutomationSpecUpdate'] = None):
+        """
+        Desired state of an ImageUpdateAutomation.
+
+        :param _builtins.str interval: How often to run the automation.
+        :param 'ImageUpdateAutomationSpecSourceRef' source_ref: The GitRepository to update.
+        :param 'ImageUpdateAutomationSpecGit' git: Git checkout, commit and push settings.
+        :param 'ImageUpdateAutomationSpecPolicySelector' policy_selector: ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+        :param _builtins.bool suspend: Stop running this automation.
+        :param 'ImageUpdateAutomationSpecUpdate' update: How to update the files.
+        """
+        pulumi.set(__self__, "interval", interval)
+        pulumi.set(__self__, "source_ref", source_ref)
+        if git is not None:
+            pulumi.set(__self__, "git", git)
+        if policy_selector is not None:
+            pulumi.set(__self__, "policy_selector", policy_selector)
+        if suspend is not None:
+            pulumi.set(__self__, "suspend", suspend)
+        if update is not None:
+            pulumi.set(__self__, "update", update)
+
+    @_builtins.property
+    @pulumi.getter
+    def interval(self) -> _builtins.str:
+        """
+        How often to run the automation.
+        """
+        return pulumi.get(self, "interval")
+
+    @_builtins.property
+    @pulumi.getter(name="sourceRef")
+    def source_ref(self) -> 'outputs.ImageUpdateAutomationSpecSourceRef':
+        """
+        The GitRepository to update.
+        """
+        return pulumi.get(self, "source_ref")
+
+    @_builtins.property
+    @pulumi.getter
+    def git(self) -> Optional['outputs.ImageUpdateAutomationSpecGit']:
+        """
+        Git checkout, commit and push settings.
+        """
+        return pulumi.get(self, "git")
+
+    @_builtins.property
+    @pulumi.getter(name="policySelector")
+    def policy_selector(self) -> Optional['outputs.ImageUpdateAutomationSpecPolicySelector']:
+        """
+        ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+        """
+        return pulumi.get(self, "policy_selector")
+
+    @_builtins.property
+    @pulumi.getter
+    def suspend(self) -> Optional[_builtins.bool]:
+        """
+        Stop running this automation.
+        """
+        return pulumi.get(self, "suspend")
+
+    @_builtins.property
+    @pulumi.getter
+    def update(self) -> Optional['outputs.ImageUpdateAutomationSpecUpdate']:
+        """
+        How to update the files.
+        """
+        return pulumi.get(self, "update")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecGit(dict):
+    """
+    Git checkout, commit and push settings.
+    """
+    def __init__(__self__, *,
+                 commit: 'outputs.ImageUpdateAutomationSpecGitCommit',
+                 checkout: Optional['outputs.ImageUpdateAutomationSpecGitCheckout'] = None,
+                 push: Optional['outputs.ImageUpdateAutomationSpecGitPush'] = None):
+        """
+        Git checkout, commit and push settings.
+
+        :param 'ImageUpdateAutomationSpecGitCommit' commit: How to commit.
+        :param 'ImageUpdateAutomationSpecGitCheckout' checkout: What to clone before making changes; the GitRepository's spec.ref when unset.
+        :param 'ImageUpdateAutomationSpecGitPush' push: Where to push; the checkout branch when unset.
+        """
+        pulumi.set(__self__, "commit", commit)
+        if checkout is not None:
+            pulumi.set(__self__, "checkout", checkout)
+        if push is not None:
+            pulumi.set(__self__, "push", push)
+
+    @_builtins.property
+    @pulumi.getter
+    def commit(self) -> 'outputs.ImageUpdateAutomationSpecGitCommit':
+        """
+        How to commit.
+        """
+        return pulumi.get(self, "commit")
+
+    @_builtins.property
+    @pulumi.getter
+    def checkout(self) -> Optional['outputs.ImageUpdateAutomationSpecGitCheckout']:
+        """
+        What to clone before making changes; the GitRepository's spec.ref when unset.
+        """
+        return pulumi.get(self, "checkout")
+
+    @_builtins.property
+    @pulumi.getter
+    def push(self) -> Optional['outputs.ImageUpdateAutomationSpecGitPush']:
+        """
+        Where to push; the checkout branch when unset.
+        """
+        return pulumi.get(self, "push")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecGitCheckout(dict):
+    """
+    What to clone before making changes; the GitRepository's spec.ref when unset.
+    """
+    def __init__(__self__, *,
+                 ref: 'outputs.GitRepositorySpecRef'):
+        """
+        What to clone before making changes; the GitRepository's spec.ref when unset.
+
+        :param 'GitRepositorySpecRef' ref: Git reference to check out and watch; the `master` branch when unset.
+        """
+        pulumi.set(__self__, "ref", ref)
+
+    @_builtins.property
+    @pulumi.getter
+    def ref(self) -> 'outputs.GitRepositorySpecRef':
+        """
+        Git reference to check out and watch; the `master` branch when unset.
+        """
+        return pulumi.get(self, "ref")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecGitCommit(dict):
+    """
+    How to commit.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "messageTemplate":
+            suggest = "message_template"
+        elif key == "messageTemplateValues":
+            suggest = "message_template_values"
+        elif key == "signingKey":
+            suggest = "signing_key"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageUpdateAutomationSpecGitCommit. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageUpdateAutomationSpecGitCommit.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageUpdateAutomationSpecGitCommit.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 author: 'outputs.ImageUpdateAutomationSpecGitCommitAuthor',
+                 message_template: Optional[_builtins.str] = None,
+                 message_template_values: Optional[Mapping[str, _builtins.str]] = None,
+                 signing_key: Optional['outputs.ImageUpdateAutomationSpecGitCommitSigningKey'] = None):
+        """
+        How to commit.
+
+        :param 'ImageUpdateAutomationSpecGitCommitAuthor' author: Author of the commits.
+        :param _builtins.str message_template: Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+        :param Mapping[str, _builtins.str] message_template_values: Extra values for the template, as `.Values`.
+        :param 'ImageUpdateAutomationSpecGitCommitSigningKey' signing_key: Sign commits with this key.
+        """
+        pulumi.set(__self__, "author", author)
+        if message_template is not None:
+            pulumi.set(__self__, "message_template", message_template)
+        if message_template_values is not None:
+            pulumi.set(__self__, "message_template_values", message_template_values)
+        if signing_key is not None:
+            pulumi.set(__self__, "signing_key", signing_key)
+
+    @_builtins.property
+    @pulumi.getter
+    def author(self) -> 'outputs.ImageUpdateAutomationSpecGitCommitAuthor':
+        """
+        Author of the commits.
+        """
+        return pulumi.get(self, "author")
+
+    @_builtins.property
+    @pulumi.getter(name="messageTemplate")
+    def message_template(self) -> Optional[_builtins.str]:
+        """
+        Go text/template for the commit message; `.AutomationObject`, `.Changed` and `.Values` are available.
+        """
+        return pulumi.get(self, "message_template")
+
+    @_builtins.property
+    @pulumi.getter(name="messageTemplateValues")
+    def message_template_values(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Extra values for the template, as `.Values`.
+        """
+        return pulumi.get(self, "message_template_values")
+
+    @_builtins.property
+    @pulumi.getter(name="signingKey")
+    def signing_key(self) -> Optional['outputs.ImageUpdateAutomationSpecGitCommitSigningKey']:
+        """
+        Sign commits with this key.
+        """
+        return pulumi.get(self, "signing_key")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecGitCommitAuthor(dict):
+    """
+    Author of the commits.
+    """
+    def __init__(__self__, *,
+                 email: _builtins.str,
+                 name: Optional[_builtins.str] = None):
+        """
+        Author of the commits.
+
+        :param _builtins.str email: Email of the commit author.
+        :param _builtins.str name: Name of the commit author.
+        """
+        pulumi.set(__self__, "email", email)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def email(self) -> _builtins.str:
+        """
+        Email of the commit author.
+        """
+        return pulumi.get(self, "email")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[_builtins.str]:
+        """
+        Name of the commit author.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecGitCommitSigningKey(dict):
+    """
+    Sign commits with this key.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "secretRef":
+            suggest = "secret_ref"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageUpdateAutomationSpecGitCommitSigningKey. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageUpdateAutomationSpecGitCommitSigningKey.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageUpdateAutomationSpecGitCommitSigningKey.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 secret_ref: 'outputs.ImageUpdateAutomationSpecGitCommitSigningKeySecretRef',
+                 type: Optional[_builtins.str] = None):
+        """
+        Sign commits with this key.
+
+        :param 'ImageUpdateAutomationSpecGitCommitSigningKeySecretRef' secret_ref: Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+        :param _builtins.str type: Key format; gpg when unset.
+        """
+        pulumi.set(__self__, "secret_ref", secret_ref)
+        if type is not None:
+            pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter(name="secretRef")
+    def secret_ref(self) -> 'outputs.ImageUpdateAutomationSpecGitCommitSigningKeySecretRef':
+        """
+        Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+        """
+        return pulumi.get(self, "secret_ref")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> Optional[_builtins.str]:
+        """
+        Key format; gpg when unset.
+        """
+        return pulumi.get(self, "type")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecGitCommitSigningKeySecretRef(dict):
+    """
+    Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str):
+        """
+        Secret with `git.asc` (ASCII-armored OpenPGP key, optional `passphrase`) for type gpg, or `identity` (optional `password`) for type ssh.
+
+        :param _builtins.str name: Name of the referenced object.
+        """
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the referenced object.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecGitPush(dict):
+    """
+    Where to push; the checkout branch when unset.
+    """
+    def __init__(__self__, *,
+                 branch: Optional[_builtins.str] = None,
+                 options: Optional[Mapping[str, _builtins.str]] = None,
+                 refspec: Optional[_builtins.str] = None):
+        """
+        Where to push; the checkout branch when unset.
+
+        :param _builtins.str branch: Branch to push to, created from the checkout branch when missing.
+        :param Mapping[str, _builtins.str] options: Push options (`git push -o key=value`).
+        :param _builtins.str refspec: Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+        """
+        if branch is not None:
+            pulumi.set(__self__, "branch", branch)
+        if options is not None:
+            pulumi.set(__self__, "options", options)
+        if refspec is not None:
+            pulumi.set(__self__, "refspec", refspec)
+
+    @_builtins.property
+    @pulumi.getter
+    def branch(self) -> Optional[_builtins.str]:
+        """
+        Branch to push to, created from the checkout branch when missing.
+        """
+        return pulumi.get(self, "branch")
+
+    @_builtins.property
+    @pulumi.getter
+    def options(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Push options (`git push -o key=value`).
+        """
+        return pulumi.get(self, "options")
+
+    @_builtins.property
+    @pulumi.getter
+    def refspec(self) -> Optional[_builtins.str]:
+        """
+        Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.
+        """
+        return pulumi.get(self, "refspec")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecPolicySelector(dict):
+    """
+    ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "matchExpressions":
+            suggest = "match_expressions"
+        elif key == "matchLabels":
+            suggest = "match_labels"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageUpdateAutomationSpecPolicySelector. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageUpdateAutomationSpecPolicySelector.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageUpdateAutomationSpecPolicySelector.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 match_expressions: Optional[Sequence['outputs.ImageUpdateAutomationSpecPolicySelectorMatchExpressions']] = None,
+                 match_labels: Optional[Mapping[str, _builtins.str]] = None):
+        """
+        ImagePolicies to consider, by label; every ImagePolicy in the namespace when unset.
+
+        :param Sequence['ImageUpdateAutomationSpecPolicySelectorMatchExpressions'] match_expressions: Label selector requirements, ANDed.
+        :param Mapping[str, _builtins.str] match_labels: Labels a policy must have, ANDed.
+        """
+        if match_expressions is not None:
+            pulumi.set(__self__, "match_expressions", match_expressions)
+        if match_labels is not None:
+            pulumi.set(__self__, "match_labels", match_labels)
+
+    @_builtins.property
+    @pulumi.getter(name="matchExpressions")
+    def match_expressions(self) -> Optional[Sequence['outputs.ImageUpdateAutomationSpecPolicySelectorMatchExpressions']]:
+        """
+        Label selector requirements, ANDed.
+        """
+        return pulumi.get(self, "match_expressions")
+
+    @_builtins.property
+    @pulumi.getter(name="matchLabels")
+    def match_labels(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Labels a policy must have, ANDed.
+        """
+        return pulumi.get(self, "match_labels")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecPolicySelectorMatchExpressions(dict):
+    """
+    A label selector requirement.
+    """
+    def __init__(__self__, *,
+                 key: _builtins.str,
+                 operator: _builtins.str,
+                 values: Optional[Sequence[_builtins.str]] = None):
+        """
+        A label selector requirement.
+
+        :param _builtins.str key: Label key the requirement applies to.
+        :param _builtins.str operator: In, NotIn, Exists or DoesNotExist.
+        :param Sequence[_builtins.str] values: Values for In and NotIn; empty for Exists and DoesNotExist.
+        """
+        pulumi.set(__self__, "key", key)
+        pulumi.set(__self__, "operator", operator)
+        if values is not None:
+            pulumi.set(__self__, "values", values)
+
+    @_builtins.property
+    @pulumi.getter
+    def key(self) -> _builtins.str:
+        """
+        Label key the requirement applies to.
+        """
+        return pulumi.get(self, "key")
+
+    @_builtins.property
+    @pulumi.getter
+    def operator(self) -> _builtins.str:
+        """
+        In, NotIn, Exists or DoesNotExist.
+        """
+        return pulumi.get(self, "operator")
+
+    @_builtins.property
+    @pulumi.getter
+    def values(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Values for In and NotIn; empty for Exists and DoesNotExist.
+        """
+        return pulumi.get(self, "values")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecSourceRef(dict):
+    """
+    The GitRepository to update.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "apiVersion":
+            suggest = "api_version"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageUpdateAutomationSpecSourceRef. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageUpdateAutomationSpecSourceRef.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageUpdateAutomationSpecSourceRef.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 kind: _builtins.str,
+                 name: _builtins.str,
+                 api_version: Optional[_builtins.str] = None,
+                 namespace: Optional[_builtins.str] = None):
+        """
+        The GitRepository to update.
+
+        :param _builtins.str kind: Kind of the referent.
+        :param _builtins.str name: Name of the GitRepository.
+        :param _builtins.str api_version: API version of the referent.
+        :param _builtins.str namespace: Namespace of the GitRepository; the automation's when unset.
+        """
+        pulumi.set(__self__, "kind", kind)
+        pulumi.set(__self__, "name", name)
+        if api_version is not None:
+            pulumi.set(__self__, "api_version", api_version)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+
+    @_builtins.property
+    @pulumi.getter
+    def kind(self) -> _builtins.str:
+        """
+        Kind of the referent.
+        """
+        return pulumi.get(self, "kind")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the GitRepository.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter(name="apiVersion")
+    def api_version(self) -> Optional[_builtins.str]:
+        """
+        API version of the referent.
+        """
+        return pulumi.get(self, "api_version")
+
+    @_builtins.property
+    @pulumi.getter
+    def namespace(self) -> Optional[_builtins.str]:
+        """
+        Namespace of the GitRepository; the automation's when unset.
+        """
+        return pulumi.get(self, "namespace")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationSpecUpdate(dict):
+    """
+    How to update the files.
+    """
+    def __init__(__self__, *,
+                 path: Optional[_builtins.str] = None,
+                 strategy: Optional[_builtins.str] = None):
+        """
+        How to update the files.
+
+        :param _builtins.str path: Directory whose YAML files are updated; the repository root when unset.
+        :param _builtins.str strategy: Update strategy.
+        """
+        if path is not None:
+            pulumi.set(__self__, "path", path)
+        if strategy is not None:
+            pulumi.set(__self__, "strategy", strategy)
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> Optional[_builtins.str]:
+        """
+        Directory whose YAML files are updated; the repository root when unset.
+        """
+        return pulumi.get(self, "path")
+
+    @_builtins.property
+    @pulumi.getter
+    def strategy(self) -> Optional[_builtins.str]:
+        """
+        Update strategy.
+        """
+        return pulumi.get(self, "strategy")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationStatus(dict):
+    """
+    Observed state of an ImageUpdateAutomation.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "lastAutomationRunTime":
+            suggest = "last_automation_run_time"
+        elif key == "lastHandledReconcileAt":
+            suggest = "last_handled_reconcile_at"
+        elif key == "lastPushCommit":
+            suggest = "last_push_commit"
+        elif key == "lastPushTime":
+            suggest = "last_push_time"
+        elif key == "observedGeneration":
+            suggest = "observed_generation"
+        elif key == "observedPolicies":
+            suggest = "observed_policies"
+        elif key == "observedSourceRevision":
+            suggest = "observed_source_revision"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ImageUpdateAutomationStatus. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ImageUpdateAutomationStatus.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ImageUpdateAutomationStatus.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 conditions: Optional[Sequence['outputs.GitRepositoryStatusConditions']] = None,
+                 last_automation_run_time: Optional[_builtins.str] = None,
+                 last_handled_reconcile_at: Optional[_builtins.str] = None,
+                 last_push_commit: Optional[_builtins.str] = None,
+                 last_push_time: Optional[_builtins.str] = None,
+                 observed_generation: Optional[_builtins.int] = None,
+                 observed_policies: Optional[Mapping[str, 'outputs.ImageUpdateAutomationStatusObservedPolicies']] = None,
+                 observed_source_revision: Optional[_builtins.str] = None):
+        """
+        Observed state of an ImageUpdateAutomation.
+
+        :param Sequence['GitRepositoryStatusConditions'] conditions: Current state of the object.
+        :param _builtins.str last_automation_run_time: When the automation last ran to completion, changes or not.
+        :param _builtins.str last_handled_reconcile_at: Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        :param _builtins.str last_push_commit: SHA-1 of the last commit the automation pushed.
+        :param _builtins.str last_push_time: When the automation last pushed.
+        :param _builtins.int observed_generation: Last metadata.generation the controller acted on.
+        :param Mapping[str, 'ImageUpdateAutomationStatusObservedPolicies'] observed_policies: Latest images of the ImagePolicies considered in the last run, by policy name.
+        :param _builtins.str observed_source_revision: Source revision checked out in the last run.
+        """
+        if conditions is not None:
+            pulumi.set(__self__, "conditions", conditions)
+        if last_automation_run_time is not None:
+            pulumi.set(__self__, "last_automation_run_time", last_automation_run_time)
+        if last_handled_reconcile_at is not None:
+            pulumi.set(__self__, "last_handled_reconcile_at", last_handled_reconcile_at)
+        if last_push_commit is not None:
+            pulumi.set(__self__, "last_push_commit", last_push_commit)
+        if last_push_time is not None:
+            pulumi.set(__self__, "last_push_time", last_push_time)
+        if observed_generation is not None:
+            pulumi.set(__self__, "observed_generation", observed_generation)
+        if observed_policies is not None:
+            pulumi.set(__self__, "observed_policies", observed_policies)
+        if observed_source_revision is not None:
+            pulumi.set(__self__, "observed_source_revision", observed_source_revision)
+
+    @_builtins.property
+    @pulumi.getter
+    def conditions(self) -> Optional[Sequence['outputs.GitRepositoryStatusConditions']]:
+        """
+        Current state of the object.
+        """
+        return pulumi.get(self, "conditions")
+
+    @_builtins.property
+    @pulumi.getter(name="lastAutomationRunTime")
+    def last_automation_run_time(self) -> Optional[_builtins.str]:
+        """
+        When the automation last ran to completion, changes or not.
+        """
+        return pulumi.get(self, "last_automation_run_time")
+
+    @_builtins.property
+    @pulumi.getter(name="lastHandledReconcileAt")
+    def last_handled_reconcile_at(self) -> Optional[_builtins.str]:
+        """
+        Last value of the reconcile.fluxcd.io/requestedAt annotation the controller acted on.
+        """
+        return pulumi.get(self, "last_handled_reconcile_at")
+
+    @_builtins.property
+    @pulumi.getter(name="lastPushCommit")
+    def last_push_commit(self) -> Optional[_builtins.str]:
+        """
+        SHA-1 of the last commit the automation pushed.
+        """
+        return pulumi.get(self, "last_push_commit")
+
+    @_builtins.property
+    @pulumi.getter(name="lastPushTime")
+    def last_push_time(self) -> Optional[_builtins.str]:
+        """
+        When the automation last pushed.
+        """
+        return pulumi.get(self, "last_push_time")
+
+    @_builtins.property
+    @pulumi.getter(name="observedGeneration")
+    def observed_generation(self) -> Optional[_builtins.int]:
+        """
+        Last metadata.generation the controller acted on.
+        """
+        return pulumi.get(self, "observed_generation")
+
+    @_builtins.property
+    @pulumi.getter(name="observedPolicies")
+    def observed_policies(self) -> Optional[Mapping[str, 'outputs.ImageUpdateAutomationStatusObservedPolicies']]:
+        """
+        Latest images of the ImagePolicies considered in the last run, by policy name.
+        """
+        return pulumi.get(self, "observed_policies")
+
+    @_builtins.property
+    @pulumi.getter(name="observedSourceRevision")
+    def observed_source_revision(self) -> Optional[_builtins.str]:
+        """
+        Source revision checked out in the last run.
+        """
+        return pulumi.get(self, "observed_source_revision")
+
+
+@pulumi.output_type
+class ImageUpdateAutomationStatusObservedPolicies(dict):
+    """
+    An image reference.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 tag: _builtins.str,
+                 digest: Optional[_builtins.str] = None):
+        """
+        An image reference.
+
+        :param _builtins.str name: Image name, as spec.image of the ImageRepository.
+        :param _builtins.str tag: The selected tag.
+        :param _builtins.str digest: Manifest digest of the tag, per digestReflectionPolicy.
+        """
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "tag", tag)
+        if digest is not None:
+            pulumi.set(__self__, "digest", digest)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Image name, as spec.image of the ImageRepository.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def tag(self) -> _builtins.str:
+        """
+        The selected tag.
+        """
+        return pulumi.get(self, "tag")
+
+    @_builtins.property
+    @pulumi.getter
+    def digest(self) -> Optional[_builtins.str]:
+        """
+        Manifest digest of the tag, per digestReflectionPolicy.
+        """
+        return pulumi.get(self, "digest")
 
 
 @pulumi.output_type

@@ -99,14 +99,14 @@ describe("Bootstrap with bad input", function () {
     for (const field of ["namespace", "logLevel", "components[1]", "interval"]) expect(msg).to.include(field);
   });
 
-  it("rejects a component set without kustomize-controller, and extra components this toolkit lacks", async () => {
+  it("rejects a component set without kustomize-controller, and an unknown extra component", async () => {
     const stack = await inlineStack("bad-components", program({
       url: "https://example.invalid/repo.git",
       components: ["source-controller"],
     }));
     expect(await failure(stack.preview())).to.include("bootstrap needs kustomize-controller");
-    const extra = await inlineStack("bad-extra", program({ url: "https://example.invalid/repo.git", componentsExtra: ["image-automation-controller"] }));
-    expect(await failure(extra.preview())).to.include("componentsExtra[0]").and.include("ImageUpdateAutomation is not implemented by this toolkit yet");
+    const extra = await inlineStack("bad-extra", program({ url: "https://example.invalid/repo.git", componentsExtra: ["image-automation-controller", "flagger" as never] }));
+    expect(await failure(extra.preview())).to.include("componentsExtra[1]").and.include("'flagger' is not one of image-reflector-controller, image-automation-controller, source-watcher");
   });
 
   describe("with the controllers running", () => {

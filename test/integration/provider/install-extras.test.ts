@@ -19,7 +19,7 @@ describe("Install with componentsExtra and shards", function () {
     const kubeconfig = await kubeconfigText();
     const namespace = fluxNamespace();
     const inputs: InstallOptions = {
-      namespace, components: ["source-controller", "kustomize-controller"], componentsExtra: ["source-watcher", "image-reflector-controller"], shards: ["blue", "green"],
+      namespace, components: ["source-controller", "kustomize-controller"], componentsExtra: ["source-watcher", "image-reflector-controller", "image-automation-controller"], shards: ["blue", "green"],
     };
     const stack = await inlineStack("install-extras", async () => {
       const i = new Install("flux", { ...inputs, kubeconfig: pulumi.secret(kubeconfig), timeout: "2m" });
@@ -44,9 +44,10 @@ describe("Install with componentsExtra and shards", function () {
       }
     }
     const names = (kind: string) => rendered.filter((o) => o.kind === kind).map((o) => o.metadata.name);
-    expect(names("Deployment")).to.include.members(["source-watcher", "image-reflector-controller", "source-controller-blue", "kustomize-controller-green"]);
+    expect(names("Deployment")).to.include.members(["source-watcher", "image-reflector-controller", "image-automation-controller", "source-controller-blue", "kustomize-controller-green"]);
     expect(names("Service")).to.include.members(["source-watcher", "source-controller-blue", "source-controller-green"]);
-    for (const crd of ["artifactgenerators.source.extensions.fluxcd.io", "imagerepositories.image.toolkit.fluxcd.io", "imagepolicies.image.toolkit.fluxcd.io"]) {
+    for (const crd of ["artifactgenerators.source.extensions.fluxcd.io", "imagerepositories.image.toolkit.fluxcd.io", "imagepolicies.image.toolkit.fluxcd.io",
+      "imageupdateautomations.image.toolkit.fluxcd.io"]) {
       const live = await getObject<Live>("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd);
       expect(live?.status?.conditions?.find((c) => c.type === "Established")?.status, `${crd} Established`).to.equal("True");
     }
@@ -55,9 +56,11 @@ describe("Install with componentsExtra and shards", function () {
     expect(changed((await stack.up()).changes), "a second up changes nothing").to.equal(0);
 
     await stack.destroy();
-    for (const d of ["source-watcher", "image-reflector-controller", "source-controller-blue"]) {
+    for (const d of ["source-watcher", "image-reflector-controller", "image-automation-controller", "source-controller-blue"]) {
       expect(await getObject("apps/v1", "Deployment", d, namespace), d).to.equal(undefined);
     }
-    expect(await getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", "artifactgenerators.source.extensions.fluxcd.io")).to.equal(undefined);
+    for (const crd of ["artifactgenerators.source.extensions.fluxcd.io", "imageupdateautomations.image.toolkit.fluxcd.io"]) {
+      expect(await getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd), crd).to.equal(undefined);
+    }
   });
 });

@@ -1,20 +1,22 @@
 // The image and source-watcher kinds as typed resources, through the real engine and the plugin,
 // reconciled by our controllers running as a process (`controllers run --only source,
-// source-watcher,image-reflector`) against a real registry (docker-registry with basic auth,
+// source-watcher,image-reflector,image-automation`) against a real registry (docker-registry with basic auth,
 // artifacts pushed with the flux CLI): ImageRepository and ImagePolicy wait for Ready and output
 // the scan result and the latest image; wrong credentials and an invalid policy fail with the
-// controller's own message; an ArtifactGenerator waits for Ready and outputs its inventory.
+// controller's own message; an ArtifactGenerator waits for Ready and outputs its inventory; an
+// ImageUpdateAutomation commits the latest image to a real git repo (smart HTTP) and waits for Ready.
 import { expect } from "chai";
 import * as k8s from "@kubernetes/client-node";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { allKinds } from "../../../controllers/api/registry";
-import { ArtifactGenerator, ImagePolicy, ImageRepository, ImageUpdateAutomation, OCIRepository } from "../../../provider";
+import { execFileSync } from "node:child_process";
+import { ArtifactGenerator, GitRepository, ImagePolicy, ImageRepository, ImageUpdateAutomation, OCIRepository } from "../../../provider";
 import { getCluster, newNamespace } from "../../support/cluster";
+import { startGitServers } from "../../support/git-server";
 import { OciRegistry } from "../../support/oci-registry";
-import { hasControllers, startControllers, type RunningControllers } from "./controllers";
+import { startControllers, type RunningControllers } from "./controllers";
 import { getObject, kubeconfigText } from "./fixtures";
 import { changed, inlineStack } from "./pulumi-harness";
 
@@ -30,6 +32,7 @@ function contentDir(files: Record<string, string>): string {
 }
 
 const creds = { username: "flux", password: "img-s3cret" };
+const gitCreds = { username: "flux", password: "git-s3cret" };
 
 describe("typed image and source-watcher kinds", function () {
   this.timeout(400_000);
@@ -45,7 +48,7 @@ describe("typed image and source-watcher kinds", function () {
     await registry.push("app:1.0.0", dir);
     await registry.tag("app:1.0.0", "1.1.0");
     await registry.tag("app:1.0.0", "2.0.0-rc.1");
-    controllers = await startControllers(undefined, { only: ["source", "source-watcher", "image-reflector"] });
+    controllers = await startControllers(undefined, { only: ["source", "source-watcher", "image-reflector", "image-automation"] });
   });
   after(async () => {
     await controllers?.stop();
@@ -185,39 +188,84 @@ describe("typed image and source-watcher kinds", function () {
     expect(await getObject("source.extensions.fluxcd.io/v1beta1", "ArtifactGenerator", "split", ns)).to.equal(undefined);
   });
 
-  const automationDefined = allKinds.some((k) => k.names.kind === "ImageUpdateAutomation");
-  (automationDefined ? it : it.skip)(
-    automationDefined
-      ? "ImageUpdateAutomation is created with typed inputs; waiting for Ready reports the controller's message (or that none runs)"
-      : "ImageUpdateAutomation: NOT TESTED, controllers/api does not define its CRD yet (runs as soon as it is registered)",
-    async () => {
-      const ns = await newNamespace("img");
-      const spec = {
-        sourceRef: { kind: "GitRepository" as const, name: "fleet" },
-        interval: "10m",
-        git: { checkout: { ref: { branch: "main" } }, commit: { author: { name: "fluxbot", email: "fluxbot@example.com" } }, push: { branch: "main" } },
-        update: { strategy: "Setters" as const, path: "./clusters" },
-      };
-      const created = await inlineStack("typed-automation", async () => {
-        const a = new ImageUpdateAutomation("auto", { metadata: { namespace: ns }, spec, kubeconfig: pulumi.secret(kubeconfig), waitForReady: false });
-        return { ready: a.ready };
+  it("ImageUpdateAutomation waits for Ready once it pushed the latest image to git; a missing source fails with the controller's message", async () => {
+    const ns = await newNamespace("img");
+    await registrySecret(ns, "registry", creds.password);
+    const fleet = `apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+    - name: app
+      image: ${registry.host}/app:1.0.0 # {"$imagepolicy": "${ns}:app"}
+`;
+    const g = await startGitServers({ http: { basicAuth: gitCreds }, files: { "clusters/app.yaml": fleet } });
+    try {
+      const { kc } = await getCluster();
+      await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({ namespace: ns, body: { metadata: { name: "git-auth" }, stringData: gitCreds } });
+      const stack = await inlineStack("typed-automation", async () => {
+        const common = { kubeconfig: pulumi.secret(kubeconfig), timeout: "90s" };
+        const source = new GitRepository("fleet", {
+          metadata: { namespace: ns },
+          spec: { url: g.urls.http!, interval: "10m", ref: { branch: "main" }, secretRef: { name: "git-auth" } },
+          ...common,
+        });
+        const repo = new ImageRepository("app", {
+          metadata: { namespace: ns },
+          spec: { image: `${registry.host}/app`, interval: "10m", insecure: true, secretRef: { name: "registry" } },
+          ...common,
+        });
+        const policy = new ImagePolicy("app", {
+          metadata: { namespace: ns },
+          spec: { imageRepositoryRef: { name: repo.metadata.name }, policy: { semver: { range: ">=1.0.0" } } },
+          ...common,
+        });
+        // After the policy is Ready, so the first run already sees its latest image.
+        const auto = new ImageUpdateAutomation("auto", {
+          metadata: { namespace: ns },
+          spec: {
+            sourceRef: { kind: "GitRepository", name: source.metadata.name },
+            interval: "10m",
+            git: { checkout: { ref: { branch: "main" } }, commit: { author: { name: "fluxbot", email: "fluxbot@example.com" } }, push: { branch: "main" } },
+            update: { strategy: "Setters", path: "./clusters" },
+          },
+          ...common,
+        }, { dependsOn: [policy] });
+        return { ready: auto.ready, revision: auto.revision, lastPushCommit: auto.status.lastPushCommit, policies: auto.status.observedPolicies };
       });
-      await created.up();
+      const res = await stack.up().catch((e: Error) => { throw withLog(e); });
+      const o = res.outputs as { ready: boolean; revision: string; lastPushCommit: string; policies: Record<string, { name: string; tag: string }> };
+      const head = execFileSync("git", ["--git-dir", g.barePath, "rev-parse", "refs/heads/main"], { encoding: "utf8" }).trim();
+      expect(o.ready).to.equal(true);
+      expect(head).to.not.equal(g.initialCommit);
+      expect(o.lastPushCommit).to.equal(head);
+      expect(o.policies).to.deep.equal({ app: { name: `${registry.host}/app`, tag: "1.1.0" } });
+      expect(execFileSync("git", ["--git-dir", g.barePath, "show", "main:clusters/app.yaml"], { encoding: "utf8" }))
+        .to.equal(fleet.replace(`${registry.host}/app:1.0.0`, `${registry.host}/app:1.1.0`));
       const live = await getObject("image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation", "auto", ns);
-      expect(live?.spec).to.deep.include({ sourceRef: spec.sourceRef, interval: "10m" });
+      expect((live!.status as { conditions: Cond[] }).conditions.find((c) => c.type === "Ready")).to.include({ status: "True", reason: "Succeeded" });
+      expect(changed((await stack.up()).changes)).to.equal(0);
 
-      // No GitRepository "fleet": whichever controller answers (or none), the error carries it.
+      // No GitRepository "missing": the controller's own reason and message come back from `up`.
       const waited = await inlineStack("typed-automation-wait", async () => {
-        const a = new ImageUpdateAutomation("auto2", { metadata: { namespace: ns }, spec, kubeconfig: pulumi.secret(kubeconfig), timeout: "10s" });
+        const a = new ImageUpdateAutomation("auto2", {
+          metadata: { namespace: ns },
+          spec: { sourceRef: { kind: "GitRepository", name: "missing" }, interval: "10m", git: { commit: { author: { email: "fluxbot@example.com" } } } },
+          kubeconfig: pulumi.secret(kubeconfig), timeout: "20s",
+        });
         return { ready: a.ready };
       });
       const err = await waited.up().then(() => undefined, (e: Error) => e);
       expect(err, "up should fail: the source does not exist").to.be.instanceOf(Error);
       if (process.env.SHOW_ERRORS) console.log(err!.message);
-      const running = hasControllers("image-automation") && controllers?.names.includes("image-automation");
-      expect(err!.message).to.match(running ? /ImageUpdateAutomation .*auto2 .*Ready=False/ : /ImageUpdateAutomation .*auto2 is not Ready after \d+s: .*no Ready condition yet \(is the controller running\?\)/);
+      expect(err!.message).to.match(/ImageUpdateAutomation .*auto2 .*Ready=False/);
+      expect(err!.message).to.include(`referenced git repository does not exist: gitrepositories.source.toolkit.fluxcd.io "missing" not found`);
       await waited.destroy();
-      await created.destroy();
-    },
-  );
+      await stack.destroy();
+      expect(await getObject("image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation", "auto", ns)).to.equal(undefined);
+    } finally {
+      await g.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
-// componentsExtra: source-watcher and image-reflector-controller installed as `flux install
-// --components-extra=source-watcher,image-reflector-controller --export` renders them. The expected
+// componentsExtra: source-watcher, image-reflector- and image-automation-controller installed as `flux install
+// --components-extra=source-watcher,image-reflector-controller,image-automation-controller --export` renders them. The expected
 // objects are Flux's, transcribed from the upstream sources the install bundles: each controller's
 // config/manager (Deployment, Service) with flux2's manifests/bases/<controller> patches and the
 // flux CLI's install template (args 0-2 and 6 replaced, labels, node selector). One deliberate
@@ -108,14 +108,52 @@ const fluxImageReflector = {
   },
 };
 
+// fluxcd/image-automation-controller config/manager/deployment.yaml + flux2 manifests/bases/image-automation-controller.
+const fluxImageAutomation = {
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "image-automation-controller", namespace: "flux-system", labels: { "control-plane": "controller", ...labels("image-automation-controller") } },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: "image-automation-controller" } },
+    template: {
+      metadata: {
+        annotations: { "prometheus.io/port": "8080", "prometheus.io/scrape": "true" },
+        labels: { app: "image-automation-controller", ...labels("image-automation-controller") },
+      },
+      spec: {
+        serviceAccountName: "image-automation-controller",
+        terminationGracePeriodSeconds: 10,
+        nodeSelector: { "kubernetes.io/os": "linux" },
+        securityContext: { fsGroup: 1337 },
+        containers: [{
+          name: "manager",
+          image: `ghcr.io/example/image-automation-controller:${version}`,
+          imagePullPolicy: "IfNotPresent",
+          securityContext,
+          ports: [{ containerPort: 8080, name: "http-prom", protocol: "TCP" }, { containerPort: 9440, name: "healthz", protocol: "TCP" }],
+          env: [runtimeNamespace],
+          args: [eventsAddr, "--watch-all-namespaces=true", "--log-level=info", "--log-encoding=json", "--enable-leader-election"],
+          readinessProbe: { httpGet: { path: "/readyz", port: "healthz" } },
+          livenessProbe: { httpGet: { path: "/healthz", port: "healthz" } },
+          resources: { limits: { cpu: "1000m", memory: "1Gi" }, requests: { cpu: "100m", memory: "64Mi" } },
+          volumeMounts: [{ name: "temp", mountPath: "/tmp" }],
+        }],
+        volumes: [{ name: "temp", emptyDir: {} }],
+      },
+    },
+  },
+};
+
 describe("install manifests: componentsExtra", () => {
-  const extras = ["source-watcher", "image-reflector-controller"] as const;
+  const extras = ["source-watcher", "image-reflector-controller", "image-automation-controller"] as const;
   const r = renderInstall({ componentsExtra: [...extras], version, registry: "ghcr.io/example" });
   const plain = renderInstall({ version, registry: "ghcr.io/example" });
 
   it("render each extra controller's Deployment as Flux's install does", () => {
     expect(find(r.objects, "Deployment", "source-watcher")).to.deep.equal(fluxSourceWatcher);
     expect(find(r.objects, "Deployment", "image-reflector-controller")).to.deep.equal(fluxImageReflector);
+    expect(find(r.objects, "Deployment", "image-automation-controller")).to.deep.equal(fluxImageAutomation);
   });
 
   it("render their ServiceAccounts, source-watcher's artifact Service, and RBAC subjects and groups", () => {
@@ -129,7 +167,7 @@ describe("install manifests: componentsExtra", () => {
       metadata: { name: "source-watcher", namespace: "flux-system", labels: { "control-plane": "source-watcher", ...labels("source-watcher") } },
       spec: { type: "ClusterIP", selector: { app: "source-watcher" }, ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: "http" }] },
     });
-    expect(r.objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name)).to.not.include("image-reflector-controller");
+    expect(r.objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name)).to.not.include.members(["image-reflector-controller", "image-automation-controller"]);
     const binding = find(r.objects, "ClusterRoleBinding", "crd-controller-flux-system") as unknown as { subjects: { name: string; namespace: string }[] };
     expect(binding.subjects.map((s) => s.name)).to.include.members([...extras]);
     const role = find(r.objects, "ClusterRole", "crd-controller-flux-system") as unknown as { rules: { apiGroups?: string[]; verbs: string[] }[] };
@@ -150,14 +188,18 @@ describe("install manifests: componentsExtra", () => {
       "artifactgenerators.source.extensions.fluxcd.io": "source-watcher",
       "imagerepositories.image.toolkit.fluxcd.io": "image-reflector-controller",
       "imagepolicies.image.toolkit.fluxcd.io": "image-reflector-controller",
+      "imageupdateautomations.image.toolkit.fluxcd.io": "image-automation-controller",
     });
-    expect(Object.keys(crds).filter((n) => n.includes("imageupdateautomations"))).to.deep.equal([]);
     const without = crdsOf(plain.objects);
-    for (const n of ["artifactgenerators.source.extensions.fluxcd.io", "imagerepositories.image.toolkit.fluxcd.io", "imagepolicies.image.toolkit.fluxcd.io"]) {
+    for (const n of ["artifactgenerators.source.extensions.fluxcd.io", "imagerepositories.image.toolkit.fluxcd.io", "imagepolicies.image.toolkit.fluxcd.io",
+      "imageupdateautomations.image.toolkit.fluxcd.io"]) {
       expect(without, n).to.not.have.property(n);
     }
     const onlyReflector = crdsOf(renderInstall({ componentsExtra: ["image-reflector-controller"] }).objects);
     expect(onlyReflector).to.not.have.property("artifactgenerators.source.extensions.fluxcd.io");
+    expect(onlyReflector).to.not.have.property("imageupdateautomations.image.toolkit.fluxcd.io");
+    const onlyAutomation = crdsOf(renderInstall({ componentsExtra: ["image-automation-controller"] }).objects);
+    expect(Object.keys(onlyAutomation).filter((n) => n.startsWith("image"))).to.deep.equal(["imageupdateautomations.image.toolkit.fluxcd.io"]);
   });
 
   it("turn on the ExternalArtifact gate of kustomize- and helm-controller with source-watcher, as flux install does", () => {
@@ -177,18 +219,17 @@ describe("install manifests: componentsExtra", () => {
   });
 
   it("list the extras after the defaults, once, in gotk-components' Components header order", () => {
-    const twice = renderInstall({ componentsExtra: ["source-watcher", "image-reflector-controller", "source-watcher"] });
+    const twice = renderInstall({ componentsExtra: ["source-watcher", "image-automation-controller", "image-reflector-controller", "source-watcher"] });
     expect(twice.options.components).to.deep.equal(["source-controller", "kustomize-controller", "helm-controller", "notification-controller",
-      "image-reflector-controller", "source-watcher"]);
+      "image-reflector-controller", "image-automation-controller", "source-watcher"]);
   });
 
-  it("reject image-automation-controller with a message that says why, naming the field", () => {
+  it("reject an unknown extra component with a message naming the field", () => {
     let err: unknown;
-    try { renderInstall({ componentsExtra: ["source-watcher", "image-automation-controller"] }); } catch (e) { err = e; }
+    try { renderInstall({ componentsExtra: ["source-watcher", "flagger" as never] }); } catch (e) { err = e; }
     expect(err).to.be.instanceOf(InvalidInputError);
     expect((err as InvalidInputError).field).to.equal("componentsExtra[1]");
-    expect((err as InvalidInputError).message).to.match(/image-automation-controller: ImageUpdateAutomation is not implemented .*; remove it/);
-    expect(() => renderInstall({ componentsExtra: ["flagger" as never] })).to.throw(/componentsExtra\[0\]: unknown extra component 'flagger'/);
+    expect((err as InvalidInputError).message).to.match(/componentsExtra\[1\]: unknown extra component 'flagger'; use one of .*image-automation-controller/);
   });
 
   it("build one image per installable controller, running its `controllers run --only` name", () => {
@@ -199,6 +240,7 @@ describe("install manifests: componentsExtra", () => {
       "kustomize-controller kustomize",
       "source-watcher source-watcher --storage-path=/data,--storage-addr=:9090",
       "image-reflector-controller image-reflector --image-storage-path=/data",
+      "image-automation-controller image-automation",
     ]);
     for (const d of Object.values(controllerDefs)) expect(KNOWN_CONTROLLERS as readonly string[], d.name).to.include(d.only);
   });

@@ -96,7 +96,7 @@ export const imageUpdateAutomationSpec = T.Object(
         push: T.Optional(T.Object(
           {
             branch: T.Optional(T.String("Branch to push to, created from the checkout branch when missing.")),
-            refspec: T.Optional(T.String({ description: "Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no force (`+`) or delete (`:dst`) refspecs.", pattern: "^$|^[^+:]" })),
+            refspec: T.Optional(T.String({ description: "Refspec to push as well, e.g. `refs/heads/auto:refs/heads/main`; no deletion (`:ref`) or forced (`+`) refspecs.", pattern: "^$|^[^+:]" })),
             options: T.Optional(T.Map(T.String(), "Push options (`git push -o key=value`).")),
           },
           "Where to push; the checkout branch when unset.",
