@@ -6,11 +6,14 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot, tool } from "../../cli/tools";
+import type { AnyComponent } from "../../provider/args/install";
+import { controllerDefs } from "../../provider/manifests/controllers";
 import { CommandResult, makeTempDir, removeDir, runChecked, runCommand } from "./git-cli";
 import { OciRegistry } from "./oci-registry";
 import { onTeardown } from "./teardown";
 
-export const CONTROLLERS = ["source", "kustomize", "helm", "notification"] as const;
+/** Every image scripts/images.sh builds, by image name: the install's controller table is its list. */
+export const CONTROLLERS = Object.keys(controllerDefs) as AnyComponent[];
 export const PREFIX = "gitops-toolkit";
 
 export interface BuiltImage { name: string; tag: string; digest: string; size: number }

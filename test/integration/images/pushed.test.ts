@@ -3,6 +3,7 @@
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import { repoRoot } from "../../../cli/tools";
+import { defOf } from "../../../provider/manifests/controllers";
 import { CONTROLLERS, ImageConfig, PREFIX, crane, pushedImages } from "../../support/images";
 
 describe("images: built and pushed to a local registry", function () {
@@ -13,8 +14,8 @@ describe("images: built and pushed to a local registry", function () {
   before(async () => {
     const { registry, build } = await pushedImages();
     for (const c of CONTROLLERS) {
-      const ref = `${registry.host}/${PREFIX}/${c}-controller:v0.1.0`;
-      expect(await crane(["digest", ref]), `${ref} digest`).to.equal(build.images[`${c}-controller`].digest);
+      const ref = `${registry.host}/${PREFIX}/${c}:v0.1.0`;
+      expect(await crane(["digest", ref]), `${ref} digest`).to.equal(build.images[c].digest);
       const manifest = JSON.parse(await crane(["manifest", ref])) as { mediaType: string; config: { mediaType: string }; layers: { mediaType: string; digest: string }[] };
       expect(manifest.mediaType).to.equal("application/vnd.oci.image.manifest.v1+json");
       expect(manifest.config.mediaType).to.equal("application/vnd.oci.image.config.v1+json");
@@ -32,12 +33,13 @@ describe("images: built and pushed to a local registry", function () {
       expect(cfg.architecture).to.equal("amd64");
       expect(cfg.config.User).to.equal("65534:65534");
       expect(cfg.config.Entrypoint.slice(0, 8)).to.deep.equal(["/usr/bin/tini", "--", "/usr/local/bin/node", "/app/dist/cli/main.js",
-        "controllers", "run", `--only=${c}`, "--metrics-addr=:8080"]);
+        "controllers", "run", `--only=${defOf(c).only}`, "--metrics-addr=:8080"]);
       expect(cfg.config.Entrypoint).to.include("--health-addr=:9440");
       expect(cfg.config.Env).to.include.members(["GITOPS_TOOLS=/usr/local", "HOME=/tmp", "PATH=/usr/local/bin:/usr/bin:/bin"]);
     }
-    expect(configs.source.config.Entrypoint).to.include.members(["--storage-path=/data", "--storage-addr=:9090"]);
-    expect(configs.notification.config.Entrypoint).to.include.members(["--events-addr=:9090", "--receiver-addr=:9292"]);
+    expect(configs["source-controller"].config.Entrypoint).to.include.members(["--storage-path=/data", "--storage-addr=:9090"]);
+    expect(configs["image-reflector-controller"].config.Entrypoint).to.include("--image-storage-path=/data");
+    expect(configs["notification-controller"].config.Entrypoint).to.include.members(["--events-addr=:9090", "--receiver-addr=:9292"]);
   });
 
   it("carries the OCI labels source, revision and version, and a zero created time", () => {
@@ -47,15 +49,15 @@ describe("images: built and pushed to a local registry", function () {
       expect(labels["org.opencontainers.image.source"]).to.match(/^https:\/\//);
       expect(labels["org.opencontainers.image.revision"]).to.equal(head);
       expect(labels["org.opencontainers.image.version"]).to.equal("v0.1.0");
-      expect(labels["org.opencontainers.image.title"]).to.equal(`${c}-controller`);
+      expect(labels["org.opencontainers.image.title"]).to.equal(`${c}`);
       expect(configs[c].created).to.equal("0001-01-01T00:00:00Z");
     }
   });
 
   it("shares the base, node and app layers; only the controller's own layer differs", () => {
-    for (const c of CONTROLLERS) expect(layers[c].slice(0, 3), c).to.deep.equal(layers.source.slice(0, 3));
-    expect(layers.notification).to.have.length(3); // no binaries of its own
-    const own = ["source", "kustomize", "helm"].map((c) => { expect(layers[c], c).to.have.length(4); return layers[c][3]; });
-    expect(new Set(own).size).to.equal(3);
+    for (const c of CONTROLLERS) expect(layers[c].slice(0, 3), c).to.deep.equal(layers["source-controller"].slice(0, 3));
+    for (const c of ["notification-controller", "source-watcher", "image-reflector-controller"]) expect(layers[c], c).to.have.length(3); // no binaries of their own
+    const own = ["source-controller", "kustomize-controller", "helm-controller", "image-automation-controller"].map((c) => { expect(layers[c], c).to.have.length(4); return layers[c][3]; });
+    expect(new Set(own).size).to.equal(4);
   });
 });

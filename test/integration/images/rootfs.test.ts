@@ -4,7 +4,6 @@
 import { expect } from "chai";
 import { deployment } from "../../../provider/manifests/controllers";
 import { resolveInstallOptions } from "../../../provider/manifests/options";
-import { Component } from "../../../provider/args/install";
 import { CONTROLLERS, ImageConfig, PREFIX, crane, exportRootfs, pushedImages, runInRootfs } from "../../support/images";
 import type { CommandResult } from "../../support/git-cli";
 
@@ -18,7 +17,7 @@ describe("images: the root filesystems run", function () {
     if (process.getuid?.() !== 0) throw new Error("the rootfs tests need root: unshare --mount --pid and chroot");
     const { registry } = await pushedImages();
     for (const c of CONTROLLERS) {
-      const ref = `${registry.host}/${PREFIX}/${c}-controller:v0.1.0`;
+      const ref = `${registry.host}/${PREFIX}/${c}:v0.1.0`;
       roots[c] = await exportRootfs(ref);
       configs[c] = JSON.parse(await crane(["config", ref])) as ImageConfig;
     }
@@ -44,20 +43,24 @@ describe("images: the root filesystems run", function () {
 
   it("each finds the tools it calls from GITOPS_TOOLS and `gitops version` names their versions", async () => {
     const v = (c: string) => ok(c, ["/usr/local/bin/node", "/app/dist/cli/main.js", "version"]);
-    expect(await v("source")).to.include("helm v3.21.4");
-    expect(await v("kustomize")).to.include("kustomize v5.8.1").and.include("sops v3.13.3");
-    expect(await v("helm")).to.include("helm v3.21.4");
-    expect(await ok("helm", ["/usr/local/bin/helm", "version", "--short"])).to.match(/^v3\.21\.4/);
-    expect(await ok("source", ["/usr/local/bin/helm", "version", "--short"])).to.match(/^v3\.21\.4/);
-    expect(await ok("kustomize", ["/usr/local/bin/kustomize", "version"])).to.include("v5.8.1");
-    expect(await ok("kustomize", ["/usr/local/bin/sops", "--version", "--disable-version-check"])).to.include("3.13.3");
+    expect(await v("source-controller")).to.include("helm v3.21.4");
+    expect(await v("kustomize-controller")).to.include("kustomize v5.8.1").and.include("sops v3.13.3");
+    expect(await v("helm-controller")).to.include("helm v3.21.4");
+    expect(await ok("helm-controller", ["/usr/local/bin/helm", "version", "--short"])).to.match(/^v3\.21\.4/);
+    expect(await ok("source-controller", ["/usr/local/bin/helm", "version", "--short"])).to.match(/^v3\.21\.4/);
+    expect(await ok("kustomize-controller", ["/usr/local/bin/kustomize", "version"])).to.include("v5.8.1");
+    expect(await ok("kustomize-controller", ["/usr/local/bin/sops", "--version", "--disable-version-check"])).to.include("3.13.3");
   });
 
   it("source-controller's git, ssh, gpg and tar work: commit, archive and list in /tmp", async () => {
-    expect(await ok("source", ["/usr/bin/git", "--version"])).to.match(/^git version 2\./);
-    expect(await ok("source", ["/usr/bin/ssh", "-V"])).to.match(/OpenSSH_9/);
-    expect(await ok("source", ["/usr/bin/gpg", "--version"])).to.match(/GnuPG\) 2\./);
-    const out = await ok("source", ["/bin/sh", "-c", [
+    expect(await ok("source-controller", ["/usr/bin/git", "--version"])).to.match(/^git version 2\./);
+    expect(await ok("source-controller", ["/usr/bin/ssh", "-V"])).to.match(/OpenSSH_9/);
+    expect(await ok("source-controller", ["/usr/bin/gpg", "--version"])).to.match(/GnuPG\) 2\./);
+    // image-automation-controller commits and pushes with the same git, ssh and gpg
+    expect(await ok("image-automation-controller", ["/usr/bin/git", "--version"])).to.match(/^git version 2\./);
+    expect(await ok("image-automation-controller", ["/usr/bin/ssh", "-V"])).to.match(/OpenSSH_9/);
+    expect(await ok("image-automation-controller", ["/usr/bin/gpg", "--version"])).to.match(/GnuPG\) 2\./);
+    const out = await ok("source-controller", ["/bin/sh", "-c", [
       "set -e; cd /tmp; git init -q -b main r; cd r; echo hi > a.txt; git add a.txt",
       "git -c user.name=t -c user.email=t@example.invalid commit -q -m first",
       "git archive --format=tar.gz HEAD > /data/a.tar.gz; tar -tzf /data/a.tar.gz",
@@ -68,9 +71,8 @@ describe("images: the root filesystems run", function () {
 
   it("the Deployment's args, appended to the entrypoint, are accepted (no other flag is missing)", async () => {
     const o = resolveInstallOptions({});
-    const byComponent: Record<string, Component> = { source: Component.Source, kustomize: Component.Kustomize, helm: Component.Helm, notification: Component.Notification };
     for (const c of CONTROLLERS) {
-      const container = (deployment(o, byComponent[c]).spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0];
+      const container = (deployment(o, c).spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0];
       const args = container.args.map((a) => a.replace("$(RUNTIME_NAMESPACE)", "flux-system"));
       // outside a pod the command stops after parsing, naming the missing in-cluster config
       const r = await run(c, [...configs[c].config.Entrypoint, ...args]);
