@@ -1,7 +1,7 @@
 // NATS: publishes the event JSON on spec.channel (the subject) with the NATS client protocol
 // (docs.nats.io "Client Protocol"): read the server's INFO, send CONNECT (with user/pass from the
-// Secret or the URL), PUB <subject> <bytes>, then PING and wait for PONG, which the server only
-// answers after it processed the PUB (or -ERR, e.g. "Authorization Violation"). nats:// is plain
+// Secret or the URL) + PING and wait for PONG (or -ERR, e.g. "Authorization Violation"), then
+// PUB <subject> <bytes> + PING and wait for the PONG the server sends after the PUB. nats:// is plain
 // TCP (upgraded to TLS when the server's INFO requires it or certSecretRef is set); tls:// is TLS.
 // NKey authentication: the Secret's `nkey` (a user seed, SU...) signs the server's nonce; CONNECT
 // carries {nkey: <public key>, sig}. JWT (.creds, operator mode) authentication is not supported.
@@ -47,7 +47,9 @@ export function publish(cfg: NotifierConfig, subject: string, payload: Buffer): 
   return new Promise((resolve, reject) => {
     let sock: net.Socket = net.connect({ host, port });
     let buf = "";
-    let state: "info" | "pong" = "info";
+    // CONNECT is answered (PONG or -ERR) before the PUB is written: a server that refuses the
+    // credentials closes the connection, and a PUB written after that would only get EPIPE.
+    let state: "info" | "connected" | "published" = "info";
     let finished = false;
     const done = (e?: Error) => {
       if (finished) return;
@@ -68,7 +70,7 @@ export function publish(cfg: NotifierConfig, subject: string, payload: Buffer): 
         if (state === "info" && line.startsWith("INFO ")) {
           let info: { tls_required?: boolean; auth_required?: boolean; headers?: boolean; nonce?: string };
           try { info = JSON.parse(line.slice(5)); } catch { return done(new NotifierError(`${where}: malformed INFO`)); }
-          state = "pong";
+          state = "connected";
           const go = () => {
             let nkeyAuth = {};
             if (cfg.nkeySeed) {
@@ -78,9 +80,7 @@ export function publish(cfg: NotifierConfig, subject: string, payload: Buffer): 
             }
             const connect = { verbose: false, pedantic: false, tls_required: wantTls || !!info.tls_required, name: "notification-controller",
               lang: "typescript", version: "1.0.0", protocol: 1, ...(user !== undefined ? { user, pass: pass ?? "" } : {}), ...nkeyAuth };
-            sock.write(`CONNECT ${JSON.stringify(connect)}\r\nPUB ${subject} ${payload.length}\r\n`);
-            sock.write(payload);
-            sock.write("\r\nPING\r\n");
+            sock.write(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`);
           };
           if (wantTls || info.tls_required) {
             // Upgrade the same connection after INFO, as the protocol does.
@@ -92,7 +92,14 @@ export function publish(cfg: NotifierConfig, subject: string, payload: Buffer): 
           } else go();
           continue;
         }
-        if (state === "pong" && line === "PONG") return done();
+        if (state === "connected" && line === "PONG") {
+          state = "published";
+          sock.write(`PUB ${subject} ${payload.length}\r\n`);
+          sock.write(payload);
+          sock.write("\r\nPING\r\n");
+          continue;
+        }
+        if (state === "published" && line === "PONG") return done();
       }
     };
     sock.on("data", onData);

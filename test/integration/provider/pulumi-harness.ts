@@ -113,6 +113,20 @@ export async function inlineStack(projectName: string, program: InlineProgramArg
     },
   );
   let destroyed = false;
+  // The automation API runs every inline program in this one process; under load its gRPC link
+  // to the engine occasionally fails before the program registered anything ("14 UNAVAILABLE: No
+  // connection established", with an empty resource list). That is the SDK's transport, not the
+  // code under test: such an operation is run once more, and said so in the log.
+  const once = async <T>(op: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (!/14 UNAVAILABLE: No connection established/.test(msg)) throw e;
+      console.error(`[pulumi-harness] ${op} of ${projectName}/${stackName}: the automation API lost its engine connection (${msg.split("\n").find((l) => l.includes("UNAVAILABLE"))?.trim()}); running it again`);
+      return run();
+    }
+  };
   const outputsOf = (o: OutputMap) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.value]));
   const ts: TestStack = {
     stack,
@@ -120,13 +134,13 @@ export async function inlineStack(projectName: string, program: InlineProgramArg
     async up(o = {}) {
       const t0 = Date.now();
       let stdout = "";
-      const res = await stack.up({ refresh: o.refresh, onOutput: (s) => (stdout += s) });
+      const res = await once("up", () => { stdout = ""; return stack.up({ refresh: o.refresh, onOutput: (s) => (stdout += s) }); });
       destroyed = false;
       return { outputs: outputsOf(res.outputs), changes: (res.summary.resourceChanges ?? {}) as Record<string, number>, ms: Date.now() - t0, stdout };
     },
     async preview(o = {}) {
       let stdout = "";
-      const res = await stack.preview({ expectNoChanges: o.expectNoChanges, refresh: o.refresh, onOutput: (s) => (stdout += s), diff: true });
+      const res = await once("preview", () => { stdout = ""; return stack.preview({ expectNoChanges: o.expectNoChanges, refresh: o.refresh, onOutput: (s) => (stdout += s), diff: true }); });
       return { changes: res.changeSummary as Record<string, number>, stdout };
     },
     async refresh() {
@@ -134,7 +148,7 @@ export async function inlineStack(projectName: string, program: InlineProgramArg
     },
     async destroy() {
       let stdout = "";
-      const res = await stack.destroy({ onOutput: (s) => (stdout += s) });
+      const res = await once("destroy", () => { stdout = ""; return stack.destroy({ onOutput: (s) => (stdout += s) }); });
       destroyed = true;
       return { changes: (res.summary.resourceChanges ?? {}) as Record<string, number>, stdout };
     },
