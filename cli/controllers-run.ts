@@ -96,6 +96,13 @@ export function parseControllersArgs(argv: string[]) {
       if (v !== "json" && v !== "console") throw new UsageError(`--log-encoding must be json or console, got '${v}'`);
     }
     else if (m[1] === "receiver-addr" || m[1] === "receiverAddr") notification.receiverAddr = value();
+    else if (m[1] === "gcr-oidc-jwks-url") {
+      const v = value();
+      let ok = false;
+      try { ok = /^https?:$/.test(new URL(v).protocol); } catch { ok = false; }
+      if (!ok) throw new UsageError(`--gcr-oidc-jwks-url must be an http(s) URL of a JWKS (Google's is https://www.googleapis.com/oauth2/v3/certs), got '${v}'`);
+      notification.gcrJwksUrl = v;
+    }
     else if (m[1] === "rate-limit-interval") {
       const v = value();
       try { notification.rateLimitIntervalMs = parseDuration(v); } catch { throw new UsageError(`--rate-limit-interval: invalid duration '${v}'`); }
@@ -140,6 +147,7 @@ source, source-watcher: --storage-path --storage-addr --storage-adv-addr --artif
   (source-watcher is opt-in; with source in the same process it shares its storage and artifact server)
 kustomize, helm: --no-cross-namespace-refs --default-service-account --concurrent-ssa --feature-gates
 notification: --receiver-addr --rate-limit-interval (--events-addr is its listen address)
+  --gcr-oidc-jwks-url (ours: where gcr Receivers fetch Google's ID-token keys; for air-gapped mirrors and tests)
 image-reflector (only with --only): --image-storage-path (where scanned tags are kept)
 image-automation (only with --only): --no-cross-namespace-refs; needs git (and gpg for OpenPGP commit signing)`;
 

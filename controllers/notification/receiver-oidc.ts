@@ -6,7 +6,8 @@
 // (RS/PS/ES 256-512 and EdDSA, through node:crypto; `alg` must be one the discovery document
 // lists, RS256 when it lists none). Then the provider's CEL `variables` (`vars.<name>`, in
 // order) and `validations` over `claims`; every failing validation's message is returned.
-// Discovery and JWKS are cached per issuer for a few minutes; an unknown `kid` refetches once.
+// Discovery and JWKS are cached per issuer for a few minutes; an unknown `kid` refetches the
+// key set once. The bearer parsing, key-set cache and signature check serve `gcr` too (receiver-gcr.ts).
 import { createPublicKey, verify as cryptoVerify, constants, type JsonWebKey, type KeyObject } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { OIDCProvider, Receiver } from "../api/notification/v1/receiver";
@@ -87,7 +88,8 @@ const b64json = (s: string, what: string): Record<string, unknown> => {
   }
 };
 
-interface Issuer { algorithms: string[]; jwksUri: string; keys: JsonWebKey[]; fetchedAt: number }
+interface Issuer { algorithms: string[]; jwksUri: string; fetchedAt: number }
+interface KeySet { keys: JsonWebKey[]; fetchedAt: number }
 
 async function getJson(url: string, what: string): Promise<Record<string, unknown>> {
   let res: Response;
@@ -101,9 +103,10 @@ async function getJson(url: string, what: string): Promise<Record<string, unknow
 
 const supportedAlgs = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
-/** Discovery documents and key sets, per issuer URL. */
+/** Discovery documents per issuer URL, and key sets (JWKS) per URL. */
 export class OidcKeyCache {
   readonly #issuers = new Map<string, Issuer>();
+  readonly #keySets = new Map<string, KeySet>();
 
   async issuer(url: string, refresh = false): Promise<Issuer> {
     const cached = this.#issuers.get(url);
@@ -113,11 +116,20 @@ export class OidcKeyCache {
     if (typeof discovery.jwks_uri !== "string") throw new Error(`OIDC discovery of "${url}" has no jwks_uri`);
     const listed = Array.isArray(discovery.id_token_signing_alg_values_supported) ? discovery.id_token_signing_alg_values_supported.map(String) : [];
     const algorithms = listed.filter((a) => supportedAlgs.includes(a));
-    const jwks = await getJson(discovery.jwks_uri, "OIDC key set");
-    const keys = Array.isArray(jwks.keys) ? (jwks.keys as JsonWebKey[]) : [];
-    const entry = { algorithms: algorithms.length ? algorithms : ["RS256"], jwksUri: discovery.jwks_uri, keys, fetchedAt: Date.now() };
+    const entry = { algorithms: algorithms.length ? algorithms : ["RS256"], jwksUri: discovery.jwks_uri, fetchedAt: Date.now() };
     this.#issuers.set(url, entry);
     return entry;
+  }
+
+  /** The keys of the JWKS at `url` (`{"keys": [...]}`), cached a few minutes. */
+  async keySet(url: string, refresh = false, what = "OIDC key set"): Promise<JsonWebKey[]> {
+    const cached = this.#keySets.get(url);
+    if (cached && !refresh && Date.now() - cached.fetchedAt < cacheTtlMs) return cached.keys;
+    const jwks = await getJson(url, what);
+    if (!Array.isArray(jwks.keys)) throw new Error(`${what}: GET ${url}: not a JWKS (no "keys" array)`);
+    const entry = { keys: jwks.keys as JsonWebKey[], fetchedAt: Date.now() };
+    this.#keySets.set(url, entry);
+    return entry.keys;
   }
 }
 
@@ -136,8 +148,39 @@ function matchingKeys(keys: JsonWebKey[], alg: string, kid: unknown): JsonWebKey
     && (k.alg === undefined || k.alg === alg));
 }
 
-const seconds = (v: unknown) => (typeof v === "number" ? v : undefined);
-const goTime = (s: number) => new Date(s * 1000).toISOString();
+export const seconds = (v: unknown) => (typeof v === "number" ? v : undefined);
+export const goTime = (s: number) => new Date(s * 1000).toISOString();
+
+/** A bearer JWT, decoded but not verified. */
+export interface BearerJwt { parts: [string, string, string]; header: Record<string, unknown>; claims: Claims }
+
+/** The `Authorization: Bearer <JWT>` of a request, decoded; ReceiverAuthError when there is none or it is not a JWT. */
+export function parseBearerJwt(headers: IncomingHttpHeaders): BearerJwt {
+  const auth = String(headers.authorization ?? "");
+  if (!auth.startsWith("Bearer ")) throw new ReceiverAuthError("the Authorization header is missing or malformed");
+  const raw = auth.slice("Bearer ".length).trim();
+  if (!raw) throw new ReceiverAuthError("the Authorization header is missing a bearer token");
+  const parts = raw.split(".");
+  if (parts.length !== 3) throw new ReceiverAuthError("failed to parse bearer token: token is not a JWT");
+  return { parts: parts as [string, string, string], header: b64json(parts[0], "header"), claims: b64json(parts[1], "payload") };
+}
+
+/**
+ * Checks the JWT's signature (algorithm `alg`, already allowed by the caller) with a key of
+ * `keys(refresh)` whose `kid` is the header's: "no-key" when none fits even after one refetch
+ * (the issuer may have rotated its keys since they were cached), "bad" when none verifies.
+ */
+export async function checkJwtSignature(jwt: BearerJwt, alg: string, keys: (refresh: boolean) => Promise<JsonWebKey[]>): Promise<"ok" | "no-key" | "bad"> {
+  let candidates = matchingKeys(await keys(false), alg, jwt.header.kid);
+  if (!candidates.length) candidates = matchingKeys(await keys(true), alg, jwt.header.kid);
+  if (!candidates.length) return "no-key";
+  const data = Buffer.from(`${jwt.parts[0]}.${jwt.parts[1]}`);
+  const sig = Buffer.from(jwt.parts[2], "base64url");
+  const ok = candidates.some((jwk) => {
+    try { return verifySignature(alg, createPublicKey({ key: jwk, format: "jwk" }), data, sig); } catch { return false; }
+  });
+  return ok ? "ok" : "bad";
+}
 
 /**
  * Verifies the request's bearer token for a generic-oidc Receiver; returns the claims (for the
@@ -146,22 +189,15 @@ const goTime = (s: number) => new Date(s * 1000).toISOString();
 export async function verifyOidcRequest(receiver: Receiver, headers: IncomingHttpHeaders, cache: OidcKeyCache, now = Date.now()): Promise<Claims> {
   const providers = receiver.spec.oidcProviders ?? [];
   if (!providers.length) throw new ReceiverAuthError("generic-oidc receiver has no oidcProviders configured");
-  const auth = String(headers.authorization ?? "");
-  if (!auth.startsWith("Bearer ")) throw new ReceiverAuthError("the Authorization header is missing or malformed");
-  const raw = auth.slice("Bearer ".length).trim();
-  if (!raw) throw new ReceiverAuthError("the Authorization header is missing a bearer token");
-  const parts = raw.split(".");
-  if (parts.length !== 3) throw new ReceiverAuthError("failed to parse bearer token: token is not a JWT");
-  const header = b64json(parts[0], "header");
-  const claims = b64json(parts[1], "payload");
+  const jwt = parseBearerJwt(headers);
+  const { header, claims } = jwt;
   const iss = claims.iss;
   if (typeof iss !== "string" || !iss) throw new ReceiverAuthError("failed to parse bearer token: token is missing the 'iss' claim");
   const provider = providers.find((p) => p.issuerURL === iss);
   if (!provider) throw new ReceiverAuthError(`no oidcProvider configured for issuer "${iss}"`);
+  const initFailed = (e: unknown) => new ReceiverAuthError(`failed to initialize OIDC provider for issuer "${provider.issuerURL}": ${(e as Error).message}`);
   let issuer: Issuer;
-  try { issuer = await cache.issuer(provider.issuerURL); } catch (e) {
-    throw new ReceiverAuthError(`failed to initialize OIDC provider for issuer "${provider.issuerURL}": ${(e as Error).message}`);
-  }
+  try { issuer = await cache.issuer(provider.issuerURL); } catch (e) { throw initFailed(e); }
   const fail = (m: string) => new ReceiverAuthError(`failed to verify OIDC token: oidc: ${m}`);
   const audience = provider.audience || DefaultOidcAudience;
   const aud = Array.isArray(claims.aud) ? claims.aud.map(String) : typeof claims.aud === "string" ? [claims.aud] : [];
@@ -174,20 +210,9 @@ export async function verifyOidcRequest(receiver: Receiver, headers: IncomingHtt
 
   const alg = String(header.alg ?? "");
   if (!issuer.algorithms.includes(alg)) throw fail(`id token signed with unsupported algorithm, expected ${JSON.stringify(issuer.algorithms)} got "${alg}"`);
-  let keys = matchingKeys(issuer.keys, alg, header.kid);
-  if (!keys.length) {
-    // The issuer may have rotated its keys since they were cached.
-    try { issuer = await cache.issuer(provider.issuerURL, true); } catch (e) {
-      throw new ReceiverAuthError(`failed to initialize OIDC provider for issuer "${provider.issuerURL}": ${(e as Error).message}`);
-    }
-    keys = matchingKeys(issuer.keys, alg, header.kid);
-  }
-  const data = Buffer.from(`${parts[0]}.${parts[1]}`);
-  const sig = Buffer.from(parts[2], "base64url");
-  const ok = keys.some((jwk) => {
-    try { return verifySignature(alg, createPublicKey({ key: jwk, format: "jwk" }), data, sig); } catch { return false; }
-  });
-  if (!ok) throw fail("failed to verify signature: failed to verify id token signature");
+  let signature: Awaited<ReturnType<typeof checkJwtSignature>>;
+  try { signature = await checkJwtSignature(jwt, alg, (refresh) => cache.keySet(issuer.jwksUri, refresh)); } catch (e) { throw initFailed(e); }
+  if (signature !== "ok") throw fail("failed to verify signature: failed to verify id token signature");
 
   const compiled = compileProvider(provider);
   const vars: Claims = {};

@@ -1,6 +1,6 @@
 // Receiver: read the token from spec.secretRef, publish `status.webhookPath` =
 // `/hook/sha256(token+name+namespace)` and mark Ready, then re-check at spec.interval (10m).
-// A missing Secret or token is Ready=False TokenNotFound, retried; a spec this controller
+// A missing Secret or token (for gcr: `email`, `audience`) is Ready=False TokenNotFound, retried; a spec this controller
 // cannot serve (an unsupported type, CEL filters) is Ready=False + Stalled, not retried.
 import { createHash } from "node:crypto";
 import { ConditionType as CT, Reason } from "../api/meta";
@@ -16,6 +16,7 @@ import { ProviderConfigError, secretData } from "./provider-config";
 import { SupportedReceiverTypes } from "./receiver-validate";
 import { compileBool } from "../runtime/cel";
 import { filterVariables, oidcSpecProblem } from "./receiver-oidc";
+import { gcrSecretProblem } from "./receiver-gcr";
 
 export const receiversRes = { group: ReceiverNames.group, version: ReceiverNames.version, plural: ReceiverNames.plural, kind: ReceiverNames.kind };
 
@@ -26,19 +27,33 @@ export function webhookPath(token: string, name: string, namespace: string): str
   return ReceiverWebhookPath + createHash("sha256").update(token + name + namespace).digest("hex");
 }
 
-/** The token of a Receiver's Secret; the error message is Flux's. */
-export async function receiverToken(ctx: { client: Ctx["client"]; signal?: AbortSignal }, obj: Receiver): Promise<string> {
+/**
+ * The data of a Receiver's Secret, with its `token` (the error messages are Flux's); a gcr
+ * Receiver's also needs `email` and `audience` (Flux checks them per request; here a Secret
+ * without them keeps the Receiver not Ready, saying what to add).
+ */
+export async function receiverSecret(ctx: { client: Ctx["client"]; signal?: AbortSignal }, obj: Receiver): Promise<{ token: string; data: Record<string, string> }> {
   const ns = obj.metadata.namespace!;
   // generic-oidc has no Secret: the path is /hook/sha256(name+namespace), requests carry a JWT.
-  if (obj.spec.type === ReceiverType.GenericOIDC && !obj.spec.secretRef) return "";
+  if (obj.spec.type === ReceiverType.GenericOIDC && !obj.spec.secretRef) return { token: "", data: {} };
   const name = obj.spec.secretRef?.name ?? "";
+  if (!name) throw new Error(`spec.secretRef is required for ${obj.spec.type} receivers: name a Secret in '${ns}' with a 'token' key`);
   let data: Record<string, string>;
   try { data = await secretData(ctx.client, ns, name, ctx.signal); } catch (e) {
     if (e instanceof ProviderConfigError) throw new Error(`unable to read token from secret '${ns}/${name}' error: secrets "${name}" not found`);
     throw e;
   }
   if (data.token === undefined) throw new Error(`invalid '${ns}/${name}' secret data: required fields 'token'`);
-  return data.token;
+  if (obj.spec.type === ReceiverType.GCR) {
+    const problem = gcrSecretProblem(ns, name, data);
+    if (problem) throw new Error(problem);
+  }
+  return { token: data.token, data };
+}
+
+/** The token of a Receiver's Secret. */
+export async function receiverToken(ctx: { client: Ctx["client"]; signal?: AbortSignal }, obj: Receiver): Promise<string> {
+  return (await receiverSecret(ctx, obj)).token;
 }
 
 export function reconcileReceiver() {

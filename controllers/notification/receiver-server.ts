@@ -13,9 +13,10 @@ import type { Logger } from "../runtime/logger";
 import { CelError, compileBool } from "../runtime/cel";
 import { defaultReceiverApiVersions, fluxResource } from "./flux-kinds";
 import { BodyTooLargeError, Listener, readBody, reply } from "./http-util";
-import { receiverToken, receiversRes } from "./receiver-reconciler";
+import { receiverSecret, receiversRes } from "./receiver-reconciler";
 import { ReceiverAuthError, validateWebhook } from "./receiver-validate";
 import { OidcKeyCache, filterVariables, verifyOidcRequest } from "./receiver-oidc";
+import { DefaultGoogleJwksUrl, verifyGcrRequest } from "./receiver-gcr";
 
 /** Flux's limit on webhook payloads. */
 const maxRequestBytes = 3 * 1024 * 1024;
@@ -28,6 +29,8 @@ export interface ReceiverServerOptions {
   /** Restricts the fallback list when the cache has no match (--watch-label-selector). */
   labelSelector?: string;
   noCrossNamespaceRefs?: boolean;
+  /** Where Google's ID-token keys are fetched for gcr Receivers (--gcr-oidc-jwks-url); Google's by default. */
+  gcrJwksUrl?: string;
 }
 
 /** A `requestedAt` value that differs on every call (Go's time.Time.String() layout). */
@@ -70,18 +73,28 @@ export class ReceiverServer {
         throw e;
       }
       let claims: Record<string, unknown> | undefined;
+      // What the resource filters see as `req`: the body's JSON (for gcr, the registry notification it carries).
+      let reqJson: unknown;
       try {
-        const token = await receiverToken({ client: this.#o.client }, receiver);
+        const { token, data } = await receiverSecret({ client: this.#o.client }, receiver);
+        let event: string | undefined;
         if (receiver.spec.type === ReceiverType.GenericOIDC) claims = await verifyOidcRequest(receiver, req.headers, this.#oidcKeys);
-        const event = claims ? undefined : validateWebhook(receiver, token, { headers: req.headers, body });
+        else if (receiver.spec.type === ReceiverType.GCR) {
+          const jwksUrl = this.#o.gcrJwksUrl || DefaultGoogleJwksUrl;
+          const n = await verifyGcrRequest({ headers: req.headers, body, email: data.email, audience: data.audience,
+            keys: (refresh) => this.#oidcKeys.keySet(jwksUrl, refresh, "Google's key set") });
+          log.info(`handling GCR event from ${n.digest} for tag ${n.tag}`);
+          reqJson = n;
+        } else event = validateWebhook(receiver, token, { headers: req.headers, body });
         log.info({ event }, `handling ${receiver.spec.type} request`);
       } catch (e) {
         const code = e instanceof ReceiverAuthError ? 401 : 400;
         log.error({ error: (e as Error).message }, "unable to validate payload");
         return reply(res, code, (e as Error).message);
       }
-      let reqJson: unknown = null;
-      try { reqJson = JSON.parse(body.toString("utf8")); } catch { reqJson = null; }
+      if (reqJson === undefined) {
+        try { reqJson = JSON.parse(body.toString("utf8")); } catch { reqJson = null; }
+      }
       let failed = false;
       for (const r of receiver.spec.resources ?? []) {
         try { await this.#requestReconciliation(r, receiver, log, reqJson, claims); } catch (e) {

@@ -1,6 +1,7 @@
 // Is a webhook request really from the Receiver's sender? One check per receiver type, as
 // Flux's receiver server does: HMAC signatures (generic-hmac, github, bitbucket, nexus), token
-// headers (gitlab, harbor), or a payload that decodes (dockerhub, quay, acr); then, for types
+// headers (gitlab, harbor), or a payload that decodes (dockerhub, quay, acr) (bearer ID tokens,
+// generic-oidc and gcr, in receiver-oidc.ts and receiver-gcr.ts); then, for types
 // that name their event (github, gitlab, bitbucket), the event must be in `spec.events`.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
@@ -10,7 +11,7 @@ import { ReceiverType, type Receiver } from "../api/notification/v1/receiver";
 export const SupportedReceiverTypes: readonly string[] = [
   ReceiverType.Generic, ReceiverType.GenericHMAC, ReceiverType.GitHub, ReceiverType.GitLab, ReceiverType.Bitbucket,
   ReceiverType.Harbor, ReceiverType.DockerHub, ReceiverType.Quay, ReceiverType.Nexus, ReceiverType.ACR, ReceiverType.CDEvents,
-  ReceiverType.GenericOIDC,
+  ReceiverType.GenericOIDC, ReceiverType.GCR,
 ];
 
 /** The request does not prove it comes from the sender: answered 401. */
@@ -71,6 +72,10 @@ export function validateWebhook(receiver: Receiver, token: string, req: WebhookR
       return undefined;
     case ReceiverType.CDEvents:
       return allowEvent(receiver, validateCDEvent(h, req.body), "CDEvent");
+    case ReceiverType.GCR:
+    case ReceiverType.GenericOIDC:
+      // Bearer ID tokens, verified against key sets: receiver-gcr.ts, receiver-oidc.ts.
+      throw new ReceiverRequestError(`receiver type '${receiver.spec.type}' is verified by the receiver server, not here`);
     default:
       throw new ReceiverRequestError(`receiver type '${receiver.spec.type}' is not supported by this notification-controller`);
   }

@@ -19,6 +19,7 @@ import { DefaultRateLimitIntervalMs } from "./event-dedupe";
 import { EventServer } from "./event-server";
 import { receiversRes, reconcileReceiver } from "./receiver-reconciler";
 import { ReceiverServer } from "./receiver-server";
+import { DefaultGoogleJwksUrl } from "./receiver-gcr";
 
 export interface NotificationControllerFlags {
   /** Listen address of the events endpoint; Flux's default is :9090, ours :9690 (source-controller has :9090). */
@@ -28,10 +29,16 @@ export interface NotificationControllerFlags {
   /** Duplicate events within this window are refused (Flux's --rate-limit-interval). */
   rateLimitIntervalMs: number;
   noCrossNamespaceRefs: boolean;
+  /**
+   * Where gcr Receivers fetch Google's ID-token keys (a JWKS); ours, not Flux's (whose Google
+   * client fetches https://www.googleapis.com/oauth2/v3/certs). For air-gapped mirrors and tests.
+   */
+  gcrJwksUrl?: string;
 }
 
 export const defaultNotificationFlags = (): NotificationControllerFlags => ({
   eventsAddr: ":9690", receiverAddr: ":9292", rateLimitIntervalMs: DefaultRateLimitIntervalMs, noCrossNamespaceRefs: false,
+  gcrJwksUrl: DefaultGoogleJwksUrl,
 });
 
 export interface NotificationControllerOptions extends NotificationControllerFlags {
@@ -74,6 +81,7 @@ export async function startNotificationController(o: NotificationControllerOptio
   });
   const receiverServer = new ReceiverServer({
     client: o.client, logger: log, receivers: () => receivers.list(), labelSelector: o.labelSelector, noCrossNamespaceRefs: o.noCrossNamespaceRefs,
+    gcrJwksUrl: o.gcrJwksUrl,
   });
   const close = async () => {
     await Promise.all([eventServer.close(), receiverServer.close()]);

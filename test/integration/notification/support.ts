@@ -41,7 +41,7 @@ export interface NotificationStack {
   stop(): Promise<void>;
 }
 
-export async function startNotificationStack(opts: { rateLimitIntervalMs?: number; retry?: RetryPolicy } = {}): Promise<NotificationStack> {
+export async function startNotificationStack(opts: { rateLimitIntervalMs?: number; retry?: RetryPolicy; gcrJwksUrl?: string } = {}): Promise<NotificationStack> {
   await installCrds();
   const { kc } = await getCluster();
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-storage-"));
@@ -54,7 +54,7 @@ export async function startNotificationStack(opts: { rateLimitIntervalMs?: numbe
     client: manager.client, events: manager.events, logger, labelSelector,
     eventsAddr: "127.0.0.1:0", receiverAddr: "127.0.0.1:0", rateLimitIntervalMs: opts.rateLimitIntervalMs ?? 5 * 60_000, noCrossNamespaceRefs: false,
     // Flux's retry count, with short delays so failing sends end within a test.
-    retry: opts.retry ?? { retries: 2, baseMs: 50 }, registry: manager.metrics.registry,
+    retry: opts.retry ?? { retries: 2, baseMs: 50 }, registry: manager.metrics.registry, gcrJwksUrl: opts.gcrJwksUrl,
   });
   for (const d of [...source.definitions, ...notification.definitions]) manager.add(d);
   const forwarder = forwardEvents(manager.events, { address: notification.eventServer.url, reportingController: "gitops-test-controllers", logger, retries: 1, retryBaseMs: 100 });

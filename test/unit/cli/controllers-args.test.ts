@@ -34,4 +34,10 @@ describe("controllers run: cluster connection", () => {
     expect(parseControllersArgs(["--kubeconfig", "/tmp/k"]).only).to.not.include("source-watcher");
     expect(parseControllersArgs(["--kubeconfig", "/tmp/k", "--only", "source,source-watcher"]).only).to.deep.equal(["source", "source-watcher"]);
   });
+
+  it("takes --gcr-oidc-jwks-url (where gcr Receivers fetch Google's keys), Google's by default, and refuses a non-URL", () => {
+    expect(parseControllersArgs(["--kubeconfig", "/tmp/k"]).notification.gcrJwksUrl).to.equal("https://www.googleapis.com/oauth2/v3/certs");
+    expect(parseControllersArgs(["--kubeconfig", "/tmp/k", "--gcr-oidc-jwks-url", "http://127.0.0.1:8080/certs"]).notification.gcrJwksUrl).to.equal("http://127.0.0.1:8080/certs");
+    expect(() => parseControllersArgs(["--kubeconfig", "/tmp/k", "--gcr-oidc-jwks-url=certs.json"])).to.throw(/--gcr-oidc-jwks-url must be an http\(s\) URL of a JWKS/);
+  });
 });
