@@ -60,7 +60,4 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
   Provider: {
     "spec.serviceAccountName": { support: "unsupported", note: "workload identity: `InvalidConfig`" },
   },
-  Receiver: {
-    "spec.type": { support: "partial", note: "every type but `gcr` (Google's keys are out of reach here): Stalled, saying so" },
-  },
 };
