@@ -156,9 +156,10 @@ describe("faults: helm-controller SIGKILLed mid-install and mid-upgrade", functi
     const converge2 = await converge("2.0.0");
     await expectReleased("2.0.0");
 
+    // Event objects (a repeated unlock of the same revision is one Event with a higher count).
     let unlocked = 0;
     for (const name of names) unlocked += (await releaseEvents(client, ns, name)).filter((e) => e.reason === "PendingRelease").length;
-    report("helm-controller SIGKILL mid-install/upgrade", { seed, releases: n, kills: kills.length, killPoints: kills, convergeAfterLastKillMs: { install: converge1, upgrade: converge2 }, unlockedReleases: unlocked, lost: 0 });
+    report("helm-controller SIGKILL mid-install/upgrade", { seed, releases: n, kills: kills.length, killPoints: kills, convergeAfterLastKillMs: { install: converge1, upgrade: converge2 }, pendingReleaseEvents: unlocked, lost: 0 });
     // The kills really left releases locked, in both phases: without the recovery they would stay so.
     for (const phase of ["install", "upgrade"]) {
       expect(kills.filter((k) => k.phase === phase && k.lockedAtKill > 0).length, `${phase} kills that left a release locked`).to.be.greaterThan(0);
