@@ -21,10 +21,10 @@ function start(bin: string, args: string[], env: NodeJS.ProcessEnv, logFile: str
   return { child, log: logFile, startedAt: Date.now() };
 }
 
-export function startOurs(what: "source" | "kustomize" | "helm", kubeconfig: string, l: ClientLimits, tmpdir: string, logDir: string, extra: string[] = []): Proc {
+export function startOurs(what: "source" | "kustomize" | "helm", kubeconfig: string, l: ClientLimits, tmpdir: string, logDir: string, extra: string[] = [], logName = `ours-${what}`): Proc {
   return start(process.execPath, [path.join(repoRoot, "dist", "cli", "main.js"), "controllers", "run", "--kubeconfig", kubeconfig, "--only", what,
     "--concurrent", String(l.concurrent), "--concurrent-ssa", String(l.concurrentSsa), "--kube-api-qps", String(l.qps), "--kube-api-burst", String(l.burst),
-    "--log-level", "error", ...extra], { TMPDIR: tmpdir, RUNTIME_NAMESPACE: "bench" }, path.join(logDir, `ours-${what}.log`));
+    "--log-level", "error", ...extra], { TMPDIR: tmpdir, RUNTIME_NAMESPACE: "bench" }, path.join(logDir, `${logName}.log`));
 }
 
 export function startPeer(kubeconfig: string, l: ClientLimits, tmpdir: string, logDir: string): Proc {
@@ -58,7 +58,7 @@ export async function stop(p: Proc): Promise<void> {
 type K = { metadata?: { generation?: number; name?: string }; status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string }> } };
 
 /** Resolves with the time (ms since epoch) when all `count` Kustomizations (or other `resource`s) in `namespace` are Ready. */
-export async function waitAllReady(client: KubeClient, namespace: string, count: number, timeoutMs: number, proc: Proc, onProgress?: (ready: number) => void,
+export async function waitAllReady(client: KubeClient, namespace: string, count: number, timeoutMs: number, proc: Proc | Proc[], onProgress?: (ready: number) => void,
   resource: ResourceRef = kustomizationsRes): Promise<number> {
   const ready = new Set<string>();
   let resolve!: (t: number) => void;
@@ -75,7 +75,8 @@ export async function waitAllReady(client: KubeClient, namespace: string, count:
   watcher.start();
   const ticker = setInterval(() => onProgress?.(ready.size), 10_000);
   const timeout = new Promise<number>((_, rej) => setTimeout(() => rej(new Error(`timed out: ${ready.size}/${count} Ready after ${timeoutMs / 1000}s`)), timeoutMs).unref());
-  const exited = new Promise<number>((_, rej) => proc.child.once("exit", (code) => rej(new Error(`the controller exited (${code}); see ${proc.log}`))));
+  const procs = Array.isArray(proc) ? proc : [proc];
+  const exited = Promise.race(procs.map((p) => new Promise<number>((_, rej) => p.child.once("exit", (code) => rej(new Error(`the controller exited (${code}); see ${p.log}`))))));
   try {
     return await Promise.race([done, timeout, exited]);
   } finally {

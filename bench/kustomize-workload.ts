@@ -5,6 +5,10 @@ import { KubeClient } from "../controllers/runtime/kube";
 import { mapLimit } from "../controllers/runtime/ssa";
 import { GitServers, startGitServers } from "../test/support/git-server";
 
+/** Flux's sharding label (the sharding guide): a shard's controllers watch `<label>=<key>`, the main ones `!<label>`. */
+export const ShardLabel = "sharding.fluxcd.io/key";
+export const shardKey = (k: number): string => `shard${k}`;
+
 export const ns = { namespaces: { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false } };
 export const kustomizationsRes = { group: "kustomize.toolkit.fluxcd.io", version: "v1", plural: "kustomizations", kind: "Kustomization" };
 export const gitRepositoriesRes = { group: "source.toolkit.fluxcd.io", version: "v1", plural: "gitrepositories", kind: "GitRepository" };
@@ -36,13 +40,17 @@ export async function createGitRepository(client: KubeClient, url: string, inter
   } as never, { fieldManager: "bench", force: true });
 }
 
-/** Namespaces `<side>-<i>` and the Kustomizations `app-<i>` in namespace `<side>`. */
-export async function createKustomizations(client: KubeClient, side: string, count: number): Promise<void> {
+/**
+ * Namespaces `<side>-<i>` and the Kustomizations `app-<i>` in namespace `<side>`; with
+ * `shards` > 1, Kustomization i carries `sharding.fluxcd.io/key: shard<i mod shards>`.
+ */
+export async function createKustomizations(client: KubeClient, side: string, count: number, shards = 1): Promise<void> {
   await ensureNamespace(client, side);
   const idx = [...Array(count).keys()];
   await mapLimit(idx, 16, (i) => ensureNamespace(client, `${side}-${i}`));
   await mapLimit(idx, 16, (i) => client.apply(kustomizationsRes, {
-    apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: `app-${i}`, namespace: side },
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization",
+    metadata: { name: `app-${i}`, namespace: side, ...(shards > 1 ? { labels: { [ShardLabel]: shardKey(i % shards) } } : {}) },
     spec: {
       interval: "60m", prune: true, path: `./apps/app-${i}`, targetNamespace: `${side}-${i}`, timeout: "5m",
       sourceRef: { kind: "GitRepository", name: "repo", namespace: "bench" },

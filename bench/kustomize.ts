@@ -5,6 +5,13 @@
 // Ready, peak RSS and ratios; writes JSON to bench/results/.
 //   node dist/bench/kustomize.js [--count 1000] [--per 10] [--qps 50] [--burst 300]
 //     [--concurrent 4] [--concurrent-ssa 4] [--tmpdir /dev/shm] [--sides ours,peer,floor]
+//     [--shards 3]
+// --shards N (N > 1, side `ours` only): the Kustomizations are labelled
+// `sharding.fluxcd.io/key: shard<i mod N>` and ours runs as Flux's sharding guide sets it up:
+// one kustomize-controller process per shard (`--watch-label-selector
+// sharding.fluxcd.io/key=shard<k>`), each with its own client limits, plus the main instance
+// excluding every shard (`--watch-label-selector '!sharding.fluxcd.io/key'`); wall time is
+// from the first start until all are Ready, CPU and peak RSS are given per instance.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,7 +23,7 @@ import { allCrds } from "../controllers/api/registry";
 import { KubeClient } from "../controllers/runtime/kube";
 import { floorRun } from "./kustomize-floor";
 import { ClientLimits, Proc, cpuSeconds, peakRssMiB, startOurs, startPeer, stop, waitAllReady } from "./kustomize-procs";
-import { createGitRepository, createKustomizations, gitRepositoriesRes, startRepo } from "./kustomize-workload";
+import { ShardLabel, createGitRepository, createKustomizations, gitRepositoriesRes, shardKey, startRepo } from "./kustomize-workload";
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +35,9 @@ const per = Number(arg("per", "10"));
 const limits: ClientLimits = { concurrent: Number(arg("concurrent", "4")), concurrentSsa: Number(arg("concurrent-ssa", "4")), qps: Number(arg("qps", "50")), burst: Number(arg("burst", "300")) };
 const tmpdir = arg("tmpdir", "/dev/shm");
 const sides = arg("sides", "ours,peer,floor").split(",");
+const shards = Number(arg("shards", "1"));
+if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards must be a whole number of at least 1, got '${arg("shards", "1")}'`);
+if (shards > 1 && sides.includes("peer")) throw new Error("--shards applies to our controller only: give --sides ours (or ours,floor)");
 const log = (m: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 async function main(): Promise<void> {
@@ -39,7 +49,7 @@ async function main(): Promise<void> {
     await devCluster.down(cluster.dir);
     fs.rmSync(work, { recursive: true, force: true });
   };
-  const results: Record<string, unknown> = { count, per, limits, tmpdir, cpus: os.cpus().length, node: process.version, date: new Date().toISOString() };
+  const results: Record<string, unknown> = { count, per, limits, shards, tmpdir, cpus: os.cpus().length, node: process.version, date: new Date().toISOString() };
   try {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(cluster.kubeconfig);
@@ -62,6 +72,25 @@ async function main(): Promise<void> {
           results[`floor_${inFlight}_inflight_s`] = ms / 1000;
           log(`floor (${inFlight} in flight): ${(ms / 1000).toFixed(1)} s`);
         }
+        continue;
+      }
+      if (side === "ours" && shards > 1) {
+        await createKustomizations(client, side, count, shards);
+        log(`${side}: ${count} Kustomizations created over ${shards} shards; starting ${shards} shard controllers and the main one`);
+        const instances: Array<{ name: string; p: Proc }> = [{ name: "main", p: startOurs("kustomize", cluster.kubeconfig, limits, tmpdir, work, ["--watch-label-selector", `!${ShardLabel}`], "ours-kustomize-main") }];
+        for (let k = 0; k < shards; k++) {
+          instances.push({ name: shardKey(k), p: startOurs("kustomize", cluster.kubeconfig, limits, tmpdir, work, ["--watch-label-selector", `${ShardLabel}=${shardKey(k)}`], `ours-kustomize-${shardKey(k)}`) });
+        }
+        procs.push(...instances.map((i) => i.p));
+        const startedAt = Math.min(...instances.map((i) => i.p.startedAt));
+        const doneAt = await waitAllReady(client, side, count, 3_600_000, instances.map((i) => i.p), (n) => log(`${side}: ${n}/${count} Ready`));
+        const per = instances.map((i) => ({ instance: i.name, cpu_s: +cpuSeconds(i.p.child.pid!).toFixed(1), peak_rss_mib: Math.round(peakRssMiB(i.p.child.pid!)) }));
+        results.ours_s = (doneAt - startedAt) / 1000;
+        results.ours_cpu_s = +per.reduce((a, i) => a + i.cpu_s, 0).toFixed(1);
+        results.ours_peak_rss_mib = Math.max(...per.map((i) => i.peak_rss_mib));
+        results.ours_instances = per;
+        log(`${side}: all Ready in ${results.ours_s} s over ${shards} shards; per instance ${JSON.stringify(per)}`);
+        for (const i of instances) await stop(i.p);
         continue;
       }
       await createKustomizations(client, side, count);
@@ -87,7 +116,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(results, null, 2));
     const out = path.join(repoRoot, "bench", "results");
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, `kustomize-${count}x${per}-qps${limits.qps}-${Date.now()}.json`), JSON.stringify(results, null, 2));
+    fs.writeFileSync(path.join(out, `kustomize-${count}x${per}-qps${limits.qps}${shards > 1 ? `-shards${shards}` : ""}-${Date.now()}.json`), JSON.stringify(results, null, 2));
     await repo.close();
   } finally {
     for (const p of procs) await stop(p).catch(() => undefined);

@@ -9,6 +9,8 @@ export const HelmReason = {
   StateError: "StateError",
   /** A rollback remediation found no earlier successful release to roll back to. */
   MissingRollbackTarget: "MissingRollbackTarget",
+  /** A release left pending (or uninstalling) by a helm process that is gone was unlocked (Flux: PendingRelease). */
+  PendingRelease: "PendingRelease",
 } as const;
 
 /** Default Helm action timeout (spec.timeout). */

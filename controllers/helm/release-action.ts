@@ -19,6 +19,7 @@ import { DefaultTimeout, HelmReason } from "./names";
 import { ensureNamespace, targetPostRenderer } from "./storage-namespace";
 import { postRenderInSync, postRendererFor, recordPostRenderDigests, tidyPostRenderError } from "./post-render";
 import { ReleaseLocation, RemediationOutcome, clearFailures, countFailure, failuresOf, remediate, remediationOf, retriesExhausted, retryOf } from "./remediation";
+import { isPendingStatus, markStoredReleaseFailed } from "./release-storage";
 import { ProgressWriter, recordSnapshot, releaseId, snapshotOf } from "./release-status";
 import { hasBeenTested, hasFailedTest, ignoreTestFailures, runTests, testsEnabled } from "./release-test";
 import { configDigest, valuesChecksum } from "./values";
@@ -84,7 +85,12 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   }
   const loc = { release: d.release, storageNamespace: d.storageNamespace, namespace: d.namespace };
   await uninstallMoved(hr, d, h);
-  const stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
+  let stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
+  if (stored && (isPendingStatus(stored.info.status) || stored.info.status === "uninstalling")) {
+    const r = await recoverStale(hr, stored, loc, h, deps);
+    if (r) return r;
+    stored = await releaseStatus(h, d.release, d.storageNamespace, d.namespace);
+  }
   // A revision whose healthCheckExprs failed is a failed release, whatever helm stored (health-exprs.ts).
   const top = st.history?.[0];
   if (stored?.info.status === "deployed" && top?.version === stored.version && top.name === stored.name && top.status === "failed") stored.info.status = "failed";
@@ -246,6 +252,60 @@ async function testRelease(hr: HelmRelease, action: ReleaseAction, loc: ReleaseL
   const rem = remediationOf(hr, action);
   if (retriesExhausted(hr, action) && !rem.remediateLastFailure) return { type: "exhausted", action, failures: failuresOf(hr, action) };
   return afterFailure(hr, action, await remediate(hr, action, h, loc, deps), t.message);
+}
+
+/**
+ * A release helm left locked: `pending-install`, `pending-upgrade` or `pending-rollback` (or
+ * `uninstalling`) is only ever written while a helm process runs its action, and this
+ * HelmRelease's actions run one at a time, in this process (leader election keeps a second
+ * replica out). So a lock seen here was left by a process that died mid-action (the
+ * controller's pod was killed with its helm child): helm itself would refuse every later
+ * action with "another operation (install/upgrade/rollback) is in progress" forever.
+ * As Flux does, the stale revision is marked failed (Released/Ready=False PendingRelease) and
+ * remediated as a failure of its action: an interrupted install is uninstalled, an interrupted
+ * upgrade or rollback is rolled back to the last successful revision (or uninstalled, with
+ * the uninstall strategy); an interrupted uninstall is run again. The interruption is not
+ * counted against the retries (no chart failed), so a HelmRelease with the default
+ * `retries: 0` recovers instead of stalling. The release is then installed or upgraded in
+ * the same reconcile. Returns an outcome only when the recovery itself failed.
+ */
+async function recoverStale(hr: HelmRelease, stored: StoredRelease, loc: ReleaseLocation, h: HelmRun, deps: HelmDeps): Promise<ActionOutcome | undefined> {
+  const state = stored.info.status;
+  const id = releaseId(stored);
+  const chart = `${stored.chart.metadata.name}@${stored.chart.metadata.version}`;
+  const message = `Unlocked Helm release ${id} with chart ${chart} in ${state} state`;
+  if (state === "uninstalling") {
+    const u = hr.spec.uninstall;
+    try {
+      await uninstall(h, loc.release, loc.storageNamespace, { keepHistory: u?.keepHistory === true, timeout: u?.timeout ?? hr.spec.timeout ?? DefaultTimeout, wait: !u?.disableWait, flags: uninstallFlags(hr) });
+    } catch (e) {
+      if (!(e instanceof HelmError)) throw e;
+      return { type: "failed", action: hr.status?.lastAttemptedReleaseAction ?? ReleaseAction.Install, message: `Helm uninstall of release ${id} left in uninstalling state failed: ${e.message}` };
+    }
+    markFalse(hr, CT.Released, HelmReason.PendingRelease, `${message}: uninstalled`);
+    markFalse(hr, CT.Ready, HelmReason.PendingRelease, `${message}: uninstalled`);
+    await deps.events.warning(hr, HelmReason.PendingRelease, `${message}: uninstalled`);
+    return undefined;
+  }
+  const client = h.remote?.client ?? deps.storageClient?.(h.asUser);
+  if (!client) throw new HelmError(`release ${id} is locked in ${state} state and cannot be unlocked without a client for its storage`);
+  const description = `Release unlocked from stale '${state}' state: the helm process running it is gone`;
+  try {
+    await markStoredReleaseFailed(client, loc.release, loc.storageNamespace, stored.version, state, description, h.signal);
+  } catch (e) {
+    if (e instanceof HelmError) throw e;
+    throw new HelmError(`could not unlock release ${id} in ${state} state: ${(e as Error).message}`, { cause: e });
+  }
+  recordSnapshot(hr, snapshotOf({ ...stored, info: { ...stored.info, status: "failed", description } }));
+  markFalse(hr, CT.Released, HelmReason.PendingRelease, message);
+  markFalse(hr, CT.Ready, HelmReason.PendingRelease, message);
+  await deps.events.warning(hr, HelmReason.PendingRelease, message);
+  const action = state === "pending-install" ? ReleaseAction.Install : ReleaseAction.Upgrade;
+  const r = await remediate(hr, action, h, loc, deps);
+  // No earlier successful revision to roll back to: the failed revision is upgraded as it is.
+  if (r.type === "missing-target") return undefined;
+  if (r.type === "failed") return { type: "failed", action, message: r.message };
+  return undefined;
 }
 
 /**

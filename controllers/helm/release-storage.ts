@@ -43,3 +43,32 @@ export async function latestStoredRelease(client: KubeClient, release: string, n
     config: r.config ?? {}, manifest: r.manifest, hooks: r.hooks,
   };
 }
+
+/** Helm's states of a release whose action is still running (helm refuses any other action meanwhile). */
+export const isPendingStatus = (s: string | undefined): boolean => s === "pending-install" || s === "pending-upgrade" || s === "pending-rollback";
+
+/** The inverse of decodeRelease: the `data.release` value of a storage Secret for `release` JSON. */
+export function encodeRelease(release: unknown): string {
+  const inner = zlib.gzipSync(Buffer.from(JSON.stringify(release), "utf8")).toString("base64");
+  return Buffer.from(inner, "utf8").toString("base64");
+}
+
+/**
+ * Marks revision `version` of `release` failed in its storage Secret (info.status and the
+ * `status` label, as helm writes them), with `description`. Guarded by the Secret's
+ * resourceVersion: a helm process that is in fact alive and writes it first makes this fail
+ * with a conflict instead of being overwritten. Returns false when the revision is no longer
+ * in `from` state (someone else moved it on).
+ */
+export async function markStoredReleaseFailed(client: KubeClient, release: string, namespace: string, version: number, from: string,
+  description: string, signal?: AbortSignal): Promise<boolean> {
+  const name = `sh.helm.release.v1.${release}.v${version}`;
+  const s = await client.get<ReleaseSecret>(secrets, { namespace, name }, { signal });
+  if (!s?.data?.release) return false;
+  const r = decodeRelease(s.data.release) as unknown as { info: Record<string, unknown> };
+  if (r.info.status !== from) return false;
+  r.info = { ...r.info, status: "failed", description };
+  const labels = { ...(s.metadata?.labels ?? {}), status: "failed", modifiedAt: String(Math.floor(Date.now() / 1000)) };
+  await client.replace(secrets, { ...s, metadata: { ...s.metadata, labels }, data: { ...s.data, release: encodeRelease(r) } }, { signal });
+  return true;
+}

@@ -23,7 +23,12 @@ export interface ControllerProcess {
   stop(): Promise<void>;
 }
 
-export function controllerProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; name?: string } = {}): ControllerProcess {
+/**
+ * `processGroup`: the process leads its own process group and kill/stop signal the whole group,
+ * as a container's death takes every process in it (the helm children of helm-controller too;
+ * a SIGKILL of the node process alone would let them finish the action).
+ */
+export function controllerProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; name?: string; processGroup?: boolean } = {}): ControllerProcess {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gitops-${opts.name ?? "controllers"}-`));
   const logPath = path.join(dir, "controllers.log");
   let child: ChildProcess | undefined;
@@ -33,22 +38,27 @@ export function controllerProcess(args: string[], opts: { env?: NodeJS.ProcessEn
     if (child && !exited(child)) throw new Error("controller process already running");
     const out = fs.openSync(logPath, "a");
     child = spawn(process.execPath, [path.join(repoRoot, "dist", "cli", "main.js"), "controllers", "run", ...args],
-      { stdio: ["ignore", out, out], env: { ...process.env, RUNTIME_NAMESPACE: "flux-system", ...opts.env } });
+      { stdio: ["ignore", out, out], env: { ...process.env, RUNTIME_NAMESPACE: "flux-system", ...opts.env }, detached: opts.processGroup === true });
     fs.closeSync(out);
   };
   const waitExit = (c: ChildProcess, ms: number) => exited(c) ? Promise.resolve() : Promise.race([
     new Promise<void>((r) => c.once("exit", () => r())), new Promise<void>((r) => setTimeout(r, ms)),
   ]);
+  const signal = (c: ChildProcess, sig: NodeJS.Signals) => {
+    if (opts.processGroup && c.pid) {
+      try { process.kill(-c.pid, sig); } catch { /* the group is gone */ }
+    } else c.kill(sig);
+  };
   const kill = async () => {
     const c = child;
     if (!c || exited(c)) return;
-    c.kill("SIGKILL");
+    signal(c, "SIGKILL");
     await waitExit(c, 10_000);
   };
   const stop = async () => {
     const c = child;
     if (!c || exited(c)) return;
-    c.kill("SIGTERM");
+    signal(c, "SIGTERM");
     await waitExit(c, 5000);
     await kill();
   };
