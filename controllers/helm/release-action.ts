@@ -155,6 +155,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const started = Date.now();
   let error: HelmError | undefined;
   let unhealthy = false;
+  let postRenderDone: (() => void) | undefined;
   try {
     const valuesFile = path.join(dir, "values.json");
     fs.writeFileSync(valuesFile, JSON.stringify(d.values), { mode: 0o600 });
@@ -162,9 +163,10 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     const createNamespace = action === ReleaseAction.Install && hr.spec.install?.createNamespace === true;
     const split = d.storageNamespace !== d.namespace;
     if (split && createNamespace) await ensureNamespace(h.remote?.client ?? ctx.client, d.namespace, ctx.signal);
-    const postRenderer = postRendererFor(hr, deps, dir, split
+    const postRenderer = await postRendererFor(hr, deps, dir, split
       ? await targetPostRenderer(h, { release: d.release, namespace: d.namespace, chartPath: d.chartPath, valuesFile, isUpgrade: action === ReleaseAction.Upgrade }, dir)
       : undefined);
+    postRenderDone = postRenderer.done;
     await upgradeInstall(h, {
       release: d.release, namespace: d.storageNamespace, chartPath: d.chartPath, valuesFile, postRenderer,
       timeout: opts?.timeout ?? hr.spec.timeout ?? DefaultTimeout,
@@ -187,6 +189,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     if (!(e instanceof HelmError)) throw e;
     error = tidyPostRenderError(e);
   } finally {
+    postRenderDone?.();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   st.lastAttemptedReleaseActionDuration = `${((Date.now() - started) / 1000).toFixed(3)}s`;
