@@ -3,13 +3,15 @@
 // and releases what this prints on stdout; on stderr goes a message naming the failing part of
 // the spec. Steps, as Flux's helm-controller orders them: the storage-namespace renderer when
 // given (it replaces the input), each spec.postRenderers[i].kustomize as its own `kustomize
-// build`, then one more build with kustomize's own transformers for spec.commonMetadata and the
-// helm.toolkit.fluxcd.io/name|namespace labels (last, so they win a key collision). The real
-// kustomize binary does all YAML work: quoting and YAML 1.1 scalars come out as Flux's do.
-// Node builtins only: this runs once per helm action, in the helm-controller image too.
+// build` (the real kustomize binary: quoting and YAML 1.1 scalars come out as Flux's do), then
+// spec.commonMetadata and the helm.toolkit.fluxcd.io/name|namespace labels (last, so they win a
+// key collision) set on every object's metadata in this process (metadata-labeller.ts).
+// Without spec.postRenderers and a storage namespace of its own, post-render-client.js is used
+// instead (no kustomize, no yaml library loaded per action).
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { labelManifests } from "./metadata-labeller";
 
 /** What post-render.ts writes for one helm action. */
 export interface PostRenderConfig {
@@ -47,10 +49,6 @@ function build(c: PostRenderConfig, dir: string, input: Buffer, files: Record<st
   }
 }
 
-const labelTransformer = (name: string, labels: Record<string, string>) => JSON.stringify({
-  apiVersion: "builtin", kind: "LabelTransformer", metadata: { name }, labels, fieldSpecs: [{ path: "metadata/labels", create: true }],
-});
-
 export function postRender(c: PostRenderConfig, input: Buffer): Buffer {
   let out = input;
   if (c.chain) {
@@ -66,25 +64,14 @@ export function postRender(c: PostRenderConfig, input: Buffer): Buffer {
     if (s.images?.length) extra.images = s.images;
     out = build(c, path.join(c.workDir, `step-${s.index}`), out, { "kustomization.yaml": kustomization(extra) }, `spec.postRenderers[${s.index}].kustomize`);
   }
-  // Flux's transformers touch metadata only (not selectors or pod templates), creating the maps.
-  const files: Record<string, string> = {};
-  const transformers: string[] = [];
-  if (c.commonLabels && Object.keys(c.commonLabels).length) {
-    files["common-labels.json"] = labelTransformer("common-labels", c.commonLabels);
-    transformers.push("common-labels.json");
-  }
-  if (c.commonAnnotations && Object.keys(c.commonAnnotations).length) {
-    files["common-annotations.json"] = JSON.stringify({
-      apiVersion: "builtin", kind: "AnnotationsTransformer", metadata: { name: "common-annotations" },
-      annotations: c.commonAnnotations, fieldSpecs: [{ path: "metadata/annotations", create: true }],
-    });
-    transformers.push("common-annotations.json");
-  }
-  files["origin-labels.json"] = labelTransformer("origin-labels", c.originLabels);
-  transformers.push("origin-labels.json");
-  files["kustomization.yaml"] = kustomization({ transformers });
+  // As Flux's transformers: metadata only (not selectors or pod templates), creating the maps;
+  // the origin labels last, so they win a key collision.
   const what = c.commonLabels || c.commonAnnotations ? "spec.commonMetadata" : "labelling the released objects";
-  return build(c, path.join(c.workDir, "metadata"), out, files, what);
+  try {
+    return Buffer.from(labelManifests(out.toString("utf8"), { ...c.commonLabels, ...c.originLabels }, c.commonAnnotations));
+  } catch (e) {
+    throw new StepError(`${what}: ${(e as Error).message}`);
+  }
 }
 
 function main(): void {

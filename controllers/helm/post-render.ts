@@ -1,7 +1,9 @@
 // spec.postRenderers, spec.commonMetadata and the helm.toolkit.fluxcd.io/name|namespace labels
-// on every released object. helm runs post-render-run.js (by this process's node: the image has
-// no shell) as its --post-renderer; that process runs the real kustomize (see there for the
-// steps). Limits of the helm v3 CLI: hooks are never post-rendered (postRenderStrategy acts
+// on every released object. Without spec.postRenderers (and a storage namespace of its own),
+// helm's --post-renderer is post-render-client.js, which has this process set the labels and
+// commonMetadata (post-render-server.ts, metadata-labeller.ts). Else it is post-render-run.js
+// (by this process's node: the image has no shell), which runs the real kustomize for each
+// spec.postRenderers[] and then sets the metadata (see there for the steps). Limits of the helm v3 CLI: hooks are never post-rendered (postRenderStrategy acts
 // as `nohooks`). status.observedPostRenderersDigest / observedCommonMetadataDigest are Flux's
 // digests (sha256 over Go's JSON encoding of the spec field), so a change of either upgrades.
 import { createHash } from "node:crypto";
@@ -12,23 +14,35 @@ import type { CommonMetadata } from "../api/kustomize-common";
 import type { HelmDeps } from "./deps";
 import { HelmError } from "./helm-cli";
 import type { PostRenderConfig } from "./post-render-run";
+import { inProcessPostRenderer } from "./post-render-server";
 
 export const OriginLabels = { name: `${HelmGroup}/name`, namespace: `${HelmGroup}/namespace` } as const;
 
 /**
- * Writes the post-renderer's configuration into `dir` (the action's temp dir); returns the
- * `--post-renderer` for helm. `chain`: a post-renderer whose output replaces helm's first
- * (the storage-namespace one); helm takes only one.
+ * The `--post-renderer` for helm, and `done` to call after the action. Without
+ * spec.postRenderers and `chain`, the labels and commonMetadata are set in this process
+ * (post-render-server.ts; helm starts only a small client). Else the configuration is written
+ * into `dir` (the action's temp dir) for post-render-run.js. `chain`: a post-renderer whose
+ * output replaces helm's first (the storage-namespace one); helm takes only one.
  */
-export function postRendererFor(hr: HelmRelease, deps: HelmDeps, dir: string, chain?: { path: string; args: string[] }): { path: string; args: string[] } {
+export async function postRendererFor(hr: HelmRelease, deps: HelmDeps, dir: string, chain?: { path: string; args: string[] }):
+  Promise<{ path: string; args: string[]; done?: () => void }> {
   const steps: PostRenderConfig["steps"] = [];
   (hr.spec.postRenderers ?? []).forEach((r, index) => {
     if (r.kustomize) steps.push({ index, patches: r.kustomize.patches as PostRenderConfig["steps"][0]["patches"], images: r.kustomize.images });
   });
+  const originLabels = { [OriginLabels.name]: hr.metadata.name!, [OriginLabels.namespace]: hr.metadata.namespace! };
+  const common = hr.spec.commonMetadata;
+  if (!chain && !steps.length) {
+    const r = await inProcessPostRenderer({
+      labels: { ...common?.labels, ...originLabels }, annotations: common?.annotations,
+      what: common?.labels || common?.annotations ? "spec.commonMetadata" : "labelling the released objects",
+    });
+    if (r) return r;
+  }
   const config: PostRenderConfig = {
     kustomize: deps.kustomize ?? "kustomize", chain, steps,
-    commonLabels: hr.spec.commonMetadata?.labels, commonAnnotations: hr.spec.commonMetadata?.annotations,
-    originLabels: { [OriginLabels.name]: hr.metadata.name!, [OriginLabels.namespace]: hr.metadata.namespace! },
+    commonLabels: common?.labels, commonAnnotations: common?.annotations, originLabels,
     workDir: path.join(dir, "post-render"),
   };
   const file = path.join(dir, "post-render.json");

@@ -161,6 +161,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
   const started = Date.now();
   let error: HelmError | undefined;
   let unhealthy = false;
+  let postRenderDone: (() => void) | undefined;
   try {
     const valuesFile = path.join(dir, "values.json");
     fs.writeFileSync(valuesFile, JSON.stringify(d.values), { mode: 0o600 });
@@ -168,9 +169,10 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     const createNamespace = action === ReleaseAction.Install && hr.spec.install?.createNamespace === true;
     const split = d.storageNamespace !== d.namespace;
     if (split && createNamespace) await ensureNamespace(h.remote?.client ?? ctx.client, d.namespace, ctx.signal);
-    const postRenderer = postRendererFor(hr, deps, dir, split
+    const postRenderer = await postRendererFor(hr, deps, dir, split
       ? await targetPostRenderer(h, { release: d.release, namespace: d.namespace, chartPath: d.chartPath, valuesFile, isUpgrade: action === ReleaseAction.Upgrade }, dir)
       : undefined);
+    postRenderDone = postRenderer.done;
     await upgradeInstall(h, {
       release: d.release, namespace: d.storageNamespace, chartPath: d.chartPath, valuesFile, postRenderer,
       timeout: opts?.timeout ?? hr.spec.timeout ?? DefaultTimeout,
@@ -193,6 +195,7 @@ export async function runRelease(hr: HelmRelease, d: Desired, ctx: ReconcileCont
     if (!(e instanceof HelmError)) throw e;
     error = tidyPostRenderError(e);
   } finally {
+    postRenderDone?.();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   st.lastAttemptedReleaseActionDuration = `${((Date.now() - started) / 1000).toFixed(3)}s`;
