@@ -5,6 +5,7 @@
 // Ready, peak RSS and ratios; writes JSON to bench/results/.
 //   node dist/bench/kustomize.js [--count 1000] [--per 10] [--qps 50] [--burst 300]
 //     [--concurrent 4] [--concurrent-ssa 4] [--tmpdir /dev/shm] [--sides ours,peer,floor]
+//     [--steady]   then the steady state: all reconciled again, unchanged (kustomize-steady.ts)
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,6 +17,7 @@ import { allCrds } from "../controllers/api/registry";
 import { KubeClient } from "../controllers/runtime/kube";
 import { floorRun } from "./kustomize-floor";
 import { ClientLimits, Proc, cpuSeconds, peakRssMiB, startOurs, startPeer, stop, waitAllReady } from "./kustomize-procs";
+import { steadyRun } from "./kustomize-steady";
 import { createGitRepository, createKustomizations, gitRepositoriesRes, startRepo } from "./kustomize-workload";
 
 function arg(name: string, dflt: string): string {
@@ -28,6 +30,7 @@ const per = Number(arg("per", "10"));
 const limits: ClientLimits = { concurrent: Number(arg("concurrent", "4")), concurrentSsa: Number(arg("concurrent-ssa", "4")), qps: Number(arg("qps", "50")), burst: Number(arg("burst", "300")) };
 const tmpdir = arg("tmpdir", "/dev/shm");
 const sides = arg("sides", "ours,peer,floor").split(",");
+const steady = process.argv.includes("--steady");
 const log = (m: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 async function main(): Promise<void> {
@@ -66,7 +69,9 @@ async function main(): Promise<void> {
       }
       await createKustomizations(client, side, count);
       log(`${side}: ${count} Kustomizations created; starting the controller`);
-      const p = side === "ours" ? startOurs("kustomize", cluster.kubeconfig, limits, tmpdir, work) : startPeer(cluster.kubeconfig, limits, tmpdir, work);
+      const metricsAddr = `127.0.0.1:${await freePort()}`;
+      const p = side === "ours" ? startOurs("kustomize", cluster.kubeconfig, limits, tmpdir, work, ["--metrics-addr", metricsAddr])
+        : startPeer(cluster.kubeconfig, limits, tmpdir, work, metricsAddr);
       procs.push(p);
       const doneAt = await waitAllReady(client, side, count, 3_600_000, p, (n) => log(`${side}: ${n}/${count} Ready`));
       const rss = peakRssMiB(p.child.pid!);
@@ -79,6 +84,11 @@ async function main(): Promise<void> {
       results[`${side}_s`] = (doneAt - p.startedAt) / 1000;
       results[`${side}_peak_rss_mib`] = Math.round(rss);
       log(`${side}: all Ready in ${((doneAt - p.startedAt) / 1000).toFixed(1)} s, peak RSS ${rss.toFixed(0)} MiB, CPU ${results[`${side}_cpu_s`]} s`);
+      if (steady) {
+        const s = await steadyRun(client, side, count, p, metricsAddr, log);
+        results[`${side}_steady`] = s;
+        log(`${side}: steady state: ${s.wall_s} s, CPU ${s.cpu_s} s, ${s.requests} API requests (${s.requests_per_kustomization} per Kustomization)`);
+      }
       await stop(p);
     }
     if (typeof results.ours_s === "number" && typeof results.peer_s === "number") results.peer_over_ours = +(results.peer_s / results.ours_s).toFixed(2);
