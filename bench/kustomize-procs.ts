@@ -27,8 +27,8 @@ export function startOurs(what: "source" | "kustomize" | "helm", kubeconfig: str
     "--log-level", "error", ...extra], { TMPDIR: tmpdir, RUNTIME_NAMESPACE: "bench" }, path.join(logDir, `${logName}.log`));
 }
 
-export function startPeer(kubeconfig: string, l: ClientLimits, tmpdir: string, logDir: string): Proc {
-  return start(tool("kustomize-controller"), ["--metrics-addr=127.0.0.1:0", "--health-addr=127.0.0.1:0",
+export function startPeer(kubeconfig: string, l: ClientLimits, tmpdir: string, logDir: string, metricsAddr = "127.0.0.1:0"): Proc {
+  return start(tool("kustomize-controller"), [`--metrics-addr=${metricsAddr}`, "--health-addr=127.0.0.1:0",
     "--enable-leader-election=false", "--watch-all-namespaces=true", `--concurrent=${l.concurrent}`, `--concurrent-ssa=${l.concurrentSsa}`,
     `--kube-api-qps=${l.qps}`, `--kube-api-burst=${l.burst}`, "--log-level=error"],
   { TMPDIR: tmpdir, RUNTIME_NAMESPACE: "bench", KUBECONFIG: kubeconfig }, path.join(logDir, "peer-kustomize-controller.log"));

@@ -12,6 +12,7 @@
 // sharding.fluxcd.io/key=shard<k>`), each with its own client limits, plus the main instance
 // excluding every shard (`--watch-label-selector '!sharding.fluxcd.io/key'`); wall time is
 // from the first start until all are Ready, CPU and peak RSS are given per instance.
+//     [--steady]   then the steady state: all reconciled again, unchanged (kustomize-steady.ts)
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -23,6 +24,7 @@ import { allCrds } from "../controllers/api/registry";
 import { KubeClient } from "../controllers/runtime/kube";
 import { floorRun } from "./kustomize-floor";
 import { ClientLimits, Proc, cpuSeconds, peakRssMiB, startOurs, startPeer, stop, waitAllReady } from "./kustomize-procs";
+import { steadyRun } from "./kustomize-steady";
 import { ShardLabel, createGitRepository, createKustomizations, gitRepositoriesRes, shardKey, startRepo } from "./kustomize-workload";
 
 function arg(name: string, dflt: string): string {
@@ -38,6 +40,7 @@ const sides = arg("sides", "ours,peer,floor").split(",");
 const shards = Number(arg("shards", "1"));
 if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards must be a whole number of at least 1, got '${arg("shards", "1")}'`);
 if (shards > 1 && sides.includes("peer")) throw new Error("--shards applies to our controller only: give --sides ours (or ours,floor)");
+const steady = process.argv.includes("--steady");
 const log = (m: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 async function main(): Promise<void> {
@@ -95,7 +98,9 @@ async function main(): Promise<void> {
       }
       await createKustomizations(client, side, count);
       log(`${side}: ${count} Kustomizations created; starting the controller`);
-      const p = side === "ours" ? startOurs("kustomize", cluster.kubeconfig, limits, tmpdir, work) : startPeer(cluster.kubeconfig, limits, tmpdir, work);
+      const metricsAddr = `127.0.0.1:${await freePort()}`;
+      const p = side === "ours" ? startOurs("kustomize", cluster.kubeconfig, limits, tmpdir, work, ["--metrics-addr", metricsAddr])
+        : startPeer(cluster.kubeconfig, limits, tmpdir, work, metricsAddr);
       procs.push(p);
       const doneAt = await waitAllReady(client, side, count, 3_600_000, p, (n) => log(`${side}: ${n}/${count} Ready`));
       const rss = peakRssMiB(p.child.pid!);
@@ -108,6 +113,11 @@ async function main(): Promise<void> {
       results[`${side}_s`] = (doneAt - p.startedAt) / 1000;
       results[`${side}_peak_rss_mib`] = Math.round(rss);
       log(`${side}: all Ready in ${((doneAt - p.startedAt) / 1000).toFixed(1)} s, peak RSS ${rss.toFixed(0)} MiB, CPU ${results[`${side}_cpu_s`]} s`);
+      if (steady) {
+        const s = await steadyRun(client, side, count, p, metricsAddr, log);
+        results[`${side}_steady`] = s;
+        log(`${side}: steady state: ${s.wall_s} s, CPU ${s.cpu_s} s, ${s.requests} API requests (${s.requests_per_kustomization} per Kustomization)`);
+      }
       await stop(p);
     }
     if (typeof results.ours_s === "number" && typeof results.peer_s === "number") results.peer_over_ours = +(results.peer_s / results.ours_s).toFixed(2);

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Kustomization } from "../api/kustomize/v1/kustomization";
 import { KubeClient } from "../runtime/kube";
 import { KubeObject } from "../runtime/keys";
-import { RestMapper, apiMessage } from "../runtime/ssa";
+import { ApplyMemo, RestMapper, apiMessage } from "../runtime/ssa";
 import { impersonating } from "../runtime/impersonation";
 
 const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret" };
@@ -18,6 +18,8 @@ export interface TargetCluster {
   mapper: RestMapper;
   /** The impersonated user, if any. */
   user?: string;
+  /** What this identity's last dry-runs and applies established (skips unchanged dry-runs). */
+  memo: ApplyMemo;
 }
 
 export interface ClientFactoryOptions {
@@ -80,7 +82,7 @@ export class ClientFactory {
 
   #make(kc: k8s.KubeConfig, user?: string): TargetCluster {
     const client = KubeClient.fromKubeConfig(kc, { qps: this.#opts.qps, burst: this.#opts.burst, userAgent: this.#opts.userAgent ?? "kustomize-controller" });
-    return { client, mapper: new RestMapper(client), user };
+    return { client, mapper: new RestMapper(client), user, memo: new ApplyMemo() };
   }
 
   async #remoteKubeConfig(obj: Kustomization, controller: KubeClient, signal?: AbortSignal): Promise<string> {

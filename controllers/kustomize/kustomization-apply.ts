@@ -89,7 +89,7 @@ export async function applyRevision(obj: Kustomization, artifact: SourceArtifact
   markReconciling(obj, Reason.Progressing, within("Detecting drift"));
   const manager = new ResourceManager({
     client: target.client, mapper: target.mapper, fieldManager: FieldManager.Kustomize,
-    concurrency: deps.concurrentSsa, ownerLabels: ownerLabels(obj), log: ctx.log,
+    concurrency: deps.concurrentSsa, ownerLabels: ownerLabels(obj), log: ctx.log, memo: target.memo,
   });
   let changeSet: ChangeSetEntry[];
   try {

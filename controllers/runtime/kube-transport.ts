@@ -9,6 +9,16 @@ import { KubeApiError, KubeStatus, KubeTransportError } from "./kube-errors";
 import { TokenBucket } from "./rate-limiter";
 import { Clock } from "./clock";
 
+/**
+ * Requests sent by every transport of this process, by "<code>|<method>|<host>" as client-go's
+ * rest_client_requests_total counts them ("<error>" when no response came): metrics.ts exports it.
+ */
+export const requestCounts = new Map<string, number>();
+function countRequest(code: number | "<error>", method: string, url: URL): void {
+  const k = `${code}|${method}|${url.host}`;
+  requestCounts.set(k, (requestCounts.get(k) ?? 0) + 1);
+}
+
 export type QueryValue = string | number | boolean | undefined;
 
 export interface RequestOptions {
@@ -72,12 +82,16 @@ export class KubeTransport {
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
           const status = res.statusCode ?? 0;
+          countRequest(status, req.method, url);
           if (status >= 400) return reject(apiError(req, status, text));
           try { resolve((text ? JSON.parse(text) : undefined) as T); } catch (e) { reject(new KubeTransportError(req.method, req.path, e)); }
         });
       });
       r.on("timeout", () => r.destroy(new Error(`timed out after ${req.timeoutMs ?? this.#timeoutMs} ms`)));
-      r.on("error", (e) => reject(req.signal?.aborted ? req.signal.reason : new KubeTransportError(req.method, req.path, e)));
+      r.on("error", (e) => {
+        countRequest("<error>", req.method, url);
+        reject(req.signal?.aborted ? req.signal.reason : new KubeTransportError(req.method, req.path, e));
+      });
       r.end(payload);
     });
   }
@@ -90,9 +104,12 @@ export class KubeTransport {
     await this.#limiter.take(req.signal);
     const { url, options } = await this.#prepare({ ...req, method: "GET" });
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const r = send(url, { ...options, signal: req.signal }, resolve);
+      const r = send(url, { ...options, signal: req.signal }, (res) => { countRequest(res.statusCode ?? 0, "GET", url); resolve(res); });
       if (req.timeoutMs) r.setTimeout(req.timeoutMs, () => r.destroy(new Error(`watch idle for ${req.timeoutMs} ms`)));
-      r.on("error", (e) => reject(req.signal?.aborted ? req.signal.reason : new KubeTransportError("GET", req.path, e)));
+      r.on("error", (e) => {
+        countRequest("<error>", "GET", url);
+        reject(req.signal?.aborted ? req.signal.reason : new KubeTransportError("GET", req.path, e));
+      });
       r.end();
     });
     const status = res.statusCode ?? 0;

@@ -2,6 +2,7 @@
 // name (gotk_reconcile_duration_seconds, gotk_suspend_status, workqueue_depth).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { ResultType } from "./result";
+import { requestCounts } from "./kube-transport";
 
 /** The `result` label of gotk_reconcile_total. */
 export type ReconcileOutcome = ResultType | "error";
@@ -31,6 +32,18 @@ export function createMetrics(opts: MetricsOptions = {}): RuntimeMetrics {
   const registry = opts.registry ?? new Registry();
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  // client-go's name and labels, so Flux's dashboards and the benchmarks count both alike.
+  new Counter({
+    name: "rest_client_requests_total", help: "Number of HTTP requests, partitioned by status code, method, and host.",
+    labelNames: ["code", "method", "host"], registers,
+    collect() {
+      this.reset();
+      for (const [k, n] of requestCounts) {
+        const [code, method, host] = k.split("|");
+        this.inc({ code, method, host }, n);
+      }
+    },
+  });
   return {
     registry,
     reconcileDuration: new Histogram({

@@ -1,5 +1,6 @@
 // Server-side apply, inventory, prune and wait, shared by the appliers (kustomize, helm).
 // Re-exports only.
+export * from "./apply-memo";
 export * from "./changeset";
 export * from "./errors";
 export * from "./inventory";

@@ -111,9 +111,11 @@ export async function applyAllStaged(m: ResourceManager, objects: Unstructured[]
     await mapLimit(inStage, m.concurrency, async (it) => {
       if (it.action !== Action.Created && it.action !== Action.Configured) return;
       try {
+        m.memo?.forget(memoKey(m, it));
         if (it.recreate) await recreate(m, it as Desired, it.existing!, opts);
         else if (it.cleanup) await m.client.patch(it.mapping!, keyOf(it), it.cleanup, { type: PatchType.Json, fieldManager: m.fieldManager, signal });
-        await m.client.apply(it.mapping!, it.obj, { fieldManager: m.fieldManager, force: true, signal });
+        const applied = await m.client.apply<Unstructured>(it.mapping!, it.obj, { fieldManager: m.fieldManager, force: true, signal });
+        if (!it.recreate) m.memo?.remember(memoKey(m, it), it.obj, applied?.metadata?.resourceVersion);
       } catch (e) {
         throw new ApplyError(`${it.subject} apply failed: ${apiMessage(e)}`, [...done], it.subject, { cause: e });
       }
@@ -147,6 +149,19 @@ async function validate(m: ResourceManager, items: Item[], opts: ApplyOptions, n
       it.existing ??= await getExisting(m, it as Desired, signal);
       if (it.existing) return skip();
     }
+    // Seen before: when the live object is still where our last dry-run or apply left it, the
+    // answer is known (apply-memo.ts); the LIST of live objects is awaited to tell.
+    if (m.memo?.has(memoKey(m, it))) {
+      await existing;
+      if (!anyInMetadata(it.existing, opts.exclusionSelector) && m.memo.unchanged(memoKey(m, it), it.obj, it.existing)) {
+        const merge = anyInMetadata(it.obj, opts.cleanupExclusions) || anyInMetadata(it.existing, opts.cleanupExclusions);
+        const cleanup = opts.cleanup !== false && !merge ? cleanupPatch(it.existing!, m.fieldManager) : undefined;
+        if (!cleanup) {
+          it.action = Action.Unchanged;
+          return;
+        }
+      }
+    }
     let dry: Unstructured | undefined;
     let failure: unknown;
     try {
@@ -160,6 +175,7 @@ async function validate(m: ResourceManager, items: Item[], opts: ApplyOptions, n
       const merge = anyInMetadata(it.obj, opts.cleanupExclusions) || anyInMetadata(it.existing, opts.cleanupExclusions);
       it.cleanup = it.existing && opts.cleanup !== false && !merge ? cleanupPatch(it.existing, m.fieldManager) : undefined;
       it.action = !dry.metadata?.resourceVersion ? Action.Created : hasDrifted(it.existing, dry) || it.cleanup ? Action.Configured : Action.Unchanged;
+      if (it.action === Action.Unchanged) m.memo?.remember(memoKey(m, it), it.obj, it.existing?.metadata?.resourceVersion);
       return;
     }
     const ns = it.obj.metadata?.namespace ?? "";
@@ -192,6 +208,10 @@ function clusterScoped(it: Item): void {
   delete it.obj.metadata.namespace;
   it.id = objMetadataOf(it.obj);
   it.subject = formatObjMetadata(it.id);
+}
+
+function memoKey(m: ResourceManager, it: Item): string {
+  return `${m.fieldManager}|${existingKey(it.mapping!, it.obj.metadata?.namespace ?? "", it.id.name)}`;
 }
 
 function keyOf(it: Item): { namespace: string; name: string } {

@@ -9,6 +9,7 @@ import { WaitOptions, waitForSet, waitForTermination } from "./manager-wait";
 import { ChangeSetEntry } from "./changeset";
 import { ObjMetadata, Unstructured } from "./object-id";
 import { RestMapper } from "./rest-mapper";
+import type { ApplyMemo } from "./apply-memo";
 
 export interface ResourceManagerOptions {
   client: KubeClient;
@@ -20,6 +21,8 @@ export interface ResourceManagerOptions {
   /** Labels every applied object carries (e.g. kustomize.toolkit.fluxcd.io/name): found by LIST, required for delete. */
   ownerLabels?: Record<string, string>;
   log?: Logger;
+  /** Kept across reconciles (one per target identity): lets an unchanged object skip its dry-run. */
+  memo?: ApplyMemo;
 }
 
 /** An inventory-style reference: identity plus apiVersion. */
@@ -34,6 +37,7 @@ export class ResourceManager {
   readonly concurrency: number;
   readonly ownerLabels?: Record<string, string>;
   readonly log: Logger;
+  readonly memo?: ApplyMemo;
 
   constructor(o: ResourceManagerOptions) {
     this.client = o.client;
@@ -42,6 +46,7 @@ export class ResourceManager {
     this.concurrency = Math.max(1, o.concurrency ?? 4);
     this.ownerLabels = o.ownerLabels;
     this.log = o.log ?? silentLogger;
+    this.memo = o.memo;
   }
 
   /** Validates the whole set with a server-side dry-run, then applies it in stages. */
