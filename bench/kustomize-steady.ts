@@ -8,10 +8,10 @@ import { Watcher } from "../controllers/runtime/watch";
 import { Proc, cpuSeconds } from "./kustomize-procs";
 import { kustomizationsRes } from "./kustomize-workload";
 
-export interface SteadyResult { wall_s: number; cpu_s: number; requests: number; requests_per_kustomization: number }
+export interface SteadyResult { wall_s: number; cpu_s: number; requests: number; requests_per_kustomization: number; by_method: Record<string, number> }
 
-/** Sum of rest_client_requests_total at a metrics address (host:port). */
-export async function requestsSent(metricsAddr: string): Promise<number> {
+/** rest_client_requests_total at a metrics address (host:port), by method. */
+export async function requestsSent(metricsAddr: string): Promise<Record<string, number>> {
   const text = await new Promise<string>((resolve, reject) => {
     http.get(`http://${metricsAddr}/metrics`, (res) => {
       let body = "";
@@ -19,12 +19,13 @@ export async function requestsSent(metricsAddr: string): Promise<number> {
       res.on("end", () => resolve(body));
     }).on("error", reject);
   });
-  let sum = 0;
+  const by: Record<string, number> = {};
   for (const line of text.split("\n")) {
-    const m = /^rest_client_requests_total\{[^}]*\} ([0-9.e+]+)$/.exec(line);
-    if (m) sum += Number(m[1]);
+    const m = /^rest_client_requests_total\{([^}]*)\} ([0-9.e+]+)$/.exec(line);
+    const method = m && /method="([A-Z]+)"/.exec(m[1])?.[1];
+    if (m && method) by[method] = (by[method] ?? 0) + Number(m[2]);
   }
-  return sum;
+  return by;
 }
 
 type K = { metadata?: { name?: string }; status?: { lastHandledReconcileAt?: string } };
@@ -61,6 +62,8 @@ export async function steadyRun(client: KubeClient, namespace: string, count: nu
   }
   const wall = (Date.now() - t0) / 1000;
   const cpu = cpuSeconds(proc.child.pid!) - cpu0;
-  const requests = (await requestsSent(metricsAddr)) - before;
-  return { wall_s: +wall.toFixed(1), cpu_s: +cpu.toFixed(1), requests, requests_per_kustomization: +(requests / count).toFixed(2) };
+  const after = await requestsSent(metricsAddr);
+  const byMethod: Record<string, number> = Object.fromEntries(Object.entries(after).map(([k, n]) => [k, n - (before[k] ?? 0)]).filter(([, n]) => (n as number) > 0));
+  const requests = Object.values(byMethod).reduce((a, n) => a + n, 0);
+  return { wall_s: +wall.toFixed(1), cpu_s: +cpu.toFixed(1), requests, requests_per_kustomization: +(requests / count).toFixed(2), by_method: byMethod };
 }

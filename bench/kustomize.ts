@@ -116,7 +116,7 @@ async function main(): Promise<void> {
       if (steady) {
         const s = await steadyRun(client, side, count, p, metricsAddr, log);
         results[`${side}_steady`] = s;
-        log(`${side}: steady state: ${s.wall_s} s, CPU ${s.cpu_s} s, ${s.requests} API requests (${s.requests_per_kustomization} per Kustomization)`);
+        log(`${side}: steady state: ${s.wall_s} s, CPU ${s.cpu_s} s, ${s.requests} API requests (${s.requests_per_kustomization} per Kustomization; ${JSON.stringify(s.by_method)})`);
       }
       await stop(p);
     }
