@@ -11,17 +11,7 @@ import { controllerProcess } from "../../support/controller-process";
 import { startGitServers } from "../../support/git-server";
 import { onTeardown } from "../../support/teardown";
 import { createKustomization, gitRepositories, requestReconcile } from "../kustomize/support";
-import { expectExactInventories, faultScale, notReady, report, workloadFiles } from "./support";
-
-/** A small deterministic PRNG, so a failing run's kill points can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { expectExactInventories, faultScale, mulberry32, notReady, report, workloadFiles } from "./support";
 
 describe("faults: kustomize-controller SIGKILLed mid-apply", function () {
   const scale = faultScale();

@@ -20,7 +20,7 @@ import { HelmRepoServer } from "../../support/helm-repo";
 import { createSource, waitForSource } from "../../support/oci-registry";
 import { onTeardown } from "../../support/teardown";
 import { cond, deployments, releaseEvents, secrets } from "../helm/support";
-import { report } from "./support";
+import { mulberry32, report } from "./support";
 
 function helmScale(): { releases: number; kills: number } {
   const v = process.env.GITOPS_FAULTS_HELM_SCALE;
@@ -28,16 +28,6 @@ function helmScale(): { releases: number; kills: number } {
   const m = /^(\d+)x(\d+)$/.exec(v);
   if (!m) throw new Error(`GITOPS_FAULTS_HELM_SCALE must be '<releases>x<kills per phase>', got '${v}'`);
   return { releases: Number(m[1]), kills: Number(m[2]) };
-}
-
-/** A small deterministic PRNG, so a failing run's kill delays can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type ReleaseSecret = KubeObject & { data?: Record<string, string> };

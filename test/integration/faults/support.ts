@@ -84,3 +84,13 @@ export async function expectExactInventories(client: KubeClient, ns: string, n: 
 export function report(fault: string, figures: Record<string, unknown>): void {
   console.log(`[faults] ${fault}: ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ")}`);
 }
+
+/** A small deterministic PRNG, so a failing run's kill points can be replayed from its seed. */
+export function mulberry32(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
