@@ -158,7 +158,8 @@ describe("no Secret value in controller logs or Events", function () {
     expect(cm?.data?.v, "the substituted value reached the ConfigMap").to.equal(values.get("Substituted"));
 
     const logs = ctl.stdout() + ctl.stderr();
-    expect(logs.split("\n").filter(Boolean).length, "debug logs were written").to.be.greaterThan(50);
+    // A floor that proves the scan below reads real debug output (about 50-150 lines, by load and timing).
+    expect(logs.split("\n").filter(Boolean).length, "debug logs were written").to.be.greaterThan(20);
     const evs = JSON.stringify(await allEvents());
     const leaks: string[] = [];
     for (const [what, v] of values) {
