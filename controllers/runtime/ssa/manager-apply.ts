@@ -154,9 +154,7 @@ async function validate(m: ResourceManager, items: Item[], opts: ApplyOptions, n
     if (m.memo?.has(memoKey(m, it))) {
       await existing;
       if (!anyInMetadata(it.existing, opts.exclusionSelector) && m.memo.unchanged(memoKey(m, it), it.obj, it.existing)) {
-        const merge = anyInMetadata(it.obj, opts.cleanupExclusions) || anyInMetadata(it.existing, opts.cleanupExclusions);
-        const cleanup = opts.cleanup !== false && !merge ? cleanupPatch(it.existing!, m.fieldManager) : undefined;
-        if (!cleanup) {
+        if (!cleanupFor(m, it, opts)) {
           it.action = Action.Unchanged;
           return;
         }
@@ -172,8 +170,7 @@ async function validate(m: ResourceManager, items: Item[], opts: ApplyOptions, n
     await existing;
     if (anyInMetadata(it.existing, opts.exclusionSelector)) return skip();
     if (dry) {
-      const merge = anyInMetadata(it.obj, opts.cleanupExclusions) || anyInMetadata(it.existing, opts.cleanupExclusions);
-      it.cleanup = it.existing && opts.cleanup !== false && !merge ? cleanupPatch(it.existing, m.fieldManager) : undefined;
+      it.cleanup = cleanupFor(m, it, opts);
       it.action = !dry.metadata?.resourceVersion ? Action.Created : hasDrifted(it.existing, dry) || it.cleanup ? Action.Configured : Action.Unchanged;
       if (it.action === Action.Unchanged) m.memo?.remember(memoKey(m, it), it.obj, it.existing?.metadata?.resourceVersion);
       return;
@@ -208,6 +205,12 @@ function clusterScoped(it: Item): void {
   delete it.obj.metadata.namespace;
   it.id = objMetadataOf(it.obj);
   it.subject = formatObjMetadata(it.id);
+}
+
+/** The patch taking back fields of kubectl and friends, unless cleanup is off or the object opts out (ssa: Merge). */
+function cleanupFor(m: ResourceManager, it: Item, opts: ApplyOptions): JsonPatchOp[] | undefined {
+  const merge = anyInMetadata(it.obj, opts.cleanupExclusions) || anyInMetadata(it.existing, opts.cleanupExclusions);
+  return it.existing && opts.cleanup !== false && !merge ? cleanupPatch(it.existing, m.fieldManager) : undefined;
 }
 
 function memoKey(m: ResourceManager, it: Item): string {
