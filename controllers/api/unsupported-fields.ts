@@ -50,9 +50,6 @@ export const fieldLimits: Record<string, Record<string, FieldLimit>> = {
     "spec.waitStrategy": { support: "partial", note: "helm's own `--wait` whatever the name; `legacy` skips healthCheckExprs" },
     "spec.persistentClient": { support: "partial", note: "no effect: each helm action runs its own client" },
   },
-  ArtifactGenerator: {
-    "spec.pathPattern": { support: "unsupported", note: "Stalled `ValidationFailed`" },
-  },
   ImageRepository: {
     "spec.provider": { support: "partial", note: "`generic` only; `aws`/`azure`/`gcp` are Stalled" },
     "spec.proxySecretRef": { support: "unsupported", note: "Stalled" },

@@ -135,7 +135,9 @@ export async function uninstall(h: HelmRun, release: string, namespace: string, 
   try {
     await run(h, args);
   } catch (e) {
-    if (e instanceof HelmError && /not found/.test(e.message)) return;
+    // Nothing to uninstall: no such release, or a name Helm refuses (so it was never stored;
+    // an install under it failed on that name, and retrying the uninstall would block deletion forever).
+    if (e instanceof HelmError && /not found|release name is invalid/i.test(e.message)) return;
     throw e;
   }
 }

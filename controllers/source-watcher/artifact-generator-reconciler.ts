@@ -25,6 +25,7 @@ import { Result } from "../runtime/result";
 import { patchStatus } from "../runtime/status-patch";
 import type { FileTree } from "../runtime/tar-reader";
 import { buildArtifact } from "./builder";
+import { ArtifactRequest, PathPatternError, expandArtifacts } from "./path-pattern";
 
 const ref = (n: { group: string; version: string; plural: string; kind: string }): ResourceRef & { kind: string } =>
   ({ group: n.group, version: n.version, plural: n.plural, kind: n.kind });
@@ -114,7 +115,6 @@ function validate(obj: ArtifactGenerator, deps: ArtifactGeneratorDeps): void {
       throw new Terminal(R.AccessDenied, `cross-namespace reference to source ${s.kind}/${s.namespace}/${s.name} is not allowed`);
     }
   }
-  if (obj.spec.pathPattern) throw new Terminal(R.ValidationFailed, "spec.pathPattern is not supported by this controller yet; list the artifacts explicitly");
   const names = new Set<string>();
   for (const a of obj.spec.artifacts) {
     if (names.has(a.name)) throw new Terminal(R.ValidationFailed, `duplicate artifact name '${a.name}' found`);
@@ -150,7 +150,8 @@ async function drift(obj: ArtifactGenerator, digest: string, ctx: ReconcileConte
   if (obj.metadata.generation !== getCondition(obj, "Ready")?.observedGeneration) return "GenerationChanged";
   if (st.observedSourcesDigest !== digest) return "SourcesChanged";
   const inv = st.inventory ?? [];
-  if (inv.length !== obj.spec.artifacts.length) return "ArtifactsChanged";
+  // With pathPattern the number of artifacts follows the source's directories.
+  if (inv.length !== obj.spec.artifacts.length && !obj.spec.pathPattern) return "ArtifactsChanged";
   for (const e of inv) {
     const p = deps.storage.artifactPath("ExternalArtifact", e.namespace, e.name, e.filename);
     if (!deps.storage.exists({ path: p })) return "ArtifactMissing";
@@ -191,11 +192,17 @@ async function steps(obj: ArtifactGenerator, ctx: ReconcileContext<ArtifactGener
     return Result.requeueAfter(deps.requeueDependencyMs);
   }
 
+  let requests: ArtifactRequest[];
+  try { requests = expandArtifacts(obj.spec.pathPattern, obj.spec.artifacts, trees); } catch (e) {
+    if (e instanceof PathPatternError) throw new Terminal("BuildFailed", `failed to expand path pattern: ${e.message}`);
+    throw e;
+  }
+
   const ns = obj.metadata.namespace!;
   const refs: ExternalArtifactReference[] = [];
   const old = obj.status?.inventory ?? [];
   const changed: string[] = [];
-  for (const oa of obj.spec.artifacts) {
+  for (const { artifact: oa, labels } of requests) {
     let artifact: Artifact;
     try { artifact = await buildArtifact(oa, trees, ns, deps.storage); } catch (e) {
       await fail("BuildFailed", `${oa.name} build failed: ${(e as Error).message}`);
@@ -206,7 +213,7 @@ async function steps(obj: ArtifactGenerator, ctx: ReconcileContext<ArtifactGener
       const s = observed.get(oa.originRevision.slice(1));
       if (s) artifact.metadata = { ...artifact.metadata, [M.OriginRevisionAnnotation]: s.originRevision || s.revision };
     }
-    try { await publish(obj, oa.name, artifact, ctx); } catch (e) {
+    try { await publish(obj, oa.name, artifact, labels, ctx); } catch (e) {
       await fail("ReconciliationFailed", `${oa.name} reconcile failed: ${(e as Error).message}`);
       return Result.retry(e);
     }
@@ -225,10 +232,10 @@ async function steps(obj: ArtifactGenerator, ctx: ReconcileContext<ArtifactGener
   return Result.requeueAfter(jittered(REQUEUE_MS, ctx.intervalJitter));
 }
 
-/** Applies the ExternalArtifact (labels, sourceRef) and then its status, as source-watcher does. */
-async function publish(obj: ArtifactGenerator, name: string, artifact: Artifact, ctx: ReconcileContext<ArtifactGenerator>): Promise<void> {
+/** Applies the ExternalArtifact (labels, with pathPattern's captures; sourceRef) and then its status, as source-watcher does. */
+async function publish(obj: ArtifactGenerator, name: string, artifact: Artifact, captures: Record<string, string>, ctx: ReconcileContext<ArtifactGenerator>): Promise<void> {
   const cm = obj.spec.commonMetadata;
-  const labels = { ...cm?.labels, "app.kubernetes.io/managed-by": M.ControllerName, [M.GeneratorLabel]: obj.metadata.uid! };
+  const labels = { ...cm?.labels, ...captures, "app.kubernetes.io/managed-by": M.ControllerName, [M.GeneratorLabel]: obj.metadata.uid! };
   const ea = {
     apiVersion: ExternalArtifactNames.apiVersion, kind: ExternalArtifactNames.kind,
     metadata: { name, namespace: obj.metadata.namespace, labels, ...(cm?.annotations && Object.keys(cm.annotations).length ? { annotations: { ...cm.annotations } } : {}) },

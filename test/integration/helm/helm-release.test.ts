@@ -153,6 +153,18 @@ describe("HelmRelease: install, upgrade and uninstall with the real helm", funct
     expect(await releaseSecrets(ctl.client, ns, "kept")).to.deep.equal(["sh.helm.release.v1.kept.v1"]);
   });
 
+  it("is deleted at once after an install refused for its release name (nothing was stored to uninstall)", async function () {
+    // Found by the CRD-input property test: Helm refuses "fY00" at install and at uninstall alike,
+    // so a retried uninstall would hold the finalizer forever.
+    const ns = await newNamespace();
+    await helmRepository(ns);
+    await createRelease(ctl, ns, "badname", { chart: chartTemplate(), releaseName: "fY00", install: { remediation: { retries: 0 } } });
+    const hr = await waitForRelease(ctl.client, ns, "badname", { ready: "False", reason: "InstallFailed" });
+    expect(cond(hr, "Ready")!.message).to.match(/release name is invalid: fY00/i);
+    await ctl.client.delete(helmReleases, { namespace: ns, name: "badname" });
+    await eventually(async () => !(await ctl.client.get(helmReleases, { namespace: ns, name: "badname" })), { what: "badname deleted", timeoutMs: 30000 });
+  });
+
   it("does nothing while suspended", async function () {
     const ns = await newNamespace();
     await helmRepository(ns);

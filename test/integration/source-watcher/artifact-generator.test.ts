@@ -124,6 +124,75 @@ describe("ArtifactGenerator: decomposing a GitRepository into ExternalArtifacts"
     expect(g2.status?.inventory?.find((e) => e.name === "backend")?.digest).to.equal(be.status?.artifact?.digest);
   });
 
+  it("pathPattern: one ExternalArtifact per matching directory, labelled by its captures; a removed directory's is deleted", async () => {
+    const ns = await newNamespace("sw-pattern");
+    const { fixture } = await gitSource(client, ns, {
+      "apps/Auth/envs/prod/cm.yaml": configMap("auth-prod", { v: "1" }),
+      "apps/web/envs/prod/cm.yaml": configMap("web-prod", { v: "1" }),
+      "apps/web/envs/dev/cm.yaml": configMap("web-dev", { v: "1" }),
+      "apps/web/README.md": "# not an env\n",
+    }, "monorepo", labels);
+    await client.create(artifactGenerators, {
+      apiVersion: "source.extensions.fluxcd.io/v1beta1", kind: "ArtifactGenerator",
+      metadata: { name: "apps", namespace: ns, labels },
+      spec: {
+        commonMetadata: { labels },
+        sources: [{ alias: "repo", kind: "GitRepository", name: "monorepo" }],
+        pathPattern: "@repo/apps/{app}/envs/{env}",
+        artifacts: [{ name: "{app}-{env}", copy: [{ from: "@repo/apps/{app}/envs/{env}/**", to: "@artifact/" }] }],
+      },
+    } as never);
+    const g = await waitGenerator(client, ns, "apps", "True", "Succeeded");
+    expect(g.status?.inventory?.map((e) => e.name)).to.deep.equal(["auth-prod", "web-dev", "web-prod"]);
+    expect(g.status!.conditions!.find((c) => c.type === "Ready")!.message).to.equal("reconciliation succeeded, generated 3 artifact(s)");
+    const auth = (await getEA(client, ns, "auth-prod"))!;
+    expect(auth.metadata.labels).to.include({ app: "auth", env: "prod", [Object.keys(labels)[0]!]: instance, "app.kubernetes.io/managed-by": "source-watcher" });
+
+    // The directory "Auth" keeps its case in the copy path: the artifact holds its file.
+    await createKustomization(client, ns, "auth", { sourceRef: { kind: "ExternalArtifact", name: "auth-prod" }, path: "./", targetNamespace: ns }, labels);
+    await waitForReady(client, ns, "auth");
+    expect((await client.get<KubeObject & { data: Record<string, string> }>(core.configMaps, { namespace: ns, name: "auth-prod" }))?.data).to.deep.equal({ v: "1" });
+
+    // A commit removing apps/web/envs/dev: its ExternalArtifact goes, the others keep their revisions.
+    const webProd = (await getEA(client, ns, "web-prod"))!;
+    await fixture.commitFiles({ "apps/web/envs/dev/cm.yaml": null, "apps/Auth/envs/prod/cm.yaml": configMap("auth-prod", { v: "2" }) }, "drop web dev");
+    await requestReconcile(client, { group: "source.toolkit.fluxcd.io", version: "v1", plural: "gitrepositories", kind: "GitRepository" }, ns, "monorepo");
+    const g2 = await eventually(async () => {
+      const x = await client.get<ArtifactGenerator>(artifactGenerators, { namespace: ns, name: "apps" });
+      return x?.status?.inventory?.length === 2 && x.status.observedSourcesDigest !== g.status?.observedSourcesDigest ? x : undefined;
+    }, { timeoutMs: 60_000, what: "web-dev gone from the inventory" });
+    expect(g2.status!.inventory!.map((e) => e.name)).to.deep.equal(["auth-prod", "web-prod"]);
+    await eventually(async () => !(await getEA(client, ns, "web-dev")), { what: "ExternalArtifact web-dev deleted" });
+    expect((await getEA(client, ns, "web-prod"))?.status?.artifact?.revision).to.equal(webProd.status?.artifact?.revision);
+    expect((await getEA(client, ns, "auth-prod"))?.status?.artifact?.revision).to.not.equal(auth.status?.artifact?.revision);
+  });
+
+  it("pathPattern: directories colliding after lowercasing stall the generator (BuildFailed) and keep what it generated", async () => {
+    const ns = await newNamespace("sw-collide");
+    const { fixture } = await gitSource(client, ns, { "apps/auth/cm.yaml": configMap("a", { v: "1" }) }, "monorepo", labels);
+    await client.create(artifactGenerators, {
+      apiVersion: "source.extensions.fluxcd.io/v1beta1", kind: "ArtifactGenerator",
+      metadata: { name: "apps", namespace: ns, labels },
+      spec: {
+        sources: [{ alias: "repo", kind: "GitRepository", name: "monorepo" }],
+        pathPattern: "@repo/apps/{app}",
+        artifacts: [{ name: "{app}", copy: [{ from: "@repo/apps/{app}/**", to: "@artifact/" }] }],
+      },
+    } as never);
+    await waitGenerator(client, ns, "apps", "True", "Succeeded");
+    const before = (await getEA(client, ns, "auth"))!;
+    await fixture.commitFiles({ "apps/Auth/cm.yaml": configMap("b", { v: "1" }) }, "a second Auth");
+    await requestReconcile(client, { group: "source.toolkit.fluxcd.io", version: "v1", plural: "gitrepositories", kind: "GitRepository" }, ns, "monorepo");
+    const g = await waitGenerator(client, ns, "apps", "False", "BuildFailed");
+    expect(g.status!.conditions!.find((c) => c.type === "Ready")!.message).to.equal(
+      `failed to expand path pattern: pathPattern "@repo/apps/{app}": directories "apps/Auth" and "apps/auth" both resolve to artifact name "auth"`);
+    expect(g.status!.conditions!.find((c) => c.type === "Stalled")).to.include({ status: "True", reason: "BuildFailed" });
+    expect(g.status?.inventory?.map((e) => e.name)).to.deep.equal(["auth"]);
+    const kept = (await getEA(client, ns, "auth"))!;
+    expect(kept.status?.artifact?.digest).to.equal(before.status?.artifact?.digest);
+    expect((await fetch(kept.status!.artifact!.url)).status).to.equal(200);
+  });
+
   it("reports a missing source as Ready=False SourceFetchFailed, and builds once it appears", async () => {
     const ns = await newNamespace("sw-missing");
     await client.create(artifactGenerators, {
