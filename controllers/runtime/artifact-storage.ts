@@ -104,6 +104,15 @@ export class Storage {
     };
   }
 
+  /** Whether the stored file still has `digest` ("sha256:<hex>"): false when missing or changed on disk. */
+  async verify(relPath: string, digest: string): Promise<boolean> {
+    const [algo, hex] = digest.split(":");
+    if (algo !== "sha256" || !hex) return false;
+    const hash = createHash("sha256");
+    try { for await (const chunk of fs.createReadStream(this.absolute(relPath))) hash.update(chunk as Buffer); } catch { return false; }
+    return hash.digest("hex") === hex;
+  }
+
   /** Removes all but the current and the most recent `retention - 1` other artifacts of one object. */
   garbageCollect(kind: string, namespace: string, name: string, current?: string): string[] {
     const dir = this.absolute(this.artifactPath(kind, namespace, name, "x")).replace(/\/x$/, "");

@@ -8,8 +8,13 @@ export class TarError extends Error {
   override readonly name = "TarError";
 }
 
-/** Regular files of the archive by normalized relative path ("dir/file.yaml"). */
-export type FileTree = Map<string, Buffer>;
+/**
+ * Regular files of the archive by normalized relative path ("dir/file.yaml"); `executables`
+ * names those with an execute bit (the only mode bit artifacts keep: entries are 0644 or 0755).
+ */
+export type FileTree = Map<string, Buffer> & { executables?: Set<string> };
+
+export const isExecutable = (tree: FileTree, file: string): boolean => tree.executables?.has(file) === true;
 
 const BLOCK = 512;
 
@@ -36,7 +41,10 @@ export function readTar(buf: Buffer): FileTree {
     longName = paxPath = undefined;
     if (type !== "0" && type !== "\0" && type !== "7") continue; // directories, links, devices
     name = normalize(name);
-    if (name) files.set(name, Buffer.from(data));
+    if (!name) continue;
+    files.set(name, Buffer.from(data));
+    if (readOctal(header, 100, 8) & 0o111) (files.executables ??= new Set()).add(name);
+    else files.executables?.delete(name);
   }
   return files;
 }

@@ -3,6 +3,7 @@
 // output and publish it as an ExternalArtifact (server-side apply, status with the artifact).
 // Conditions, reasons, messages and drift checks follow Flux's source-watcher.
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import { ExternalArtifact, ExternalArtifactNames } from "../api/source/v1/external-artifact";
 import { BucketNames } from "../api/source/v1/bucket";
 import { GitRepositoryNames } from "../api/source/v1/git-repository";
@@ -155,6 +156,12 @@ async function drift(obj: ArtifactGenerator, digest: string, ctx: ReconcileConte
   for (const e of inv) {
     const p = deps.storage.artifactPath("ExternalArtifact", e.namespace, e.name, e.filename);
     if (!deps.storage.exists({ path: p })) return "ArtifactMissing";
+    // As Flux: a stored file that no longer matches its digest is deleted and built again.
+    if (!(await deps.storage.verify(p, e.digest))) {
+      ctx.log.error({ artifact: `ExternalArtifact/${e.namespace}/${e.name}`, path: p }, "Artifact integrity verification failed, deleting corrupted artifact");
+      fs.rmSync(deps.storage.absolute(p), { force: true });
+      return "ArtifactCorrupted";
+    }
   }
   const eas = await listGenerated(obj, ctx).catch(() => undefined);
   if (!eas) return "ExternalArtifactsNotFound";

@@ -10,7 +10,7 @@ import * as zlib from "node:zlib";
 import { parse, stringify } from "yaml";
 import type { CopyOperation, OutputArtifact } from "../api/source-extensions/v1beta1/artifact-generator";
 import type { Artifact, Storage } from "../runtime/artifact-storage";
-import { FileTree, readTar } from "../runtime/tar-reader";
+import { FileTree, isExecutable, readTar } from "../runtime/tar-reader";
 
 const P = path.posix;
 
@@ -96,11 +96,14 @@ function loadYaml(data: Buffer, name: string): Record<string, unknown> {
   } catch (e) { throw new BuildError(`failed to parse YAML file '${name}': ${(e as Error).message}`); }
 }
 
-function put(staging: FileTree, dest: string, data: Buffer): void {
+/** Stages a file; as source-watcher, a copy keeps the source file's mode (here: its execute bit). */
+function put(staging: FileTree, dest: string, data: Buffer, executable: boolean): void {
   const d = P.normalize(dest);
   if (d === "." || d.startsWith("..")) throw new BuildError(`invalid destination '${dest}'`);
   if (isDir(staging, d)) throw new BuildError(`destination '${d}' is a directory`);
   staging.set(d, data);
+  if (executable) (staging.executables ??= new Set()).add(d);
+  else staging.executables?.delete(d);
 }
 
 function copyPath(op: CopyOperation, src: FileTree, srcPath: string, staging: FileTree, dest: string, excludeBase: string, ex: RegExp[]): void {
@@ -112,7 +115,7 @@ function copyPath(op: CopyOperation, src: FileTree, srcPath: string, staging: Fi
       const parts = rel.split("/");
       let excluded = false;
       for (let i = 1; i <= parts.length && !excluded; i++) excluded = shouldExcludePath(prefix + parts.slice(0, i).join("/"), excludeBase, ex, op.exclude ?? []);
-      if (!excluded) put(staging, P.join(dest, rel), src.get(f)!);
+      if (!excluded) put(staging, P.join(dest, rel), src.get(f)!, isExecutable(src, f));
     }
     return;
   }
@@ -122,14 +125,14 @@ function copyPath(op: CopyOperation, src: FileTree, srcPath: string, staging: Fi
     staging.set(P.normalize(dest), Buffer.from(stringify(merged)));
     return;
   }
-  put(staging, dest, data);
+  put(staging, dest, data, isExecutable(src, srcPath));
 }
 
 const isTarball = (p: string) => p.endsWith(".tar.gz") || p.endsWith(".tgz");
 function extract(src: FileTree, file: string, staging: FileTree, dest: string): void {
   let files: FileTree;
   try { files = readTar(zlib.gunzipSync(src.get(file)!)); } catch (e) { throw new BuildError(`failed to extract tarball '${file}' to '${dest}': ${(e as Error).message}`); }
-  for (const [f, data] of files) put(staging, P.join(dest || ".", f), data);
+  for (const [f, data] of files) put(staging, P.join(dest || ".", f), data, isExecutable(files, f));
 }
 
 /** One copy operation, as source-watcher's builder applies it. */
@@ -218,7 +221,9 @@ export async function buildArtifact(spec: OutputArtifact, sources: Map<string, F
     const files = [...staging.keys()].sort();
     for (const f of files) {
       fs.mkdirSync(path.join(dir, P.dirname(f)), { recursive: true });
+      // Explicit modes: the umask must not change the tarball, hence the digest and revision.
       fs.writeFileSync(path.join(dir, f), staging.get(f)!);
+      fs.chmodSync(path.join(dir, f), isExecutable(staging, f) ? 0o755 : 0o644);
     }
     const artifact = await storage.archive(dir, files, storage.artifactPath("ExternalArtifact", namespace, spec.name, `${hash}.tar.gz`), "");
     return { ...artifact, revision: `latest@${artifact.digest}` };

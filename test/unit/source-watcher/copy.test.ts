@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { CopyOperation } from "../../../controllers/api/source-extensions/v1beta1/artifact-generator";
-import { applyCopy, contentHash } from "../../../controllers/source-watcher/builder";
+import { applyCopy, buildArtifact, contentHash } from "../../../controllers/source-watcher/builder";
+import { Storage } from "../../../controllers/runtime/artifact-storage";
+import { readTar } from "../../../controllers/runtime/tar-reader";
 import type { FileTree } from "../../../controllers/runtime/tar-reader";
 
 const tree = (files: Record<string, string>): FileTree => new Map(Object.entries(files).map(([k, v]) => [k, Buffer.from(v)]));
@@ -67,5 +69,33 @@ describe("ArtifactGenerator copy operations", () => {
     expect(contentHash("app", tree({ "b/c.yaml": "2", "a.yaml": "1" }))).to.equal(a);
     expect(contentHash("app", tree({ "a.yaml": "1", "b/c.yaml": "3" }))).to.not.equal(a);
     expect(contentHash("other", tree({ "a.yaml": "1", "b/c.yaml": "2" }))).to.not.equal(a);
+  });
+
+  it("keeps the execute bit of copied and extracted files in the archive (0755, else 0644), whatever the umask", async () => {
+    // Sources as the real tar writes them, with a script marked executable.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sw-modes-"));
+    fs.mkdirSync(path.join(dir, "src/bin"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "src/bin/run.sh"), "#!/bin/sh\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "src/cm.yaml"), "kind: ConfigMap\n", { mode: 0o644 });
+    const srcTree = readTar(execFileSync("tar", ["-cf", "-", "-C", path.join(dir, "src"), "."]));
+    expect([...srcTree.executables ?? []]).to.deep.equal(["bin/run.sh"]);
+    const inner = zlib.gzipSync(execFileSync("tar", ["-cf", "-", "-C", dir, "src/bin"]));
+    const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "sw-modes-storage-"));
+    const umask = process.umask(0o000);
+    try {
+      const storage = new Storage(storageDir, "127.0.0.1:1");
+      const sources = new Map([["s", srcTree], ["t", new Map([["tools.tgz", inner]])]]);
+      const a = await buildArtifact({ name: "out", copy: [
+        { from: "@s/**", to: "@artifact/" },
+        { from: "@t/tools.tgz", to: "@artifact/extracted/", strategy: "Extract" },
+      ] }, sources, "ns", storage);
+      const listing = execFileSync("tar", ["-tvzf", path.join(storageDir, a.path)]).toString().trim().split("\n")
+        .map((l) => { const f = l.split(/\s+/); return `${f[0]} ${f[f.length - 1]}`; }).sort();
+      expect(listing).to.deep.equal(["-rw-r--r-- cm.yaml", "-rwxr-xr-x bin/run.sh", "-rwxr-xr-x extracted/src/bin/run.sh"]);
+    } finally {
+      process.umask(umask);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(storageDir, { recursive: true, force: true });
+    }
   });
 });
