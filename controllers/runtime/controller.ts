@@ -112,6 +112,8 @@ export class ControllerRunner<T extends KubeObject = KubeObject> {
       onDepthChange: (n) => opts.metrics.queueDepth.set({ name: def.name }, n),
     });
     opts.metrics.queueDepth.set({ name: def.name }, 0);
+    // Reconciles read the primary object from the cache once it holds our last write (reconcile-object.ts).
+    opts.client.trackWrites(def.kind);
     const predicate = def.predicate ?? generationOrAnnotationsChanged;
     this.#primary = new Watcher<T>(opts.client, {
       resource: def.kind, namespace: opts.namespace, labelSelector: opts.labelSelector, clock: this.#clock,

@@ -84,6 +84,9 @@ export interface DeleteOptions {
 
 export class KubeClient {
   readonly transport: KubeTransport;
+  /** Object path → resourceVersion of our last write, for the kinds given to `trackWrites`. */
+  readonly #written = new Map<string, string>();
+  readonly #tracked = new Set<string>();
 
   constructor(transport: KubeTransport) { this.transport = transport; }
 
@@ -131,19 +134,41 @@ export class KubeClient {
   /** PUT: fails with 409 Conflict when metadata.resourceVersion is stale. */
   replace<T extends KubeObject>(res: ResourceRef, obj: T, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
     const key = keyOf(obj);
-    return this.transport.request<T>({
+    return this.#record(res, key, opts, this.transport.request<T>({
       method: "PUT", path: this.path(res, key.namespace, key.name, opts.subresource), body: obj, signal: opts.signal,
       query: writeQuery(opts),
-    });
+    }));
   }
 
   patch<T extends KubeObject>(res: ResourceRef, key: ObjectKey, patch: unknown, opts: PatchOptions = {}): Promise<T> {
     const type = opts.type ?? PatchType.Merge;
-    return this.transport.request<T>({
+    return this.#record(res, key, opts, this.transport.request<T>({
       method: "PATCH", path: this.path(res, key.namespace, key.name, opts.subresource), body: patch,
       contentType: type, signal: opts.signal,
       query: { ...writeQuery(opts), force: type === PatchType.Apply && opts.force ? true : undefined },
-    });
+    }));
+  }
+
+  /**
+   * Remembers, for objects of `res`, the resourceVersion each write through this client left
+   * (see `lastWrittenVersion`): a controller reads its primary objects from its watch cache
+   * only once the cache has caught up with its own last write.
+   */
+  trackWrites(res: ResourceRef): void { this.#tracked.add(`${res.group}/${res.plural}`); }
+
+  /** The resourceVersion our last write of the object left, when its kind is tracked. */
+  lastWrittenVersion(res: ResourceRef, key: ObjectKey): string | undefined {
+    return this.#written.get(this.path(res, key.namespace, key.name));
+  }
+
+  /** Drops the record of an object found gone. */
+  forgetWrites(res: ResourceRef, key: ObjectKey): void { this.#written.delete(this.path(res, key.namespace, key.name)); }
+
+  async #record<T extends KubeObject>(res: ResourceRef, key: ObjectKey, opts: { dryRun?: boolean }, write: Promise<T>): Promise<T> {
+    const obj = await write;
+    const rv = obj?.metadata?.resourceVersion;
+    if (rv && !opts.dryRun && this.#tracked.has(`${res.group}/${res.plural}`)) this.#written.set(this.path(res, key.namespace, key.name), rv);
+    return obj;
   }
 
   /** A patch of the status subresource (merge patch unless told otherwise). */
@@ -177,6 +202,8 @@ export class KubeClient {
     } catch (e) {
       if (isNotFound(e)) return false;
       throw e;
+    } finally {
+      this.#written.delete(this.path(res, key.namespace, key.name));
     }
   }
 

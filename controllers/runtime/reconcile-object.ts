@@ -24,11 +24,36 @@ export interface ObjectReconciler<T extends StatusObject> {
   finalize?: (obj: T, ctx: ReconcileContext<T>) => Promise<Result>;
 }
 
+/**
+ * The object from the watch cache once the cache holds our own last write of it (as
+ * controller-runtime's cached reads, but never older than what we wrote); else, or when the
+ * cache has no such object, from the API server. A cached copy that another writer has since
+ * overtaken only costs a 409 on the status patch (it carries the resourceVersion), then a GET.
+ */
+export async function readPrimary<T extends KubeObject>(key: ObjectKey, ctx: ReconcileContext<T>): Promise<T | undefined> {
+  const cached = ctx.cache.get(key);
+  if (cached && caughtUp(cached.metadata?.resourceVersion, ctx.client.lastWrittenVersion(ctx.kind, key))) return deepClone(cached);
+  const obj = await ctx.client.get<T>(ctx.kind, key, { signal: ctx.signal });
+  if (!obj) ctx.client.forgetWrites(ctx.kind, key);
+  return obj;
+}
+
+/**
+ * Whether a cached resourceVersion is at or after `written`. resourceVersions are opaque to
+ * clients, but the API server's are etcd revisions (integers, increasing); anything else must match.
+ */
+export function caughtUp(cached: string | undefined, written: string | undefined): boolean {
+  if (written === undefined) return true;
+  if (cached === undefined) return false;
+  if (/^\d+$/.test(cached) && /^\d+$/.test(written)) return BigInt(cached) >= BigInt(written);
+  return cached === written;
+}
+
 /** Runs `steps` for the object at `key` in the standard order. */
 export async function reconcileObject<T extends StatusObject>(key: ObjectKey, ctx: ReconcileContext<T>,
   steps: ObjectReconciler<T>): Promise<Result> {
   const res = ctx.kind;
-  const obj = await ctx.client.get<T>(res, key, { signal: ctx.signal });
+  const obj = await readPrimary(key, ctx);
   if (!obj) return Result.done();
   const before = deepClone(obj);
   const finalizer = steps.finalizer === undefined ? FLUX_FINALIZER : steps.finalizer;

@@ -62,6 +62,31 @@ describe("runtime reconcileObject: the standard reconcile order on a custom reso
     await eventually(async () => (await get("requested"))?.status?.lastHandledReconcileAt === "2026-05-01T10:00:00.0Z", { what: "lastHandledReconcileAt" });
   });
 
+  it("reads the object from the watch cache once it holds the controller's last write (no GET per reconcile)", async function () {
+    // Counts the controller's own GETs of this object (its real client, against the real API server).
+    const reads: string[] = [];
+    const realGet = manager.client.get.bind(manager.client);
+    manager.client.get = (async (res: ResourceRef, k: { namespace: string; name: string }, o?: { signal?: AbortSignal }) => {
+      if (res.plural === widgets.plural && k.name === "cached") reads.push(k.name);
+      return realGet(res, k, o);
+    }) as typeof manager.client.get;
+    onTeardown(() => { manager.client.get = realGet; });
+    await create("cached", 1);
+    await eventually(async () => { const o = await get("cached"); return o && isReady(o); }, { what: "Ready" });
+    const written = manager.client.lastWrittenVersion(widgets, key("cached"));
+    expect(written, "the status write was recorded").to.be.a("string");
+    // Once the watch has delivered that write, requested reconciles read the cache: no GET.
+    await eventually(async () => manager.runner("widget")!.cache.get(key("cached"))?.metadata?.resourceVersion === written, { what: "cache caught up" });
+    reads.length = 0;
+    for (let i = 0; i < 3; i++) {
+      const at = `2026-05-01T10:00:0${i}.0Z`;
+      await client.patch(widgets, key("cached"), { metadata: { annotations: { [RECONCILE_REQUESTED_AT]: at } } });
+      await eventually(async () => (await get("cached"))?.status?.lastHandledReconcileAt === at, { what: `request ${i} handled` });
+    }
+    expect(reads, "GETs of the object in 3 reconciles").to.deep.equal([]);
+    expect(manager.client.lastWrittenVersion(widgets, key("cached"))).to.not.equal(written);
+  });
+
   it("reports a failure as Ready=False and does not move observedGeneration", async function () {
     await create("bad", 1);
     await eventually(async () => { const o = await get("bad"); return o && isReady(o); }, { what: "Ready" });
