@@ -130,6 +130,9 @@ export class Storage {
     return removed;
   }
 
+  /** Deletes one stored file (e.g. one that failed `verify`). */
+  remove(relPath: string): void { fs.rmSync(this.absolute(relPath), { force: true }); }
+
   /** Deletes everything stored for one object (on object deletion). */
   removeAll(kind: string, namespace: string, name: string): void {
     fs.rmSync(path.join(this.root, kind.toLowerCase(), namespace, name), { recursive: true, force: true });

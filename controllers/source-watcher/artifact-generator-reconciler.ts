@@ -3,7 +3,6 @@
 // output and publish it as an ExternalArtifact (server-side apply, status with the artifact).
 // Conditions, reasons, messages and drift checks follow Flux's source-watcher.
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import { ExternalArtifact, ExternalArtifactNames } from "../api/source/v1/external-artifact";
 import { BucketNames } from "../api/source/v1/bucket";
 import { GitRepositoryNames } from "../api/source/v1/git-repository";
@@ -159,7 +158,7 @@ async function drift(obj: ArtifactGenerator, digest: string, ctx: ReconcileConte
     // As Flux: a stored file that no longer matches its digest is deleted and built again.
     if (!(await deps.storage.verify(p, e.digest))) {
       ctx.log.error({ artifact: `ExternalArtifact/${e.namespace}/${e.name}`, path: p }, "Artifact integrity verification failed, deleting corrupted artifact");
-      fs.rmSync(deps.storage.absolute(p), { force: true });
+      deps.storage.remove(p);
       return "ArtifactCorrupted";
     }
   }
